@@ -1,0 +1,1 @@
+"""Pure build rules: resolve, fetch, layer, image, registry. Installed as ``cog.rules``."""

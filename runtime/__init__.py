@@ -1,0 +1,1 @@
+"""The HTTP server that runs inside every image. Installed as ``cog.runtime``."""
