@@ -1,0 +1,75 @@
+"""The model of cog.lock: every input of a build, pinned by content.
+
+No field holds a location (host name, mirror, index URL): a lock made on one machine
+builds the same image on any other, behind any mirror or proxy. Where a thing comes from
+is decided at fetch time from the user's own configuration; what it is, is decided here.
+
+The text codec lives apart from the model (``lockfile_text``), as pex keeps its lockfile
+model apart from its JSON codec.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+LOCK_VERSION = 1
+
+Sha256 = str  # 64 lowercase hex digits
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Target(_Frozen):
+    """What the image runs on."""
+
+    os: Literal["linux"] = "linux"
+    arch: Literal["amd64", "arm64"] = "amd64"
+    python_version: str  # "3.11": the interpreter the suite ships
+    gpu: bool = False
+    debian_suite: str  # "bookworm": chosen from third_party's python_version map
+
+
+class DebPackage(_Frozen):
+    """One Debian binary package, as its suite's Packages index describes it."""
+
+    name: str
+    version: str
+    architecture: str  # "amd64", "arm64" or "all"
+    suite: str  # the suite whose index listed it ("bookworm-security"): it picks the archive
+    filename: str  # path inside that archive ("pool/main/...deb"), never a URL
+    sha256: Sha256
+    size: int
+    source: str | None = None  # Source: field, for SBOM purls
+    installed_size: int | None = None  # KiB
+
+
+class Wheel(_Frozen):
+    """One wheel for the target platform."""
+
+    name: str  # normalised project name
+    version: str
+    filename: str
+    sha256: Sha256
+    size: int
+
+
+class WeightsFile(_Frozen):
+    """One file under a configured weights path, relative to the project directory."""
+
+    path: str
+    sha256: Sha256
+    size: int
+
+
+class Lock(_Frozen):
+    version: int = LOCK_VERSION
+    inputs_sha256: Sha256  # checksum of cog.yaml and every file it names (requirements)
+    target: Target
+    debian: tuple[DebPackage, ...] = Field(default=())
+    python: tuple[Wheel, ...] = Field(default=())  # the model's own dependencies
+    runtime: tuple[Wheel, ...] = Field(default=())  # the cog runtime and its dependencies
+    weights: tuple[WeightsFile, ...] = Field(default=())
