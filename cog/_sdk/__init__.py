@@ -1,0 +1,1 @@
+"""The SDK's implementation; ``cog`` re-exports its public names."""

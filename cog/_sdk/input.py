@@ -1,0 +1,67 @@
+"""``Input()``: documentation and constraints for one parameter of run()/predict()/train()."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cog._signature.model import MISSING
+
+__all__ = ["FieldInfo", "Input", "InputInfo"]
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """What ``Input(...)`` recorded. ``default`` is ``MISSING`` when the input is required."""
+
+    default: Any = MISSING
+    description: str | None = None
+    ge: int | float | None = None
+    le: int | float | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    regex: str | None = None
+    choices: list[str | int] | None = None
+    deprecated: bool | None = None
+    accept: str | None = None  # HTML-accept style MIME types for Path/File inputs
+
+
+FieldInfo = InputInfo
+"""The reference's name for the same record."""
+
+
+def Input(  # noqa: N802 (the reference's public name)
+    default: Any = MISSING,
+    *,
+    default_factory: Any = None,
+    description: str | None = None,
+    ge: int | float | None = None,
+    le: int | float | None = None,
+    min_length: int | None = None,
+    max_length: int | None = None,
+    regex: str | None = None,
+    choices: list[str | int] | None = None,
+    deprecated: bool | None = None,
+    accept: str | None = None,
+) -> Any:
+    """Describe an input. Without ``default`` it is required; ``default=None`` makes it optional.
+
+    Typed ``Any`` so that ``x: int = Input(...)`` type-checks in a model's code.
+    """
+    if default_factory is not None:
+        raise TypeError(
+            "default_factory is not supported in Input(): use a literal default, "
+            "Input(default=...), and build mutable values inside run()"
+        )
+    return InputInfo(
+        default=default,
+        description=description,
+        ge=ge,
+        le=le,
+        min_length=min_length,
+        max_length=max_length,
+        regex=regex,
+        choices=None if choices is None else list(choices),
+        deprecated=deprecated,
+        accept=accept,
+    )
