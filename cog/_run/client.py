@@ -1,0 +1,93 @@
+"""A small client of the runtime's HTTP API, for the CLI's run/predict/train commands."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from cog.errors import RunError
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str
+    setup_logs: str
+    raw: dict[str, Any]
+
+
+class RuntimeClient:
+    def __init__(self, base_url: str, session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+
+    def health(self) -> Health | None:
+        """The server's health, or None while it does not answer yet."""
+        try:
+            response = self.session.get(f"{self.base_url}/health-check", timeout=2)
+        except requests.ConnectionError:
+            return None
+        except requests.Timeout:
+            return None
+        if response.status_code != 200:
+            return None
+        body = response.json()
+        setup = body.get("setup") or {}
+        return Health(status=body.get("status", ""), setup_logs=setup.get("logs") or "", raw=body)
+
+    def wait_until_ready(
+        self, timeout: float | None, still_running: Callable[[], bool], poll: float = 0.05
+    ) -> Health:
+        """Poll /health-check until setup has finished one way or the other."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            health = self.health()
+            if health is not None and health.status in ("READY", "BUSY", "UNHEALTHY"):
+                return health
+            if health is not None and health.status in ("SETUP_FAILED", "DEFUNCT"):
+                logs = health.setup_logs.rstrip()
+                raise RunError(
+                    "the model's setup failed" + (f":\n{logs}" if logs else ""),
+                    "Fix setup() in your model and run again.",
+                )
+            if not still_running():
+                raise RunError("the model server exited before it was ready (see its output above)")
+            if deadline is not None and time.monotonic() > deadline:
+                raise RunError(
+                    f"the model was not ready after {timeout:g} s",
+                    "Give setup more time with --setup-timeout.",
+                )
+            time.sleep(poll)
+
+    def predict(self, payload: dict[str, Any], endpoint: str = "predictions") -> dict[str, Any]:
+        response = self.session.post(
+            f"{self.base_url}/{endpoint}",
+            data=json.dumps(payload),
+            headers={"Content-Type": "application/json"},
+            timeout=None,
+        )
+        body: dict[str, Any] = response.json()
+        if response.status_code == 422:
+            raise RunError(_render_422(body), "Check the inputs with `cog schema`.")
+        if response.status_code >= 400:
+            raise RunError(f"the model server answered {response.status_code}: {body}")
+        return body
+
+    def cancel(self, prediction_id: str, endpoint: str = "predictions") -> None:
+        url = f"{self.base_url}/{endpoint}/{prediction_id}/cancel"
+        # The server may already be gone; stopping the container follows anyway.
+        with contextlib.suppress(requests.RequestException):
+            self.session.post(url, timeout=5)
+
+
+def _render_422(body: dict[str, Any]) -> str:
+    lines = ["the model rejected the input:"]
+    for issue in body.get("detail", []):
+        loc = [str(part) for part in issue.get("loc", []) if part not in ("body", "input")]
+        lines.append(f"  {'.'.join(loc) or 'input'}: {issue.get('msg', 'invalid')}")
+    return "\n".join(lines)

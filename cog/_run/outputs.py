@@ -1,0 +1,100 @@
+"""Turning a finished prediction into what `cog run` prints and writes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import mimetypes
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cog.errors import RunError
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str | None  # printed to stdout
+    written: tuple[Path, ...]  # files written to disk
+
+
+def render_prediction(
+    prediction: dict[str, Any],
+    output_path: Path | None,
+    *,
+    concatenate: bool = False,
+) -> Rendered:
+    status = prediction.get("status")
+    if status != "succeeded":
+        error = prediction.get("error") or f"the prediction ended {status}"
+        logs = (prediction.get("logs") or "").rstrip()
+        detail = f"\n{logs}" if logs else ""
+        raise RunError(f"prediction failed: {error}{detail}")
+    output = prediction.get("output")
+    files = _file_outputs(output)
+    if files is not None:
+        return Rendered(text=None, written=_write_files(files, output_path))
+    if concatenate and isinstance(output, list) and all(isinstance(x, str) for x in output):
+        output = "".join(output)
+    text = output if isinstance(output, str) else json.dumps(output, indent=2)
+    if output_path is not None:
+        output_path.write_text(text + ("" if text.endswith("\n") else "\n"))
+        return Rendered(text=None, written=(output_path,))
+    return Rendered(text=text, written=())
+
+
+def _file_outputs(output: Any) -> list[str] | None:
+    if isinstance(output, str) and output.startswith("data:"):
+        return [output]
+    if (
+        isinstance(output, list)
+        and output
+        and all(isinstance(x, str) and x.startswith("data:") for x in output)
+    ):
+        return list(output)
+    return None
+
+
+def _write_files(urls: list[str], output_path: Path | None) -> tuple[Path, ...]:
+    written = []
+    for index, url in enumerate(urls):
+        media_type, data = decode_data_url(url)
+        extension = mimetypes.guess_extension(media_type or "") or ""
+        if output_path is None:
+            name = f"output{extension}" if len(urls) == 1 else f"output.{index}{extension}"
+            target = Path(name)
+        elif len(urls) == 1:
+            target = output_path
+        else:
+            target = output_path.with_name(f"{output_path.stem}.{index}{output_path.suffix}")
+        target.write_bytes(data)
+        written.append(target)
+    return tuple(written)
+
+
+def decode_data_url(url: str) -> tuple[str, bytes]:
+    header, sep, payload = url.partition(",")
+    if not sep or not header.startswith("data:"):
+        raise RunError(f"the model returned a malformed data URL ({url[:40]}...)")
+    params = header[len("data:") :].split(";")
+    media_type = params[0] or "text/plain"
+    try:
+        if "base64" in params[1:]:
+            return media_type, base64.b64decode(payload, validate=True)
+    except binascii.Error as exc:
+        raise RunError(f"the model returned a data URL that is not valid base64: {exc}") from exc
+    return media_type, urllib.parse.unquote_to_bytes(payload)
+
+
+def encode_file(path: Path) -> str:
+    """A local file as a data URL, the form the runtime accepts for file inputs."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise RunError(f"input file {path} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise RunError(f"input file {path} is a directory") from exc
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{media_type};base64,{base64.b64encode(data).decode()}"

@@ -1,0 +1,256 @@
+"""Run an unpacked image under runc: host network, a writable overlay, clean teardown.
+
+No daemon: ``runc run`` is a child process of cog. Each container gets a bundle
+directory of its own (config.json and an overlay of the cached, read-only root
+filesystem); stopping the container removes the bundle, the overlay mount and runc's
+state, whatever happened before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from cog.errors import RunError
+
+
+@dataclass(frozen=True)
+class BindMount:
+    source: Path
+    destination: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    args: tuple[str, ...]
+    env: dict[str, str]
+    cwd: str = "/src"
+    mounts: tuple[BindMount, ...] = ()
+    terminal: bool = False
+    gpus: bool = False
+    extra_paths_ro: tuple[str, ...] = field(default=("/etc/resolv.conf",))
+
+
+def runc_binary() -> str:
+    found = shutil.which("runc")
+    if found is None:
+        raise RunError(
+            "runc is not installed: cog runs images with an OCI runtime and found none",
+            "Install it with `apt-get install runc` (Debian/Ubuntu), or run `cog doctor`.",
+        )
+    return found
+
+
+class Container:
+    """One runc container; use as a context manager so teardown always happens."""
+
+    def __init__(self, rootfs: Path, spec: ContainerSpec, *, state_dir: Path | None = None):
+        self.rootfs = rootfs
+        self.spec = spec
+        self.id = "cog-" + secrets.token_hex(6)
+        self._runc = runc_binary()
+        self._state_dir = state_dir
+        self._bundle = Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
+        self._overlay: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _runc_cmd(self, *args: str) -> list[str]:
+        cmd = [self._runc]
+        if self._state_dir is not None:
+            cmd += ["--root", str(self._state_dir)]
+        return [*cmd, *args]
+
+    def start(
+        self,
+        *,
+        stdin: IO[bytes] | int | None = subprocess.DEVNULL,
+        stdout: IO[bytes] | int | None = None,
+        stderr: IO[bytes] | int | None = None,
+    ) -> subprocess.Popen[bytes]:
+        root, read_only = self._prepare_root()
+        config = _bundle_config(self.spec, root, read_only=read_only)
+        (self._bundle / "config.json").write_text(json.dumps(config, indent=1))
+        self.process = subprocess.Popen(
+            self._runc_cmd("run", "--bundle", str(self._bundle), self.id),
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            # Our own Ctrl-C handling decides how the container stops (cancel, then
+            # SIGTERM); only an interactive exec shares the terminal's signals.
+            start_new_session=not self.spec.terminal,
+        )
+        return self.process
+
+    def _prepare_root(self) -> tuple[Path, bool]:
+        merged = self._bundle / "rootfs"
+        upper, work = self._bundle / "upper", self._bundle / "work"
+        for directory in (merged, upper, work):
+            directory.mkdir()
+        options = f"lowerdir={self.rootfs},upperdir={upper},workdir={work}"
+        mounted = subprocess.run(
+            ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)],
+            capture_output=True,
+            check=False,
+        )
+        if mounted.returncode == 0:
+            self._overlay = merged
+            return merged, False
+        # Without overlay (not root, or no kernel support) the shared root stays read-only.
+        return self.rootfs, True
+
+    def signal(self, signum: int) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        subprocess.run(
+            self._runc_cmd("kill", self.id, str(int(signum))), capture_output=True, check=False
+        )
+
+    def wait(self, timeout: float | None = None) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds; then remove everything."""
+        try:
+            if self.process is not None and self.process.poll() is None:
+                self.signal(signal.SIGTERM)
+                try:
+                    self.process.wait(grace)
+                except subprocess.TimeoutExpired:
+                    self.signal(signal.SIGKILL)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.process.wait(5)
+                if self.process.poll() is None:
+                    self.process.kill()
+                    self.process.wait()
+        finally:
+            self._cleanup()
+
+    def _cleanup(self) -> None:
+        subprocess.run(
+            self._runc_cmd("delete", "--force", self.id), capture_output=True, check=False
+        )
+        if self._overlay is not None:
+            subprocess.run(["umount", "-l", str(self._overlay)], capture_output=True, check=False)
+            self._overlay = None
+        shutil.rmtree(self._bundle, ignore_errors=True)
+
+    def __enter__(self) -> Container:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _bundle_config(spec: ContainerSpec, root: Path, *, read_only: bool) -> dict[str, Any]:
+    mounts: list[dict[str, Any]] = [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {
+            "destination": "/dev",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+        },
+        {
+            "destination": "/dev/pts",
+            "type": "devpts",
+            "source": "devpts",
+            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"],
+        },
+        {
+            "destination": "/dev/shm",  # noqa: S108 (inside the container)
+            "type": "tmpfs",
+            "source": "shm",
+            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=1g"],
+        },
+        {
+            "destination": "/sys",
+            "type": "sysfs",
+            "source": "sysfs",
+            "options": ["nosuid", "noexec", "nodev", "ro"],
+        },
+    ]
+    if read_only:
+        mounts.append(
+            {
+                "destination": "/tmp",  # noqa: S108 (inside the container)
+                "type": "tmpfs",
+                "source": "tmpfs",
+                "options": ["nosuid", "nodev", "mode=1777"],
+            }
+        )
+    for host_path in spec.extra_paths_ro:
+        if os.path.exists(host_path):
+            mounts.append(_bind(Path(host_path), host_path, read_only=True))
+    for mount in spec.mounts:
+        mounts.append(_bind(mount.source, mount.destination, read_only=mount.read_only))
+    devices, device_rules = _gpu_devices() if spec.gpus else ([], [])
+    return {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": spec.terminal,
+            "user": {"uid": 0, "gid": 0},
+            "args": list(spec.args),
+            "env": [f"{name}={value}" for name, value in spec.env.items()],
+            "cwd": spec.cwd,
+            "capabilities": _capabilities(),
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 65536, "soft": 65536}],
+            "noNewPrivileges": True,
+        },
+        "root": {"path": str(root), "readonly": read_only},
+        "hostname": "cog",
+        "mounts": mounts,
+        "linux": {
+            # No network namespace: the container shares the host's, so a server inside
+            # listens on the host's 127.0.0.1 directly.
+            "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount")],
+            "devices": devices,
+            "resources": {"devices": [{"allow": False, "access": "rwm"}, *device_rules]},
+            "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"],
+        },
+    }
+
+
+def _bind(source: Path, destination: str, *, read_only: bool) -> dict[str, Any]:
+    options = ["rbind", "ro" if read_only else "rw"]
+    return {"destination": destination, "type": "bind", "source": str(source), "options": options}
+
+
+def _capabilities() -> dict[str, list[str]]:
+    caps = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+        "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ]  # fmt: skip
+    return {"bounding": caps, "effective": caps, "permitted": caps}
+
+
+def _gpu_devices() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    nodes = sorted(Path("/dev").glob("nvidia*"))
+    if not nodes:
+        raise RunError(
+            "--gpus was given but this machine has no NVIDIA devices (/dev/nvidia*)",
+            "Run without --gpus, or on a machine with an NVIDIA driver installed.",
+        )
+    devices, rules = [], []
+    for node in nodes:
+        if node.is_dir():
+            continue
+        info = node.stat()
+        major, minor = os.major(info.st_rdev), os.minor(info.st_rdev)
+        devices.append(
+            {"path": str(node), "type": "c", "major": major, "minor": minor, "fileMode": 0o666}
+        )
+        rules.append({"allow": True, "type": "c", "major": major, "minor": minor, "access": "rwm"})
+    return devices, rules

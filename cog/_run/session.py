@@ -1,0 +1,144 @@
+"""What `cog run`/`predict`/`train`, `serve` and `exec` do with an image."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import socket
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cog._run.client import RuntimeClient
+from cog._run.image import Image
+from cog._run.outputs import Rendered, render_prediction
+from cog._run.rootfs import unpacked_rootfs
+from cog._run.runc import BindMount, Container, ContainerSpec
+from cog._run.store import cache_root
+from cog.errors import RunError
+from cog.progress import NullProgress, Progress
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    env: Mapping[str, str] = field(default_factory=dict)
+    gpus: bool = False
+    setup_timeout: float | None = 300.0
+    mounts: tuple[BindMount, ...] = ()
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def require_cog_image(image: Image) -> None:
+    if not image.is_cog_image:
+        raise RunError(
+            f"{image.manifest_digest[:19]} is not a Cog image (it has no run.cog.* labels)",
+            "Run an image built by `cog build`, or use `cog exec` for any image.",
+        )
+
+
+def server_spec(
+    image: Image, port: int, host: str, options: RunOptions, extra_args: tuple[str, ...] = ()
+) -> ContainerSpec:
+    env = image.config.env_dict() | {"PORT": str(port)} | dict(options.env)
+    args = (*image.config.entrypoint, *image.config.cmd, "--host", host, *extra_args)
+    return ContainerSpec(
+        args=args, env=env, cwd=image.config.working_dir, mounts=options.mounts, gpus=options.gpus
+    )
+
+
+@contextlib.contextmanager
+def running_server(
+    image: Image,
+    options: RunOptions,
+    *,
+    port: int | None = None,
+    host: str = LOOPBACK,
+    extra_args: tuple[str, ...] = (),
+    progress: Progress | None = None,
+) -> Iterator[tuple[Container, RuntimeClient]]:
+    """The image's server running under runc, ready (setup done) when this yields."""
+    require_cog_image(image)
+    rootfs = unpacked_rootfs(image, cache_root(), progress or NullProgress())
+    port = port if port is not None else free_port(host)
+    container = Container(rootfs, server_spec(image, port, host, options, extra_args))
+    with container:
+        # The model's own output goes to our stderr, keeping stdout for the prediction.
+        process = container.start(stdout=sys.stderr.fileno(), stderr=sys.stderr.fileno())
+        client = RuntimeClient(f"http://{host}:{port}")
+        client.wait_until_ready(options.setup_timeout, lambda: process.poll() is None)
+        yield container, client
+
+
+def predict(
+    image: Image,
+    inputs: dict[str, Any],
+    *,
+    output_path: Path | None,
+    options: RunOptions,
+    train: bool = False,
+    progress: Progress | None = None,
+) -> Rendered:
+    endpoint = "trainings" if train else "predictions"
+    with running_server(image, options, progress=progress) as (_, client):
+        prediction_id = secrets.token_hex(13)
+        try:
+            body = client.predict({"id": prediction_id, "input": inputs}, endpoint=endpoint)
+        except KeyboardInterrupt:
+            client.cancel(prediction_id, endpoint=endpoint)
+            raise
+    return render_prediction(body, output_path, concatenate=_concatenates(image, train))
+
+
+def _concatenates(image: Image, train: bool) -> bool:
+    schema_text = image.config.labels.get("run.cog.openapi_schema")
+    if not schema_text:
+        return False
+    try:
+        schema = json.loads(schema_text)
+        name = "TrainingOutput" if train else "Output"
+        output = schema["components"]["schemas"][name]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return False
+    return bool(output.get("x-cog-array-display") == "concatenate")
+
+
+def serve(
+    image: Image, *, port: int, host: str, upload_url: str | None, options: RunOptions
+) -> int:
+    """Serve in the foreground until Ctrl-C or the server exits; returns its exit code."""
+    extra = ("--upload-url", upload_url) if upload_url else ()
+    with running_server(image, options, port=port, host=host, extra_args=extra) as (container, _):
+        print(f"Serving at http://{host}:{port}", file=sys.stderr)
+        try:
+            return container.wait()
+        except KeyboardInterrupt:
+            return 0
+
+
+def exec_command(
+    image: Image, args: tuple[str, ...], project_dir: Path, options: RunOptions
+) -> int:
+    """Run ``args`` in the image with the project mounted at /src, as `cog exec` does."""
+    rootfs = unpacked_rootfs(image, cache_root(), NullProgress())
+    env = image.config.env_dict() | dict(options.env)
+    mounts = (BindMount(project_dir.resolve(), "/src"), *options.mounts)
+    terminal = sys.stdin.isatty() and sys.stdout.isatty()
+    spec = ContainerSpec(
+        args=args, env=env, cwd="/src", mounts=mounts, terminal=terminal, gpus=options.gpus
+    )
+    with Container(rootfs, spec) as container:
+        process = container.start(stdin=None)
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            return 130
