@@ -1,0 +1,314 @@
+"""Map a model's Python annotations to the signature IR's ``FieldType`` / ``OutputSpec``.
+
+Each rejected pattern raises ``SchemaError`` naming where it was found (``where``), what is
+wrong, and the supported way to write it: the limits are the reference's documented ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import types
+import typing
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Final
+
+from cog._sdk.model import BaseModel
+from cog._sdk.types import (
+    AsyncConcatenateIterator,
+    ConcatenateIterator,
+    File,
+    Secret,
+    _OpaqueMarker,
+)
+from cog._signature.model import FieldType, ModelSpec, OutputKind, OutputSpec, Primitive
+from cog.errors import SchemaError
+
+__all__ = ["input_type", "output_spec", "type_name"]
+
+_JSON_NATIVE: Final = frozenset(
+    {Primitive.STRING, Primitive.INTEGER, Primitive.FLOAT, Primitive.BOOL, Primitive.ANY}
+)
+_SCALARS: Final[dict[object, Primitive]] = {
+    str: Primitive.STRING,
+    int: Primitive.INTEGER,
+    float: Primitive.FLOAT,
+    bool: Primitive.BOOL,
+    Secret: Primitive.SECRET,
+    Any: Primitive.ANY,
+}
+_OTHER_COLLECTIONS: Final = (tuple, set, frozenset)
+_SUPPORTED = "str, int, float, bool, cog.Path, cog.File, cog.Secret, dict, list[T] or Optional[T]"
+
+
+def type_name(tp: object) -> str:
+    """A readable spelling of an annotation for messages (``list[str]``, ``Path``)."""
+    if tp is type(None) or tp is None:
+        return "None"
+    if isinstance(tp, type) and not typing.get_args(tp):
+        return tp.__qualname__
+    return str(tp).replace("typing.", "").replace("cog._sdk.types.", "")
+
+
+def _fail(where: str, problem: str, hint: str) -> SchemaError:
+    return SchemaError(f"{where}: {problem}", hint)
+
+
+def _is_union(tp: object) -> bool:
+    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+
+
+def _is_none(tp: object) -> bool:
+    return tp is None or tp is type(None)
+
+
+def _opaque_inner(tp: object) -> tuple[object, bool]:
+    """``(T, True)`` for ``Annotated[T, cog.Opaque, ...]``; other Annotated metadata is dropped."""
+    while typing.get_origin(tp) is typing.Annotated:
+        inner, *metadata = typing.get_args(tp)
+        if any(isinstance(item, _OpaqueMarker) for item in metadata):
+            return inner, True
+        tp = inner
+    return tp, False
+
+
+def _is_model_class(tp: object) -> bool:
+    if not isinstance(tp, type):
+        return False
+    if issubclass(tp, BaseModel):
+        return True
+    try:
+        import pydantic  # noqa: PLC0415 (only models that use pydantic need it loaded)
+    except ImportError:  # pragma: no cover - pydantic is a dependency of this package
+        return False
+    return issubclass(tp, pydantic.BaseModel)
+
+
+def _is_dict_like(tp: object) -> bool:
+    return tp is dict or typing.get_origin(tp) is dict or typing.is_typeddict(tp)
+
+
+def _scalar(tp: object, where: str) -> FieldType:
+    """A type with no list, union or None around it."""
+    tp, opaque = _opaque_inner(tp)
+    if opaque or _is_dict_like(tp):
+        return FieldType(primitive=Primitive.ANY)
+    if tp in _SCALARS:
+        return FieldType(primitive=_SCALARS[tp])
+    if isinstance(tp, type):
+        if issubclass(tp, File):
+            return FieldType(primitive=Primitive.FILE)
+        if issubclass(tp, Secret):
+            return FieldType(primitive=Primitive.SECRET)
+        if issubclass(tp, os.PathLike):
+            return FieldType(primitive=Primitive.PATH)
+        if issubclass(tp, enum.Enum):
+            raise _fail(
+                where,
+                f"enum type {type_name(tp)} is not supported",
+                "Use str or int with Input(choices=[...]) instead.",
+            )
+    origin = typing.get_origin(tp) or tp
+    if origin in _OTHER_COLLECTIONS:
+        raise _fail(
+            where,
+            f"{type_name(tp)} is not supported: only list and dict are supported collections",
+            "Use list[T] for a sequence, or dict for an opaque JSON object.",
+        )
+    if _is_model_class(tp):
+        raise _fail(
+            where,
+            f"BaseModel type {type_name(tp)} is not supported here",
+            "A BaseModel can only be run()'s whole return type; use dict for a JSON object.",
+        )
+    raise _fail(where, f"unsupported type {type_name(tp)}", f"Use one of: {_SUPPORTED}.")
+
+
+def _list_element(tp: object, where: str) -> FieldType:
+    """``list[T]``'s T: a scalar (dict-like and Opaque elements become opaque objects)."""
+    args = typing.get_args(tp)
+    if not args:
+        return FieldType(primitive=Primitive.ANY, is_list=True)
+    element = args[0]
+    inner, opaque = _opaque_inner(element)
+    if opaque or _is_dict_like(inner):
+        return FieldType(primitive=Primitive.ANY, is_list=True)
+    if typing.get_origin(inner) is not None:
+        raise _fail(
+            where,
+            f"{type_name(tp)} is not supported: nested generics "
+            "(list[list[T]], list[Optional[T]], Optional[list[T]]) are not supported",
+            "Use a flat list[T] of a plain type, or Annotated[..., cog.Opaque] for JSON values.",
+        )
+    return dataclasses.replace(_scalar(inner, where), is_list=True)
+
+
+def _is_list(tp: object) -> bool:
+    return tp is list or typing.get_origin(tp) is list
+
+
+def _plain(tp: object, where: str) -> FieldType:
+    """A scalar or list[scalar] (no union, not nullable)."""
+    inner, opaque = _opaque_inner(tp)
+    if opaque:
+        return FieldType(primitive=Primitive.ANY, is_list=_is_list(inner))
+    if _is_list(inner):
+        return _list_element(inner, where)
+    return _scalar(inner, where)
+
+
+def _optional(member: object, where: str) -> FieldType:
+    inner, opaque = _opaque_inner(member)
+    if opaque:
+        return FieldType(primitive=Primitive.ANY, is_list=_is_list(inner), nullable=True)
+    if _is_list(inner) or (typing.get_origin(inner) is not None and not _is_dict_like(inner)):
+        raise _fail(
+            where,
+            f"Optional[{type_name(inner)}] is not supported: nested generics "
+            "(list[list[T]], list[Optional[T]], Optional[list[T]]) are not supported",
+            "Use list[T] with a default (e.g. Input(default=[])) instead of Optional[list[T]].",
+        )
+    return dataclasses.replace(_scalar(inner, where), nullable=True)
+
+
+def input_type(tp: object, where: str) -> FieldType:
+    """The FieldType of an input (also used for BaseModel fields, with ``unions=False``)."""
+    return _field(tp, where, unions=True)
+
+
+def _field(tp: object, where: str, *, unions: bool) -> FieldType:
+    tp, opaque = _opaque_inner(tp)
+    if opaque:
+        return _plain(typing.Annotated[tp, _OpaqueMarker()], where)
+    if _is_none(tp):
+        raise _fail(where, "None is not a type an input can have", f"Use one of: {_SUPPORTED}.")
+    if not _is_union(tp):
+        return _plain(tp, where)
+    members = typing.get_args(tp)
+    nullable = any(_is_none(m) for m in members)
+    others = [m for m in members if not _is_none(m)]
+    if len(others) == 1:
+        return _optional(others[0], where)
+    if not unions:
+        raise _fail(
+            where,
+            f"union type {type_name(tp)} is not supported in a BaseModel field",
+            "Use one type per field (Optional[T] is fine), or dict for free-form JSON.",
+        )
+    variants = tuple(_union_member(m, tp, where) for m in others)
+    return FieldType(union=variants, nullable=nullable)
+
+
+def _union_member(member: object, union: object, where: str) -> FieldType:
+    inner, _ = _opaque_inner(member)
+    if _is_union(inner):
+        raise _fail(where, f"nested union in {type_name(union)}", "Flatten it: A | B | C.")
+    if _is_model_class(inner) or _plain(member, where).primitive not in _JSON_NATIVE:
+        raise _fail(
+            where,
+            f"union {type_name(union)} has member {type_name(member)}: unions involving "
+            "Path, File, Secret or BaseModel are not supported",
+            "Union members must be JSON-native (str, int, float, bool, dict, list[T], None); "
+            "use a separate input for the file or secret.",
+        )
+    return _plain(member, where)
+
+
+def output_spec(tp: object, where: str, warnings: list[str]) -> OutputSpec:
+    """The OutputSpec of a return annotation; appends advice to ``warnings``."""
+    inner, opaque = _opaque_inner(tp)
+    if opaque:
+        return OutputSpec(
+            FieldType(primitive=Primitive.ANY),
+            OutputKind.LIST if _is_list(inner) else OutputKind.SINGLE,
+        )
+    tp = inner
+    if tp is Any:
+        warnings.append(f"{where}: Any as output type is error-prone and highly discouraged")
+        return OutputSpec(FieldType(primitive=Primitive.ANY))
+    if _is_model_class(tp):
+        assert isinstance(tp, type)
+        return OutputSpec(FieldType(model=model_spec(tp, where)))
+    if _is_union(tp):
+        optional = any(_is_none(m) for m in typing.get_args(tp))
+        raise _fail(
+            where,
+            f"return type {type_name(tp)} is not supported: "
+            + (
+                "Optional is not allowed as a top-level return type"
+                if optional
+                else "union return types are not supported"
+            ),
+            "Return a BaseModel with optional fields instead.",
+        )
+    iterator = _iterator_kind(tp)
+    if iterator is not None:
+        return OutputSpec(_iterator_element(tp, iterator, where), iterator)
+    if _is_list(tp):
+        return OutputSpec(
+            dataclasses.replace(_list_element(tp, where), is_list=False), OutputKind.LIST
+        )
+    return OutputSpec(_scalar(tp, where))
+
+
+def _iterator_kind(tp: object) -> OutputKind | None:
+    origin = typing.get_origin(tp) or tp
+    if origin in (ConcatenateIterator, AsyncConcatenateIterator):
+        return OutputKind.CONCATENATE_ITERATOR
+    if origin in (Iterator, AsyncIterator):
+        return OutputKind.ITERATOR
+    return None
+
+
+def _iterator_element(tp: object, kind: OutputKind, where: str) -> FieldType:
+    args = typing.get_args(tp)
+    if len(args) != 1:
+        raise _fail(where, f"{type_name(tp)} needs its element type", "Write e.g. Iterator[str].")
+    element = args[0]
+    if _is_list(element) or _is_union(element):
+        raise _fail(
+            where,
+            f"{type_name(tp)}: an iterator's element type must not be Optional or a list",
+            "Yield one plain value (str, int, float, bool, cog.Path) per item.",
+        )
+    field = _scalar(element, where)
+    if kind is OutputKind.CONCATENATE_ITERATOR and field.primitive is not Primitive.STRING:
+        raise _fail(
+            where,
+            f"{type_name(tp)} must have str elements",
+            "Use ConcatenateIterator[str], or Iterator[T] for other element types.",
+        )
+    return field
+
+
+def model_spec(cls: type, where: str) -> ModelSpec:
+    """The fields of a cog or pydantic BaseModel used as an output, in declaration order."""
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except NameError as error:
+        raise _fail(
+            where,
+            f"cannot resolve a field type of {cls.__qualname__}: {error}",
+            "Import every type its fields use.",
+        ) from None
+    if dataclasses.is_dataclass(cls):
+        names = [f.name for f in dataclasses.fields(cls)]
+    elif hasattr(cls, "model_fields"):
+        names = list(cls.model_fields)
+    else:
+        names = [n for n, t in hints.items() if typing.get_origin(t) is not typing.ClassVar]
+    fields = []
+    for name in names:
+        at = f"{where}: field {name!r} of {cls.__qualname__}"
+        annotation = hints.get(name, Any)
+        inner, _ = _opaque_inner(annotation)
+        candidates = typing.get_args(inner) if _is_union(inner) else (inner,)
+        if any(_is_model_class(c) for c in candidates):
+            raise _fail(
+                at,
+                f"nested BaseModel {type_name(annotation)} is not supported",
+                "Flatten its fields into the output model, or type the field as dict.",
+            )
+        fields.append((name, _field(annotation, at, unions=False)))
+    return ModelSpec(name=cls.__name__, fields=tuple(fields))
