@@ -1,0 +1,327 @@
+"""Type annotations, read from the source, as the signature model's FieldType/OutputSpec."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from cog._signature._static_module import Module, Site, Undecided
+from cog._signature.model import FieldType, ModelSpec, OutputKind, OutputSpec, Primitive
+from cog.errors import SchemaError
+
+ITERATOR_KINDS = (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR)
+
+_PRIMITIVES = {
+    "builtins.str": Primitive.STRING,
+    "builtins.int": Primitive.INTEGER,
+    "builtins.float": Primitive.FLOAT,
+    "builtins.bool": Primitive.BOOL,
+    "cog.Path": Primitive.PATH,
+    "pathlib.Path": Primitive.PATH,
+    "pathlib.PosixPath": Primitive.PATH,
+    "os.PathLike": Primitive.PATH,
+    "cog.File": Primitive.FILE,
+    "cog.Secret": Primitive.SECRET,
+    "typing.Any": Primitive.ANY,
+    "builtins.dict": Primitive.ANY,
+    "typing.Dict": Primitive.ANY,
+    "typing.Mapping": Primitive.ANY,
+    "collections.abc.Mapping": Primitive.ANY,
+}
+_OPTIONAL = {"typing.Optional"}
+_UNION = {"typing.Union"}
+_LIST = {"builtins.list", "typing.List"}
+_DICT = {"builtins.dict", "typing.Dict", "typing.Mapping", "collections.abc.Mapping"}
+_ANNOTATED = {"typing.Annotated"}
+_ITERATORS = {
+    f"{module}.{name}"
+    for module in ("typing", "collections.abc")
+    for name in ("Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "Iterable")
+}
+_CONCATENATE = {"cog.ConcatenateIterator", "cog.AsyncConcatenateIterator"}
+_BASE_MODELS = {"cog.BaseModel", "pydantic.BaseModel"}
+_UNION_MEMBERS = (
+    Primitive.STRING,
+    Primitive.INTEGER,
+    Primitive.FLOAT,
+    Primitive.BOOL,
+    Primitive.ANY,
+)
+_MAX_DEPTH = 20
+_TypeReader = Callable[[Module, Site, ast.expr], FieldType]
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """An annotation after following aliases: what it is, and where its arguments live."""
+
+    kind: str  # "name", "generic", "union", "none" or "class"
+    module: Module
+    expr: ast.expr
+    name: str | None = None
+    args: tuple[ast.expr, ...] = ()
+    cls: ast.ClassDef | None = None
+
+
+def input_type(  # noqa: PLR0911 (one return per annotation shape)
+    module: Module, at: Site, expr: ast.expr
+) -> FieldType:
+    r = _resolve(module, at, expr, 0)
+    if r.kind == "union":
+        return _union_input(r, at)
+    if r.kind == "generic" and r.name in _ANNOTATED:
+        return _annotated(r, at, input_type)
+    if r.kind == "generic" and r.name in _OPTIONAL | _UNION:
+        return _union_input(r, at)
+    if r.kind == "generic" and r.name in _LIST:
+        inner = input_type(r.module, at, _one_arg(r, at))
+        if inner.is_list or inner.nullable or inner.union:
+            raise _unsupported(at, r.expr, "nested types inside list[...] are not supported")
+        return replace(inner, is_list=True)
+    if r.kind == "generic" and r.name in _DICT:
+        return FieldType(primitive=Primitive.ANY)
+    if r.kind == "class":
+        assert r.cls is not None
+        if _is_model(r.module, r.cls, 0):
+            raise _unsupported(at, r.expr, "a BaseModel cannot be an input")
+        raise _undecided(r, at)
+    if r.kind == "name" and r.name in _LIST:
+        return FieldType(primitive=Primitive.ANY, is_list=True)
+    return FieldType(primitive=_primitive(r, at))
+
+
+def output_spec(  # noqa: PLR0911 (one return per annotation shape)
+    module: Module, site: Site, expr: ast.expr | None
+) -> OutputSpec:
+    if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
+        raise SchemaError(
+            f"{site.prefix}: {site.where} must have a return type annotation",
+            "Annotate what it returns, for example `-> str` or `-> Path`.",
+        )
+    r = _resolve(module, site, expr, 0)
+    if r.kind == "union" or (r.kind == "generic" and r.name in _OPTIONAL | _UNION):
+        raise _unsupported(
+            site,
+            r.expr,
+            "union and Optional outputs are not supported",
+            "Return one type; for optional values use a BaseModel with Optional fields.",
+        )
+    if r.kind == "generic" and r.name in _ITERATORS:
+        return OutputSpec(_element(r.module, site, _first_arg(r, site), 0), OutputKind.ITERATOR)
+    if r.kind == "generic" and r.name in _CONCATENATE:
+        element = _element(r.module, site, _one_arg(r, site), 0)
+        if element != FieldType(primitive=Primitive.STRING):
+            raise _unsupported(site, r.expr, "ConcatenateIterator must yield str")
+        return OutputSpec(element, OutputKind.CONCATENATE_ITERATOR)
+    if r.kind == "generic" and r.name in _LIST:
+        return OutputSpec(_element(r.module, site, _one_arg(r, site), 0), OutputKind.LIST)
+    if r.kind == "name" and r.name in _LIST:
+        return OutputSpec(FieldType(primitive=Primitive.ANY), OutputKind.LIST)
+    if r.kind == "generic" and r.name in _ANNOTATED:
+        field = _annotated(r, site, lambda m, a, e: _element(m, a, e, 0))
+        if field.is_list:
+            return OutputSpec(replace(field, is_list=False), OutputKind.LIST)
+        return OutputSpec(field)
+    return OutputSpec(_element(module, site, expr, 0))
+
+
+def _element(  # noqa: PLR0911 (one return per annotation shape)
+    module: Module, at: Site, expr: ast.expr, depth: int
+) -> FieldType:
+    """An output value, an element of an output list/iterator, or a BaseModel field."""
+    r = _resolve(module, at, expr, 0)
+    if r.kind == "class":
+        assert r.cls is not None
+        if not _is_model(r.module, r.cls, 0):
+            raise _undecided(r, at)
+        if depth > _MAX_DEPTH:
+            return FieldType(primitive=Primitive.ANY)
+        return FieldType(model=_model_spec(r.module, at, r.cls, depth + 1))
+    if r.kind == "generic" and r.name in _LIST:
+        inner = _element(r.module, at, _one_arg(r, at), depth)
+        if inner.is_list:
+            raise _unsupported(at, r.expr, "nested lists are not supported")
+        return replace(inner, is_list=True)
+    if r.kind == "name" and r.name in _LIST:
+        return FieldType(primitive=Primitive.ANY, is_list=True)
+    if r.kind == "generic" and r.name in _DICT:
+        return FieldType(primitive=Primitive.ANY)
+    if r.kind == "generic" and r.name in _ANNOTATED:
+        return _annotated(r, at, lambda m, a, e: _element(m, a, e, depth))
+    if r.kind == "union" or (r.kind == "generic" and r.name in _OPTIONAL | _UNION):
+        raise _unsupported(at, r.expr, "union types are not supported here")
+    return FieldType(primitive=_primitive(r, at))
+
+
+def _model_spec(module: Module, at: Site, cls: ast.ClassDef, depth: int) -> ModelSpec:
+    fields: dict[str, FieldType] = {}
+    for base in cls.bases:
+        local = module.lookup_class(base)
+        if local is not None and _is_model(local[0], local[1], 0):
+            fields.update(_model_spec(local[0], at, local[1], depth).fields)
+    for stmt in cls.body:
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
+            continue
+        if module.resolve(_strip_subscript(stmt.annotation)) == "typing.ClassVar":
+            continue
+        field_at = Site(module.display, stmt.lineno, f"{cls.name}.{stmt.target.id}", at.param)
+        fields[stmt.target.id] = _model_field(module, field_at, stmt.annotation, depth)
+    return ModelSpec(cls.name, tuple(fields.items()))
+
+
+def _model_field(module: Module, at: Site, expr: ast.expr, depth: int) -> FieldType:
+    r = _resolve(module, at, expr, 0)
+    members = _union_members(r)
+    if members is not None:
+        rest = [m for m in members if _resolve(r.module, at, m, 0).kind != "none"]
+        if len(rest) == 1 and len(rest) < len(members):
+            return replace(_element(r.module, at, rest[0], depth), nullable=True)
+        raise _unsupported(at, r.expr, "BaseModel fields may be Optional, not other unions")
+    return _element(module, at, expr, depth)
+
+
+def _union_input(r: _Resolved, at: Site) -> FieldType:
+    members = _union_members(r) or []
+    resolved = [_resolve(r.module, at, m, 0) for m in members]
+    rest = [m for m, res in zip(members, resolved, strict=True) if res.kind != "none"]
+    nullable = len(rest) < len(members)
+    if not rest:
+        raise _unsupported(at, r.expr, "None alone is not an input type")
+    if len(rest) == 1:
+        inner = input_type(r.module, at, rest[0])
+        if inner.nullable:
+            raise _unsupported(at, r.expr, "nested Optional is not supported")
+        return replace(inner, nullable=nullable)
+    variants = tuple(input_type(r.module, at, m) for m in rest)
+    for variant in variants:
+        if variant.nullable or variant.union or variant.primitive not in _UNION_MEMBERS:
+            raise _unsupported(
+                at,
+                r.expr,
+                "unions may only combine str, int, float, bool, dict and list[...]",
+                "Use a single type for Path, File, Secret or BaseModel inputs.",
+            )
+    return FieldType(union=variants, nullable=nullable)
+
+
+def _union_members(r: _Resolved) -> list[ast.expr] | None:
+    if r.kind == "union":
+        return list(r.args)
+    if r.kind == "generic" and r.name in _UNION:
+        return list(r.args)
+    if r.kind == "generic" and r.name in _OPTIONAL:
+        return [*r.args, ast.Constant(None)]
+    return None
+
+
+def _annotated(r: _Resolved, at: Site, inner: _TypeReader) -> FieldType:
+    if not any(r.module.resolve(a) == "cog.Opaque" for a in r.args[1:]):
+        return inner(r.module, at, r.args[0])
+    shape = _resolve(r.module, at, r.args[0], 0)
+    members = _union_members(shape)
+    nullable = False
+    if members is not None:
+        rest = [m for m in members if _resolve(shape.module, at, m, 0).kind != "none"]
+        nullable = len(rest) < len(members)
+        shape = _resolve(shape.module, at, rest[0], 0) if len(rest) == 1 else shape
+    is_list = shape.name in _LIST
+    return FieldType(primitive=Primitive.ANY, is_list=is_list, nullable=nullable)
+
+
+def _primitive(r: _Resolved, at: Site) -> Primitive:
+    if r.kind == "name" and r.name in _PRIMITIVES:
+        return _PRIMITIVES[r.name]
+    if r.kind == "none":
+        raise _unsupported(at, r.expr, "None is not a value type")
+    if r.name is None or r.name.startswith(("builtins.", "typing.", "collections.", "cog.")):
+        raise _unsupported(at, r.expr, "this type is not supported")
+    raise _undecided(r, at)
+
+
+def _is_model(module: Module, cls: ast.ClassDef, depth: int) -> bool:
+    for base in cls.bases:
+        if module.resolve(base) in _BASE_MODELS:
+            return True
+        local = module.lookup_class(base)
+        if local is not None and depth < _MAX_DEPTH and _is_model(local[0], local[1], depth + 1):
+            return True
+    return False
+
+
+def _resolve(  # noqa: PLR0911 (one return per annotation shape)
+    module: Module, at: Site, expr: ast.expr, depth: int
+) -> _Resolved:
+    if depth > _MAX_DEPTH:
+        raise _unsupported(at, expr, "the type alias refers to itself")
+    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+        try:
+            parsed = ast.parse(expr.value.strip(), mode="eval").body
+        except SyntaxError as exc:
+            raise _unsupported(at, expr, "the string annotation is not valid Python") from exc
+        return _resolve(module, at, parsed, depth + 1)
+    if isinstance(expr, ast.Constant) and expr.value is None:
+        return _Resolved("none", module, expr)
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        members = [*_flatten_or(expr.left), *_flatten_or(expr.right)]
+        return _Resolved("union", module, expr, args=tuple(members))
+    if isinstance(expr, ast.Subscript):
+        head = _resolve(module, at, expr.value, depth + 1)
+        args = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
+        return _Resolved("generic", head.module, expr, name=head.name, args=tuple(args))
+    local = module.lookup_class(expr)
+    if local is not None:
+        return _Resolved("class", local[0], expr, name=local[1].name, cls=local[1])
+    if isinstance(expr, ast.Name):
+        alias = module.lookup_constant(expr.id)
+        if alias is not None:
+            return _resolve(alias[0], at, alias[1], depth + 1)
+    name = module.resolve(expr)
+    if name is None and isinstance(expr, ast.Name) and not module.star_import:
+        raise SchemaError(
+            f"{at.prefix}: '{expr.id}' is not defined in {module.display}",
+            f"Import {expr.id} (for example `from cog import {expr.id}`) or define it.",
+        )
+    return _Resolved("name", module, expr, name=name)
+
+
+def _flatten_or(expr: ast.expr) -> list[ast.expr]:
+    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        return [*_flatten_or(expr.left), *_flatten_or(expr.right)]
+    return [expr]
+
+
+def _strip_subscript(expr: ast.expr) -> ast.expr:
+    return expr.value if isinstance(expr, ast.Subscript) else expr
+
+
+def _one_arg(r: _Resolved, at: Site) -> ast.expr:
+    if len(r.args) != 1:
+        raise _unsupported(at, r.expr, f"{r.name} takes exactly one type argument")
+    return r.args[0]
+
+
+def _first_arg(r: _Resolved, at: Site) -> ast.expr:
+    if not r.args:
+        raise _unsupported(at, r.expr, f"{r.name} needs a type argument")
+    return r.args[0]
+
+
+def _unsupported(at: Site, expr: ast.expr, why: str, hint: str | None = None) -> SchemaError:
+    what = f"the type of input '{at.param}'" if at.param else f"the return type of {at.where}"
+    return SchemaError(
+        f"{at.prefix}: {what}, `{ast.unparse(expr)}`: {why}",
+        hint
+        or "Use str, int, float, bool, Path, File, Secret, dict, list[...] or Optional[...] "
+        "(and a BaseModel or an iterator for outputs).",
+    )
+
+
+def _undecided(r: _Resolved, at: Site) -> Undecided:
+    where = f"input '{at.param}'" if at.param else f"the output of {at.where}"
+    return Undecided(
+        f"{at.prefix}: the type `{ast.unparse(r.expr)}` of {where} comes from "
+        f"'{r.name or ast.unparse(r.expr)}', which cannot be read without importing it",
+        "Cog will import the model to read it; use a cog type or Annotated[..., Opaque] to "
+        "avoid that.",
+    )
