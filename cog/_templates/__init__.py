@@ -1,0 +1,1 @@
+"""Files written by `cog init` (package data: *.tmpl and *.txt)."""

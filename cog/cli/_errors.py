@@ -1,0 +1,52 @@
+"""How a failed command ends: one message and a hint, a traceback only with --debug."""
+
+from __future__ import annotations
+
+import traceback
+
+import click
+
+from cog.cli._state import CliState
+from cog.errors import CogError
+
+DEBUG_HINT = "run with --debug for the traceback"
+
+
+def report_cog_error(error: CogError, settings: CliState) -> int:
+    """Print ``error: <message>`` and its hint on stderr; returns the exit code."""
+    if settings.debug:
+        click.echo(_traceback(error), err=True, nl=False)
+    click.echo(f"{_label(settings)} {error.message}", err=True, color=_color(settings))
+    if error.hint:
+        click.echo(error.hint, err=True)
+    return error.exit_code
+
+
+def report_unexpected(error: BaseException, settings: CliState) -> int:
+    """A bug or an unanticipated failure: one line, and how to see more."""
+    if settings.debug:
+        click.echo(_traceback(error), err=True, nl=False)
+    detail = str(error) or "(no message)"
+    click.echo(
+        f"{_label(settings)} unexpected {type(error).__name__}: {detail}",
+        err=True,
+        color=_color(settings),
+    )
+    if not settings.debug:
+        click.echo(DEBUG_HINT, err=True)
+    return 1
+
+
+def _color(settings: CliState) -> bool | None:
+    # None lets click decide from the stream (colour on a terminal only); False strips it.
+    return None if settings.color else False
+
+
+def _label(settings: CliState) -> str:
+    if settings.color:
+        return click.style("error:", fg="red", bold=True)
+    return "error:"
+
+
+def _traceback(error: BaseException) -> str:
+    return "".join(traceback.format_exception(type(error), error, error.__traceback__))

@@ -1,0 +1,74 @@
+"""`cog exec`: run any command inside the environment cog.yaml defines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from cog.cli import _options
+from cog.cli._capability import not_yet
+from cog.cli._options import ProjectFile, parse_env
+from cog.config import load_config
+
+
+@dataclass(frozen=True)
+class ExecRequest:
+    project: ProjectFile
+    args: tuple[str, ...]
+    env: dict[str, str] = field(default_factory=dict)
+    gpus: str | None = None
+    publish: tuple[str, ...] = ()
+    progress: str = "auto"
+
+
+@click.command(
+    "exec",
+    # Everything after the command is the command's own: `cog exec python -c "..."`.
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@_options.env
+@_options.config_file
+@_options.gpus
+@_options.progress
+@click.option(
+    "-p",
+    "--publish",
+    multiple=True,
+    metavar="PORT",
+    help="Publish a container's port to the host, e.g. -p 8000. Can be repeated.",
+)
+@_options.use_cog_base_image
+@_options.use_cuda_base_image
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_command(
+    *,
+    env: tuple[str, ...],
+    config_file: str,
+    gpus: str | None,
+    progress: str,
+    publish: tuple[str, ...],
+    use_cog_base_image: bool,
+    use_cuda_base_image: str,
+    command: tuple[str, ...],
+) -> None:
+    """Execute a command inside the environment defined by cog.yaml.
+
+    Cog builds an image from cog.yaml and runs COMMAND inside it with the current directory
+    mounted. Useful for debugging, running scripts, or exploring the model's environment.
+    """
+    request = ExecRequest(
+        project=ProjectFile(Path(config_file)),
+        args=command,
+        env=parse_env(env),
+        gpus=gpus,
+        publish=publish,
+        progress=progress,
+    )
+    exec_in_image(request)
+
+
+def exec_in_image(request: ExecRequest) -> None:
+    load_config(request.project.config_path)
+    not_yet("exec", "running images (cog.building and the runc runner)")

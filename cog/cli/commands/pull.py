@@ -1,0 +1,32 @@
+"""`cog pull`: fetch an image from a registry into the local image store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from cog.cli import _options
+from cog.cli._capability import not_yet
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    image: str
+    platform: str = "linux/amd64"
+    progress: str = "auto"
+
+
+@click.command("pull")
+@click.option(
+    "--platform", default="linux/amd64", show_default=True, help="The platform to pull, as os/arch."
+)
+@_options.progress
+@click.argument("image")
+def pull_command(platform: str, progress: str, image: str) -> None:
+    """Pull IMAGE from a registry, fetching only the blobs not already cached."""
+    pull(PullRequest(image=image, platform=platform, progress=progress))
+
+
+def pull(request: PullRequest) -> None:
+    not_yet("pull", "the registry client (cog.rules.registry.pull)")

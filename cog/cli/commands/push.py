@@ -1,0 +1,58 @@
+"""`cog push`: build the image and upload it to a registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cog.cli import _options
+from cog.cli._capability import not_yet
+from cog.cli.commands.build import BuildFlags
+from cog.config import load_config
+from cog.errors import CogError
+
+
+@click.command("push")
+@_options.config_file
+@_options.build_flags
+@click.argument("image", required=False)
+def push_command(
+    *,
+    config_file: str,
+    no_cache: bool,
+    openapi_schema: Path | None,
+    progress: str,
+    secrets: tuple[str, ...],
+    separate_weights: bool,
+    use_cog_base_image: bool,
+    use_cuda_base_image: str,
+    image: str | None,
+) -> None:
+    """Build an image from cog.yaml and push it to a container registry.
+
+    IMAGE defaults to the image key of cog.yaml. Cog can push to any OCI-compliant
+    registry; run 'cog login' first if it needs credentials.
+    """
+    flags = BuildFlags.from_options(
+        config_file=config_file,
+        no_cache=no_cache,
+        openapi_schema=openapi_schema,
+        progress=progress,
+        secrets=secrets,
+        separate_weights=separate_weights,
+        use_cog_base_image=use_cog_base_image,
+        use_cuda_base_image=use_cuda_base_image,
+    )
+    push(flags, image)
+
+
+def push(flags: BuildFlags, image: str | None) -> None:
+    config = load_config(flags.project.config_path)
+    if image is None and config.image is None:
+        raise CogError(
+            f"no image to push: give one as an argument or set image in "
+            f"{flags.project.config_file}",
+            "For example: cog push my-registry.example:5000/me/my-model",
+        )
+    not_yet("push", "image building and pushing (cog.building, cog.rules.registry.push)")

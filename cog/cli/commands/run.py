@@ -1,0 +1,115 @@
+"""`cog run` (and its legacy name `cog predict`): one prediction, from the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cog.cli import _options
+from cog.cli._capability import not_yet
+from cog.cli._inputs import check_image_argument, collect_inputs
+from cog.cli._options import ProjectFile, parse_env
+from cog.config import load_config
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run (a built image, or the project in the current directory) and with what."""
+
+    project: ProjectFile
+    image: str | None
+    inputs: dict[str, Any]
+    output: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    gpus: str | None = None
+    setup_timeout: int = 300
+    progress: str = "auto"
+    use_replicate_token: bool = False
+
+
+def run_options(function: Any) -> Any:
+    """The flags of `cog run`, `cog predict` and `cog train`."""
+    return _options.compose(
+        click.argument("image", required=False),
+        _options.env,
+        _options.config_file,
+        _options.gpus,
+        click.option(
+            "-i",
+            "--input",
+            "inputs",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Inputs, in the form name=value. If value is prefixed with @, then it is read "
+            "from a file on disk. E.g. -i path=@image.jpg. Can be repeated.",
+        ),
+        click.option(
+            "--json",
+            "json_inputs",
+            default=None,
+            metavar="JSON",
+            help="Pass inputs as JSON object, read from file (@inputs.json) or via stdin (@-).",
+        ),
+        _options.progress,
+        click.option(
+            "--setup-timeout",
+            type=click.IntRange(min=0),
+            default=300,
+            show_default=True,
+            help="The timeout for a container to setup (in seconds).",
+        ),
+        _options.use_cog_base_image,
+        _options.use_cuda_base_image,
+        click.option(
+            "--use-replicate-token",
+            is_flag=True,
+            help="Pass REPLICATE_API_TOKEN from local environment into the model context.",
+        ),
+    )(function)
+
+
+def run_request(params: dict[str, Any], default_output: Path | None = None) -> RunRequest:
+    check_image_argument(params["image"])
+    output = params["output"]
+    return RunRequest(
+        project=ProjectFile(Path(params["config_file"])),
+        image=params["image"],
+        inputs=collect_inputs(params["inputs"], params["json_inputs"]),
+        output=Path(output) if output is not None else default_output,
+        env=parse_env(params["env"]),
+        gpus=params["gpus"],
+        setup_timeout=params["setup_timeout"],
+        progress=params["progress"],
+        use_replicate_token=params["use_replicate_token"],
+    )
+
+
+_OUTPUT = click.option("-o", "--output", default=None, metavar="PATH", help="Output path.")
+_HELP = """Run the model.
+
+If IMAGE is passed, it runs the model in that image, which must have been built by Cog.
+Otherwise, it builds the model in the current directory and runs it.
+"""
+
+
+@click.command("run", help=_HELP)
+@run_options
+@_OUTPUT
+def run_command(**params: Any) -> None:
+    run(run_request(params))
+
+
+@click.command("predict", help=_HELP + "\n`cog predict` is the legacy name of `cog run`.")
+@run_options
+@_OUTPUT
+def predict_command(**params: Any) -> None:
+    run(run_request(params))
+
+
+def run(request: RunRequest) -> None:
+    if request.image is None:
+        load_config(request.project.config_path)
+    not_yet("run", "running images (cog.building and the runc runner)")

@@ -1,0 +1,40 @@
+"""`cog schema`: the model's OpenAPI document, from its source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cog.cli import _options
+from cog.cli._capability import capability
+from cog.cli._options import ProjectFile
+from cog.config import load_config
+from cog.errors import ConfigError
+
+
+@click.command("schema")
+@_options.config_file
+def schema_command(config_file: str) -> None:
+    """Print the model's OpenAPI schema (what the server serves at /openapi.json)."""
+    print_schema(ProjectFile(Path(config_file)))
+
+
+def print_schema(project: ProjectFile) -> None:
+    config = load_config(project.config_path)
+    if config.predict is None and config.train is None:
+        raise ConfigError(
+            f"{project.config_path}: names no model to describe (no run, predict or train)",
+            'Add the runner, for example: run: "run.py:Runner"',
+        )
+    project_schema = capability("cog._signature.schema", "project_schema", "schema")
+    result = project_schema(project.project_dir, config.predict, config.train)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if result.used_fallback:
+        click.echo(
+            "note: the schema came from importing the model (static analysis could not decide)",
+            err=True,
+        )
+    click.echo(json.dumps(result.document, indent=2))

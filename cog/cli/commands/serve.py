@@ -1,0 +1,106 @@
+"""`cog serve`: the HTTP prediction server, in an image or (--local) in this Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from cog.cli import _options
+from cog.cli._capability import capability, not_yet
+from cog.cli._options import ProjectFile, parse_env
+from cog.config import load_config
+
+
+@dataclass(frozen=True)
+class ServeRequest:
+    project: ProjectFile
+    image: str | None = None
+    port: int = 8393
+    host: str = "127.0.0.1"
+    upload_url: str | None = None
+    local: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    gpus: str | None = None
+    progress: str = "auto"
+
+
+@click.command("serve")
+@click.argument("image", required=False)
+@_options.config_file
+@_options.env
+@_options.gpus
+@click.option(
+    "-p",
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8393,
+    show_default=True,
+    help="Port on which to listen.",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 for every interface).",
+)
+@_options.progress
+@click.option(
+    "--upload-url",
+    default=None,
+    help="Upload URL for file outputs (e.g. https://example.com/upload/).",
+)
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Serve the project in the current directory with this Python, without building an image.",
+)
+@_options.use_cog_base_image
+@_options.use_cuda_base_image
+def serve_command(
+    *,
+    image: str | None,
+    config_file: str,
+    env: tuple[str, ...],
+    gpus: str | None,
+    port: int,
+    host: str,
+    progress: str,
+    upload_url: str | None,
+    local: bool,
+    use_cog_base_image: bool,
+    use_cuda_base_image: str,
+) -> None:
+    """Run an HTTP server.
+
+    Builds the model and starts an HTTP server that exposes the model's inputs and outputs
+    as a REST API, compatible with the Cog HTTP protocol.
+    """
+    request = ServeRequest(
+        project=ProjectFile(Path(config_file)),
+        image=image,
+        port=port,
+        host=host,
+        upload_url=upload_url,
+        local=local,
+        env=parse_env(env),
+        gpus=gpus,
+        progress=progress,
+    )
+    serve(request)
+
+
+def serve(request: ServeRequest) -> None:
+    if request.local:
+        serve_local(request)
+        return
+    if request.image is None:
+        load_config(request.project.config_path)
+    not_yet("serve", "running images (cog.building and the runc runner); try --local")
+
+
+def serve_local(request: ServeRequest) -> None:
+    load_config(request.project.config_path)
+    runtime_serve_local = capability("cog.runtime", "serve_local", "serve --local")
+    runtime_serve_local(request.project.project_dir, request.host, request.port, request.upload_url)

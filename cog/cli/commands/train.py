@@ -1,0 +1,33 @@
+"""`cog train` (deprecated by the reference, kept working): one training run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cog.cli._capability import not_yet
+from cog.cli.commands.run import RunRequest, run_options, run_request
+from cog.config import load_config
+
+
+@click.command("train")
+@run_options
+@click.option(
+    "-o", "--output", default=None, metavar="PATH", help="Output path.  [default: weights]"
+)
+def train_command(**params: Any) -> None:
+    """Run a training.
+
+    If IMAGE is passed, it trains with that image, which must have been built by Cog.
+    Otherwise, it builds the model in the current directory and trains it. The output is
+    written to ./weights unless -o says otherwise.
+    """
+    train(run_request(params, default_output=Path("weights")))
+
+
+def train(request: RunRequest) -> None:
+    if request.image is None:
+        load_config(request.project.config_path)
+    not_yet("train", "running images (cog.building and the runc runner)")
