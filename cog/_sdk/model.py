@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, dataclass_transform
 
 __all__ = ["BaseModel"]
 
 
+@dataclass_transform()
 class BaseModel:
     """Subclasses become dataclasses (``auto_dataclass=False`` opts out).
 

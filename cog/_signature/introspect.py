@@ -50,7 +50,11 @@ def load_entrypoint(project_dir: Path, ref: str) -> object:
     module = importlib.util.module_from_spec(spec)
     # Registered before running it, so pickle and dataclasses can find the module.
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(module_name, None)
+        raise
     candidates = (name,) if name else _DEFAULT_NAMES
     for candidate in candidates:
         if hasattr(module, candidate):
