@@ -1,0 +1,23 @@
+"""Push, pull and log in to any OCI registry: ``cog.rules.registry``.
+
+``push`` sends only the blobs a registry lacks (HEAD, cross-repository mount, chunked and
+resumable uploads, several at once) and the manifest last with its exact bytes; ``pull``
+verifies every digest into the content-addressed cache and an OCI layout.
+"""
+
+from __future__ import annotations
+
+from .auth import Credentials, credentials_for, login
+from .push import PushResult, push
+from .reference import Reference, model_reference, parse_reference
+
+__all__ = [
+    "Credentials",
+    "PushResult",
+    "Reference",
+    "credentials_for",
+    "login",
+    "model_reference",
+    "parse_reference",
+    "push",
+]

@@ -1,0 +1,256 @@
+"""One registry's HTTP API: scheme and TLS choice, authorisation, errors that name the registry.
+
+Built on ``requests`` directly rather than oras-py's ``Registry.do_request``: that method
+is wrapped in a retry decorator that sleeps 3**attempt seconds up to five times (minutes
+on a dead registry), its TokenAuth cannot answer a Basic challenge, and importing oras
+costs 0.5 s, more than a whole re-push of an unchanged image. The session is configured as
+oras-py configures its own (registry cookies ignored), with short connect timeouts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import ssl
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from http.cookiejar import DefaultCookiePolicy
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import requests.adapters
+from urllib3.exceptions import InsecureRequestWarning
+
+from cog.errors import RegistryError
+
+from ._challenge import Authenticator, refused
+from ._dockerconfig import Credentials, read_credentials
+
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 120.0
+_SEND_BLOCK = 1024 * 1024
+
+
+class Readable(Protocol):
+    """A request body streamed from a file: read in blocks, its length known up front."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def __len__(self) -> int: ...
+
+
+Body = bytes | Readable | None
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """Sends bodies in 1 MiB blocks (urllib3's default of 16 KiB costs a Python call per
+    16 KiB of a multi-gigabyte layer)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["blocksize"] = _SEND_BLOCK
+        super().init_poolmanager(*args, **kwargs)
+
+
+class RegistryUnreachableError(RegistryError):
+    """The connection to the registry failed or broke (as opposed to a refusal)."""
+
+
+def is_loopback(registry: str) -> bool:
+    host = urlsplit(f"//{registry}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _verify_setting(registry: str, ca_file: Path | None, env: Mapping[str, str]) -> bool | str:
+    """A CA bundle path: the one given, the registry's certs.d entry, SSL_CERT_FILE, the
+    system's. requests alone would use certifi's bundle and ignore the system's CAs.
+    """
+    if ca_file is not None:
+        return str(ca_file)
+    home = Path(env.get("HOME") or Path.home())
+    for certs_d in (
+        Path("/etc/docker/certs.d"),
+        Path("/etc/containers/certs.d"),
+        home / ".config" / "containers" / "certs.d",
+    ):
+        candidate = certs_d / registry / "ca.crt"
+        if candidate.is_file():
+            return str(candidate)
+    for value in (env.get("SSL_CERT_FILE"), ssl.get_default_verify_paths().cafile):
+        if value and Path(value).is_file():
+            return value
+    return True
+
+
+def error_detail(resp: requests.Response) -> str:
+    """The registry's own error text (OCI error JSON), else the HTTP reason."""
+    try:
+        errors = resp.json().get("errors") or []
+        parts = [f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors]
+    except (ValueError, AttributeError):
+        parts = []
+    return "; ".join(p for p in parts if p) or (resp.reason or "")
+
+
+class RegistryClient:
+    """HTTP access to one registry; thread-safe, one connection pool."""
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        insecure: bool = False,
+        ca_file: Path | None = None,
+        credentials: Credentials | bool | None = True,
+        pool_size: int = 10,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        self.registry = registry
+        self.insecure = insecure
+        loopback = is_loopback(registry)
+        # Plain http only where nothing can listen in (loopback) or the user said so.
+        self._schemes = ("https", "http") if insecure or loopback else ("https",)
+        session = requests.Session()
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        adapter = _Adapter(pool_maxsize=max(pool_size, 4), max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        if loopback:
+            session.trust_env = False  # never send loopback traffic through a proxy
+        if insecure:
+            warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+        self._session = session
+        self._verify: bool | str = False if insecure else _verify_setting(registry, ca_file, env)
+        self.base_url = f"{self._schemes[0]}://{registry}"
+        if credentials is True:
+            creds = read_credentials(registry, env)
+        else:
+            creds = credentials if isinstance(credentials, Credentials) else None
+        self.auth = Authenticator(
+            registry, creds, session, self._verify, (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _unreachable(self, err: Exception) -> RegistryUnreachableError:
+        return RegistryUnreachableError(
+            f"Cannot reach registry {self.registry}: {err}",
+            "Check that the registry is running and reachable from here"
+            + ("" if self.insecure else "; for a registry without TLS, use --insecure")
+            + ".",
+        )
+
+    def connect(self, scopes: Iterable[str] = ()) -> None:
+        """``GET /v2/``: pick the scheme and answer the registry's challenge up front."""
+        scopes = tuple(scopes)
+        last: Exception | None = None
+        for scheme in self._schemes:
+            self.base_url = f"{scheme}://{self.registry}"
+            try:
+                resp = self._send("GET", "/v2/", scopes, None, {}, stream=False)
+            except RegistryUnreachableError as err:
+                last = err.__cause__ if isinstance(err.__cause__, Exception) else err
+                if "CERTIFICATE_VERIFY_FAILED" in str(err):
+                    raise RegistryError(
+                        f"The TLS certificate of {self.registry} is not trusted: {err}",
+                        "Give the registry's CA file (SSL_CERT_FILE, or "
+                        f"/etc/containers/certs.d/{self.registry}/ca.crt), or use --insecure.",
+                    ) from err
+                continue
+            if resp.status_code == 401:
+                raise refused(self.registry, self.auth.credentials is not None)
+            if resp.status_code != 200:
+                raise RegistryError(
+                    f"{self.base_url}/v2/ answered {resp.status_code} {error_detail(resp)}",
+                    f"Check that {self.registry} is an OCI registry.",
+                )
+            return
+        raise self._unreachable(last or RuntimeError("no scheme"))
+
+    def url(self, path_or_url: str) -> str:
+        return urljoin(self.base_url + "/", path_or_url)
+
+    def _send(
+        self,
+        method: str,
+        path_or_url: str,
+        scopes: tuple[str, ...],
+        body: Callable[[], Body] | Body,
+        headers: Mapping[str, str],
+        *,
+        stream: bool,
+        allow_redirects: bool = True,
+    ) -> requests.Response:
+        url = self.url(path_or_url)
+        same_origin = url.startswith(self.base_url + "/")
+        for attempt in (0, 1):
+            sent = dict(headers)
+            auth = self.auth.header(scopes) if same_origin else None
+            if auth:
+                sent["Authorization"] = auth
+            data = body() if callable(body) else body
+            try:
+                resp = self._session.request(
+                    method,
+                    url,
+                    headers=sent,
+                    data=data,
+                    stream=stream,
+                    timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                    verify=self._verify,
+                    allow_redirects=allow_redirects,
+                )
+            except (requests.ConnectionError, requests.Timeout) as err:
+                raise self._unreachable(err) from err
+            if resp.status_code == 401 and attempt == 0 and self.auth.answer(resp, scopes):
+                resp.close()
+                continue
+            return resp
+        return resp
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        scopes: Iterable[str],
+        *,
+        body: Callable[[], Body] | Body = None,
+        headers: Mapping[str, str] | None = None,
+        stream: bool = False,
+        allow_redirects: bool = True,
+    ) -> requests.Response:
+        """Send, answering one 401 challenge; ``body`` may be a factory so a retry after
+        the challenge re-reads a file from its start.
+        """
+        resp = self._send(
+            method,
+            path_or_url,
+            tuple(scopes),
+            body,
+            headers or {},
+            stream=stream,
+            allow_redirects=allow_redirects,
+        )
+        if resp.status_code == 401:
+            resp.close()
+            raise refused(self.registry, self.auth.credentials is not None)
+        return resp
+
+    def fail(self, resp: requests.Response, what: str) -> RegistryError:
+        if resp.status_code == 403:
+            return RegistryError(
+                f"{self.registry} denied {what}: {error_detail(resp)}",
+                "Check that your login may push to (or pull from) this repository.",
+            )
+        return RegistryError(
+            f"{self.registry}: {what} failed with HTTP {resp.status_code}: {error_detail(resp)}",
+            None,
+        )

@@ -1,0 +1,206 @@
+"""A real ``docker-registry`` (Debian's distribution 2.x) on 127.0.0.1, storage in tmp;
+variants with htpasswd (bcrypt) auth and a self-signed TLS certificate.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+START_DEADLINE_S = 15.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Registry:
+    """One docker-registry process; ``restart()`` brings it back on the same storage and port."""
+
+    root: Path
+    port: int
+    tls: tuple[Path, Path] | None = None  # certificate, key
+    htpasswd: Path | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+    def _config(self) -> Path:
+        http: dict[str, object] = {
+            "addr": self.host,
+            # A fixed secret: upload state survives a restart, so uploads can resume.
+            "secret": "tests-registry-secret",
+            "headers": {"X-Content-Type-Options": ["nosniff"]},
+        }
+        if self.tls:
+            http["tls"] = {"certificate": str(self.tls[0]), "key": str(self.tls[1])}
+        config: dict[str, object] = {
+            "version": 0.1,
+            "log": {"level": "error", "accesslog": {"disabled": True}},
+            "storage": {
+                "filesystem": {"rootdirectory": str(self.root / "storage")},
+                "delete": {"enabled": True},
+                "maintenance": {"uploadpurging": {"enabled": False}},
+            },
+            "http": http,
+        }
+        if self.htpasswd:
+            config["auth"] = {"htpasswd": {"realm": "tests", "path": str(self.htpasswd)}}
+        path = self.root / "config.yml"
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        return path
+
+    def start(self) -> None:
+        log = (self.root / "registry.log").open("ab")
+        self.process = subprocess.Popen(
+            ["docker-registry", "serve", str(self._config())], stdout=log, stderr=log
+        )
+        log.close()
+        deadline = time.monotonic() + START_DEADLINE_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"docker-registry exited: {(self.root / 'registry.log').read_text()}"
+                )
+            try:
+                requests.get(f"{self.url}/v2/", timeout=1, verify=False)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError(f"docker-registry did not answer on {self.host}")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    if shutil.which("docker-registry") is None:
+        pytest.fail("docker-registry is not installed (Debian package docker-registry)")
+    server = Registry(root=tmp_path / "registry", port=free_port())
+    server.root.mkdir()
+    server.start()
+    yield server
+    server.kill()
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    certificate: Path
+    key: Path
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    root = tmp_path_factory.mktemp("tls")
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return TlsFiles(cert, key)
+
+
+def bcrypt_line(user: str, password: str) -> str:
+    """An htpasswd line with a bcrypt hash: apache2-utils' htpasswd when installed, else
+    the C library's crypt(3) (libxcrypt does bcrypt) through Python's crypt module.
+    """
+    if shutil.which("htpasswd"):
+        out = subprocess.run(
+            ["htpasswd", "-Bbn", user, password], check=True, capture_output=True, text=True
+        )
+        return out.stdout.strip()
+    probe = (
+        "import crypt, sys; "
+        "print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", probe, password],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    hashed = out.stdout.strip()
+    assert hashed.startswith("$2"), "this Python's crypt cannot make bcrypt hashes"
+    return f"{user}:{hashed}"
+
+
+@dataclass(frozen=True)
+class SecureRegistry:
+    server: Registry
+    username: str
+    password: str
+    ca_file: Path
+
+
+@pytest.fixture
+def secure_registry(tmp_path: Path, tls_files: TlsFiles) -> Iterator[SecureRegistry]:
+    root = tmp_path / "secure-registry"
+    root.mkdir()
+    htpasswd = root / "htpasswd"
+    htpasswd.write_text(bcrypt_line("alice", "s3cret-pw") + "\n", encoding="utf-8")
+    server = Registry(
+        root=root, port=free_port(), tls=(tls_files.certificate, tls_files.key), htpasswd=htpasswd
+    )
+    server.start()
+    yield SecureRegistry(server, "alice", "s3cret-pw", tls_files.certificate)
+    server.kill()
+
+
+@pytest.fixture
+def docker_env(tmp_path: Path) -> dict[str, str]:
+    """An environment with its own empty docker config, cache and no registry defaults."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return {
+        "HOME": str(home),
+        "DOCKER_CONFIG": str(home / ".docker"),
+        "COG_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_RUNTIME_DIR": str(tmp_path / "run"),
+    }
