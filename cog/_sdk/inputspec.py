@@ -22,8 +22,14 @@ _NUMERIC: Final = (Primitive.INTEGER, Primitive.FLOAT)
 _CHOICE_TYPES: Final = {Primitive.STRING: (str,), Primitive.INTEGER: (int,)}
 
 
-def input_spec(name: str, annotation: object, default: object, where: str) -> InputSpec:
-    """``default`` is the parameter's default as written: MISSING, a value, or InputInfo."""
+def input_spec(
+    name: str, annotation: object, default: object, where: str, warnings: list[str]
+) -> InputSpec:
+    """``default`` is the parameter's default as written: MISSING, a value, or InputInfo.
+
+    Problems the reference tolerates at build time but that will bite at run time are
+    appended to ``warnings`` instead of raised.
+    """
     at = f"{where} input {name!r}"
     ftype = input_type(annotation, at)
     info = default if isinstance(default, InputInfo) else InputInfo(default=default)
@@ -31,6 +37,13 @@ def input_spec(name: str, annotation: object, default: object, where: str) -> In
     if value is MISSING and ftype.nullable:
         value = None  # Optional[T] inputs default to None, as the reference documents
     _check_constraints(info, ftype, value, at)
+    choices = _choices(info)
+    outside = [v for v in _default_values(value) if choices is not None and v not in choices]
+    if outside:
+        warnings.append(
+            f"{at}: default {outside[0]!r} is not one of the choices {list(choices or ())!r}, "
+            "so a request that leaves it out will be rejected"
+        )
     return InputSpec(
         name=name,
         type=ftype,
@@ -41,7 +54,7 @@ def input_spec(name: str, annotation: object, default: object, where: str) -> In
         min_length=info.min_length,
         max_length=info.max_length,
         regex=info.regex,
-        choices=_choices(info),
+        choices=choices,
         deprecated=info.deprecated,
     )
 
@@ -122,7 +135,7 @@ def _check_constraints(info: InputInfo, ftype: FieldType, default: object, at: s
     if info.regex is not None:
         _check_regex(info.regex, primitive, defaults, at)
     if info.choices is not None:
-        _check_choices(info, primitive, defaults, at)
+        _check_choices(info, primitive, at)
 
 
 _FIX_DEFAULT: Final = "Change the default or the constraint so that the default is allowed."
@@ -155,9 +168,7 @@ def _check_regex(regex: str, primitive: Primitive | None, defaults: list[object]
             )
 
 
-def _check_choices(
-    info: InputInfo, primitive: Primitive | None, defaults: list[object], at: str
-) -> None:
+def _check_choices(info: InputInfo, primitive: Primitive | None, at: str) -> None:
     assert info.choices is not None
     if primitive not in _CHOICE_TYPES:
         raise _incompatible(at, "choices", "str or int")
@@ -179,6 +190,3 @@ def _check_choices(
             f"{at}: not all choices have the same type as the input ({primitive.value})",
             "Make every choice a value of the input's type.",
         )
-    for item in defaults:
-        if item not in choices:
-            raise SchemaError(f"{at}: default {item!r} is not one of {choices!r}", _FIX_DEFAULT)

@@ -82,7 +82,7 @@ def signature_of(obj: object, mode: Mode) -> Signature:
         is_class = False
     function = inspect.unwrap(method)
     where = f"{label}()"
-    inputs = _inputs(function, is_class, where)
+    inputs = _inputs(function, is_class, where, warnings)
     hints = _hints(function, where)
     returned = hints.get("return")
     if returned is None or returned is type(None):
@@ -186,7 +186,9 @@ def _hints(function: Callable[..., Any], where: str) -> dict[str, Any]:
         ) from None
 
 
-def _inputs(function: Callable[..., Any], is_class: bool, where: str) -> tuple[InputSpec, ...]:
+def _inputs(
+    function: Callable[..., Any], is_class: bool, where: str, warnings: list[str]
+) -> tuple[InputSpec, ...]:
     params = list(inspect.signature(function).parameters.values())
     if is_class:
         if not params or params[0].name != "self":
@@ -207,5 +209,5 @@ def _inputs(function: Callable[..., Any], is_class: bool, where: str) -> tuple[I
                 f"Annotate it, e.g. '{param.name}: str = Input(description=...)'.",
             )
         default = MISSING if param.default is param.empty else param.default
-        specs.append(input_spec(param.name, hints[param.name], default, where))
+        specs.append(input_spec(param.name, hints[param.name], default, where, warnings))
     return tuple(specs)

@@ -77,6 +77,7 @@ EXPECTED_INPUTS = (
     InputSpec("plain_none", nullable(INT), default=None),
     InputSpec("word_defaults", listed(STR), default=["a", "b"]),
     InputSpec("secret_default", SECRET, default="hunter2"),
+    InputSpec("picks", listed(STR), default=["a"], description="Pick some", choices=("a", "b")),
 )
 
 

@@ -55,7 +55,6 @@ CASES = [
     ("DefaultAboveLe", ["input 'steps'", "above le=10"], "default"),
     ("DefaultTooLong", ["input 'name'", "max_length=3"], "default"),
     ("DefaultNotMatching", ["input 'name'", "does not match regex"], "default"),
-    ("DefaultNotAChoice", ["input 'color'", "'pink' is not one of"], "default"),
     ("DefaultWrongType", ["input 'n'", "'three' is not a valid int"], "type annotation"),
     ("ListDefaultNotList", ["input 'words'", "is not a list"], "Input(default=[])"),
     ("UnresolvableAnnotation", ["cannot resolve a type annotation", "Undefined"], "Import"),
@@ -111,3 +110,14 @@ def test_module_errors_propagate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         load_entrypoint(tmp_path, "broken_model_a.py:Runner")
     assert "broken_model_a" not in sys.modules  # no half-imported module left behind
     assert sys.path[0] == str(tmp_path.resolve())
+
+
+@pytest.mark.unit
+def test_default_outside_choices_is_a_warning(load_fixture: Loader) -> None:
+    # The reference builds such a model; every request that omits the input then fails.
+    sig = signature_of(load_fixture("unsupported.py:DefaultNotAChoice"), Mode.PREDICT)
+    assert sig.inputs[0].default == "pink"
+    assert sig.warnings == (
+        "DefaultNotAChoice.run() input 'color': default 'pink' is not one of the choices "
+        "['red', 'blue'], so a request that leaves it out will be rejected",
+    )
