@@ -1,0 +1,256 @@
+"""`cog lock`: resolve cog.yaml into a fully pinned, location-independent cog.lock.
+
+Re-locking unchanged inputs is a byte-for-byte no-op that touches no network: when the
+checksum of the inputs (cog.yaml, the requirements, the weights file list, the pinned
+third_party data and the lock format) matches the existing lock's, it is returned as is.
+Otherwise everything is resolved again, keeping earlier pins that still fit unless
+--upgrade asks otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cog.config import Config, load_config
+from cog.errors import LockError
+from cog.progress import Progress
+from cog.rules import lockfile_text
+from cog.rules.debian import targets as debian_targets
+from cog.rules.debian.cache import atomic_write, cache_root
+from cog.rules.debian.lockset import load_universe, resolve_debian
+from cog.rules.lockfile import LOCK_VERSION, DebPackage, Lock, Target, WeightsFile
+from cog.rules.pylock import runtime as runtime_set
+from cog.rules.pylock.lockset import resolve_python_sets
+from cog.rules.pylock.resolve import Target as PythonTarget
+from cog.rules.pylock.urls import remember_urls
+from cog.rules.sources import python_index_config, suite_sources
+
+DEFAULT_CONFIG = "cog.yaml"
+_ARCHES = {"linux/amd64": ("amd64", "x86_64"), "linux/arm64": ("arm64", "aarch64")}
+# With build.base_image the OS is not ours to lock; wheels then target this glibc floor.
+_BASE_IMAGE_GLIBC = "2.28"
+
+
+@dataclass(frozen=True)
+class LockResult:
+    lock: Lock
+    path: Path
+    changed: bool
+
+
+def lock_path(project_dir: Path, config_file: str = DEFAULT_CONFIG) -> Path:
+    """cog.yaml → cog.lock; another config name (cog.gpu.yaml) → cog.gpu.lock."""
+    name = Path(config_file).name
+    stem = name[: -len(".yaml")] if name.endswith(".yaml") else name.rsplit(".", 1)[0]
+    return project_dir / Path(config_file).parent / f"{stem}.lock"
+
+
+def _lock_command(config_file: str) -> str:
+    return "cog lock" if config_file == DEFAULT_CONFIG else f"cog lock -f {config_file}"
+
+
+def _weights_files(config: Config) -> list[Path]:
+    files: list[Path] = []
+    for source in config.weights:
+        root = config.project_dir / source.path
+        if root.is_file():
+            files.append(root)
+        elif root.is_dir():
+            files += sorted(p for p in root.rglob("*") if p.is_file())
+        else:
+            raise LockError(
+                f"{config.path}: weights path {source.path!r} does not exist",
+                hint="Create it, or fix the weights entry in cog.yaml.",
+            )
+    return files
+
+
+def _relative(config: Config, path: Path) -> str:
+    return path.relative_to(config.project_dir).as_posix()
+
+
+def inputs_checksum(project_dir: Path, config: Config) -> str:
+    digest = hashlib.sha256()
+
+    def feed(label: str, data: bytes) -> None:
+        digest.update(f"{label}\0{len(data)}\0".encode())
+        digest.update(data)
+
+    feed("lock-format", str(LOCK_VERSION).encode())
+    feed("cog.yaml", config.path.read_bytes())
+    if config.build.python_requirements is not None:
+        requirements_file = project_dir / config.build.python_requirements
+        if requirements_file.is_file():
+            feed("requirements-file", requirements_file.read_bytes())
+        # The logical lines cover files pulled in with -r as well.
+        feed("requirements", "\n".join(config.requirements()).encode())
+    feed("third_party/debian.toml", debian_targets.data_bytes())
+    feed("third_party/runtime.toml", runtime_set.data_bytes())
+    for path in _weights_files(config):
+        feed("weights", f"{_relative(config, path)}\0{path.stat().st_size}".encode())
+    return digest.hexdigest()
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _weights(config: Config, progress: Progress) -> tuple[WeightsFile, ...]:
+    files = _weights_files(config)
+    if not files:
+        return ()
+    task = progress.task("Hashing weights", total=sum(p.stat().st_size for p in files))
+    result = []
+    for path in files:
+        size = path.stat().st_size
+        result.append(WeightsFile(path=_relative(config, path), sha256=_hash_file(path), size=size))
+        task.advance(size)
+    task.finish(f"Hashed {len(files)} weights files")
+    return tuple(sorted(result, key=lambda w: w.path))
+
+
+def _read_previous(path: Path, progress: Progress) -> tuple[Lock | None, str | None]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, None
+    try:
+        return lockfile_text.loads(text, str(path)), text
+    except LockError as e:
+        progress.info(f"ignoring the unreadable {path.name}: {e.message}")
+        return None, text
+
+
+def _kept(upgrade: bool | Sequence[str], names: Sequence[str]) -> set[str]:
+    if upgrade is True:
+        return set()
+    unpinned = {n.lower() for n in upgrade} if upgrade else set()
+    return {n for n in names if n.lower() not in unpinned}
+
+
+def _parse_platform(platform: str) -> tuple[str, str]:
+    if platform not in _ARCHES:
+        raise LockError(
+            f"unsupported platform {platform!r}",
+            hint=f"Use one of: {', '.join(sorted(_ARCHES))}.",
+        )
+    return _ARCHES[platform]
+
+
+def _resolve(
+    config: Config,
+    *,
+    checksum: str,
+    platform: str,
+    previous: Lock | None,
+    upgrade: bool | Sequence[str],
+    progress: Progress,
+) -> tuple[Lock, dict[str, str]]:
+    arch, machine = _parse_platform(platform)
+    build = config.build
+    same_target = previous is not None and previous.target.arch == arch
+    old = previous if same_target and previous is not None else None
+    debian: tuple[DebPackage, ...] = ()
+    if build.base_image is None:
+        suite = debian_targets.debian_data().suite_for_python(build.python_version)
+        glibc, codename = suite.glibc, suite.codename
+        universe = load_universe(suite_sources(suite), arch, cache_root(), progress)
+        old_debs = {p.name: p.version for p in old.debian} if old else {}
+        keep = _kept(upgrade, list(old_debs))
+        debian = resolve_debian(
+            universe, suite, build.system_packages, {n: old_debs[n] for n in keep}
+        )
+    else:
+        glibc, codename = _BASE_IMAGE_GLIBC, "none"
+    old_wheels = [*old.python, *old.runtime] if old else []
+    keep = _kept(upgrade, [w.name for w in old_wheels])
+    sets = resolve_python_sets(
+        config.requirements(),
+        PythonTarget(build.python_version, f"{machine}-manylinux_{glibc.replace('.', '_')}"),
+        python_index_config(config.project_dir),
+        gpu=build.gpu,
+        previous=[w for w in old_wheels if w.name in keep],
+        upgrade=upgrade,
+        progress=progress,
+    )
+    lock = Lock(
+        inputs_sha256=checksum,
+        target=Target(
+            arch=arch,  # type: ignore[arg-type]
+            python_version=build.python_version,
+            gpu=build.gpu,
+            debian_suite=codename,
+        ),
+        debian=debian,
+        python=sets.python,
+        runtime=sets.runtime,
+        weights=_weights(config, progress),
+    )
+    return lock, sets.urls
+
+
+def lock_project(
+    project_dir: Path,
+    *,
+    config_file: str = DEFAULT_CONFIG,
+    upgrade: bool | Sequence[str] = False,
+    platform: str = "linux/amd64",
+    progress: Progress,
+) -> LockResult:
+    config = load_config(project_dir / config_file)
+    path = lock_path(project_dir, config_file)
+    checksum = inputs_checksum(project_dir, config)
+    previous, previous_text = _read_previous(path, progress)
+    arch, _ = _parse_platform(platform)
+    if (
+        not upgrade
+        and previous is not None
+        and previous.inputs_sha256 == checksum
+        and previous.target.arch == arch
+    ):
+        return LockResult(previous, path, changed=False)
+    if isinstance(upgrade, str):
+        upgrade = [upgrade]
+    lock, urls = _resolve(
+        config,
+        checksum=checksum,
+        platform=platform,
+        previous=previous,
+        upgrade=upgrade,
+        progress=progress,
+    )
+    text = lockfile_text.dumps(lock)
+    remember_urls(urls)
+    if text == previous_text:
+        return LockResult(lock, path, changed=False)
+    atomic_write(path, text.encode("utf-8"))
+    os.chmod(path, 0o644)  # mkstemp makes 0600; a lock is meant to be committed and shared
+    return LockResult(lock, path, changed=True)
+
+
+def check_lock(project_dir: Path, config_file: str = DEFAULT_CONFIG) -> Lock:
+    """The project's lock, or LockError when it is missing or older than its inputs."""
+    config = load_config(project_dir / config_file)
+    path = lock_path(project_dir, config_file)
+    command = _lock_command(config_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LockError(
+            f"{path} is missing", hint=f"Run `{command}` to create it, and commit it."
+        ) from None
+    lock = lockfile_text.loads(text, str(path))
+    if lock.inputs_sha256 != inputs_checksum(project_dir, config):
+        raise LockError(
+            f"{path} is stale: {config.path.name} or a file it names changed since it was made",
+            hint=f"Run `{command}` to update it.",
+        )
+    return lock

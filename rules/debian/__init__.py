@@ -1,0 +1,1 @@
+"""Debian indexes: signed fetch, Packages parsing, dpkg version order, dependency closure."""

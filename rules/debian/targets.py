@@ -1,0 +1,70 @@
+"""The pinned choices in third_party/debian.toml: suite per Python, baseline, exclusions."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+
+from cog.third_party import data_file
+
+from cog.errors import LockError
+
+DEBIAN_DATA = "debian.toml"
+
+
+@dataclass(frozen=True)
+class Suite:
+    codename: str
+    glibc: str
+    main: tuple[str, ...]  # suites served by the main archive
+    security: tuple[str, ...]  # suites served by the security archive
+    interpreter: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DebianData:
+    python_suites: dict[str, str]
+    suites: dict[str, Suite]
+    baseline: tuple[str, ...]
+    exclude: frozenset[str]
+
+    def suite_for_python(self, python_version: str) -> Suite:
+        codename = self.python_suites.get(python_version)
+        if codename is None:
+            supported = ", ".join(sorted(self.python_suites))
+            raise LockError(
+                f"python_version {python_version!r} has no Debian suite (supported: {supported})",
+                hint="Set build.python_version to a supported version in cog.yaml, or set "
+                "build.base_image to an image that has the Python you need.",
+            )
+        return self.suites[codename]
+
+    def known_codenames(self) -> frozenset[str]:
+        return frozenset(self.suites)
+
+
+def data_bytes() -> bytes:
+    """The raw file, part of the lock's inputs checksum."""
+    return data_file(DEBIAN_DATA).read_bytes()
+
+
+@functools.cache
+def debian_data() -> DebianData:
+    raw = tomllib.loads(data_bytes().decode())
+    suites = {
+        name: Suite(
+            codename=name,
+            glibc=str(s["glibc"]),
+            main=tuple(s["main"]),
+            security=tuple(s["security"]),
+            interpreter=tuple(s["interpreter"]),
+        )
+        for name, s in raw["suites"].items()
+    }
+    return DebianData(
+        python_suites=dict(raw["python"]),
+        suites=suites,
+        baseline=tuple(raw["baseline"]["packages"]),
+        exclude=frozenset(raw["baseline"]["exclude"]),
+    )

@@ -1,0 +1,1 @@
+"""Python resolution for the target platform with uv: pinned wheels, never sdists."""

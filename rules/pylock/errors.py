@@ -1,0 +1,61 @@
+"""Turning uv's resolution failures into errors that say what to change."""
+
+from __future__ import annotations
+
+import re
+
+from cog.rules.pylock.config import IndexConfig
+
+from cog.errors import LockError
+
+_NOT_FOUND = re.compile(r"Because (\S+) was not found in the package registry")
+_NO_WHEEL = re.compile(
+    r"Because (\S+?)(?:==\S+)? has no (?:usable wheels|wheels with a matching platform tag)"
+)
+_FETCH = re.compile(r"Failed to fetch: `?(\S+?)`?\s*$", re.MULTILINE)
+
+
+def _index_summary(index: IndexConfig) -> str:
+    parts = [f"{url} ({index.origin_of(url)})" for url in index.indexes()]
+    parts += [f"{loc} ({index.origin_of(loc)})" for loc in index.find_links]
+    if index.index_url is None:
+        parts.insert(0, "uv's default index")
+    return "; ".join(parts)
+
+
+def _failing_setting(url: str, index: IndexConfig) -> tuple[str, str] | None:
+    for configured in (*index.indexes(), *index.find_links):
+        if url.startswith(configured.rstrip("/")):
+            return configured, index.origin_of(configured)
+    return None
+
+
+def explain_uv_failure(stderr: str, target: str, index: IndexConfig) -> LockError:
+    text = stderr.strip()
+    if m := _FETCH.search(text):
+        found = _failing_setting(m[1], index)
+        where = f" ({found[1]})" if found else ""
+        configured = found[0] if found else m[1]
+        return LockError(
+            f"cannot reach the package index {configured}{where}:\n{text}",
+            hint="Fix or remove that setting (pip.conf / PIP_INDEX_URL / PIP_EXTRA_INDEX_URL "
+            "/ uv.toml / UV_INDEX_URL), or check the network.",
+        )
+    if m := _NOT_FOUND.search(text):
+        return LockError(
+            f"unknown Python package {m[1]!r}: no configured index has it",
+            hint=f"Check the name in cog.yaml; indexes searched: {_index_summary(index)}.",
+        )
+    if m := _NO_WHEEL.search(text):
+        return LockError(
+            f"{m[1]} has no wheel for {target}:\n{text}",
+            hint="Only wheels are locked. Pin a version that ships a wheel for this "
+            "platform, or build it yourself in a build.run step of cog.yaml.",
+        )
+    if "No solution found" in text:
+        return LockError(
+            f"the Python requirements conflict for {target}:\n{text}",
+            hint="Loosen or change the pins named above in cog.yaml "
+            "(python_packages or the python_requirements file).",
+        )
+    return LockError(f"uv could not resolve the Python requirements for {target}:\n{text}")

@@ -1,0 +1,200 @@
+"""Resolving requirements into pinned wheels for the target with ``uv pip compile``.
+
+uv writes a PEP 751 pylock.toml listing, per package, the wheels compatible with
+``--python-platform``/``--python-version`` with URL, size and sha256; the best one is
+kept. An existing pylock.toml in uv's output path is read by uv as preferences, which
+is how pins from a previous lock survive a re-lock without --upgrade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cog.rules.debian.transport import file_url_path
+from cog.rules.lockfile import Wheel
+from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.errors import explain_uv_failure
+from cog.rules.pylock.simple import normalize, url_basename
+from cog.rules.pylock.tags import wheel_rank
+
+from cog.errors import LockError
+
+UV_TIMEOUT_S = 300
+# uv's own network settings: fail fast on a dead index instead of retrying for minutes.
+_UV_ENV = {"UV_HTTP_TIMEOUT": "15", "UV_HTTP_RETRIES": "1", "UV_NO_PROGRESS": "1"}
+# Index settings are passed as flags (from pip's and uv's configuration, merged); the
+# environment must not add a second, different set.
+_UV_ENV_DROP = (
+    "UV_INDEX_URL",
+    "UV_DEFAULT_INDEX",
+    "UV_INDEX",
+    "UV_EXTRA_INDEX_URL",
+    "UV_FIND_LINKS",
+    "UV_CONSTRAINT",
+    "UV_NO_INDEX",
+    "UV_CONFIG_FILE",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    python_version: str  # "3.11"
+    uv_platform: str  # "x86_64-manylinux_2_36"
+
+    def describe(self) -> str:
+        return f"Python {self.python_version} on {self.uv_platform}"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    wheels: tuple[Wheel, ...]
+    urls: dict[str, str]  # sha256 -> the URL uv found it at (a hint for fetching)
+
+
+def uv_binary() -> str:
+    found = shutil.which("uv")
+    if found is None:
+        raise LockError("uv is not on PATH", hint="Install uv: `cog lock` resolves with it.")
+    return found
+
+
+def index_flags(index: IndexConfig) -> list[str]:
+    flags: list[str] = []
+    if index.no_index:
+        flags.append("--no-index")
+    if index.index_url is not None:
+        flags += ["--index-url", index.index_url]
+    for url in index.extra_index_urls:
+        flags += ["--extra-index-url", url]
+    for location in index.find_links:
+        flags += ["--find-links", location]
+    for path in index.constraints:
+        flags += ["--constraint", path]
+    return flags
+
+
+def write_preferences(path: Path, pins: Sequence[Wheel]) -> None:
+    lines = ['lock-version = "1.0"', 'created-by = "cog"', ""]
+    for wheel in sorted(pins, key=lambda w: w.name):
+        lines += ["[[packages]]", f'name = "{wheel.name}"', f'version = "{wheel.version}"', ""]
+    path.write_text("\n".join(lines))
+
+
+def run_uv_compile(
+    requirements: Sequence[str],
+    target: Target,
+    index: IndexConfig,
+    *,
+    preferences: Sequence[Wheel] = (),
+    upgrade: bool | Sequence[str] = False,
+    extra_constraints: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """The ``packages`` of uv's pylock.toml for these requirements."""
+    with tempfile.TemporaryDirectory(prefix="cog-lock-") as tmp:
+        work = Path(tmp)
+        (work / "requirements.in").write_text("\n".join(requirements) + "\n")
+        out = work / "pylock.toml"
+        if preferences:
+            write_preferences(out, preferences)
+        argv = [uv_binary(), "pip", "compile", "requirements.in", "-o", out.name, "--quiet"]
+        argv += ["--no-config", "--no-header", "--only-binary", ":all:"]
+        argv += ["--python-version", target.python_version]
+        argv += ["--python-platform", target.uv_platform]
+        argv += index_flags(index)
+        if extra_constraints:
+            (work / "cog-constraints.txt").write_text("\n".join(extra_constraints) + "\n")
+            argv += ["--constraint", "cog-constraints.txt"]
+        if upgrade is True:
+            argv.append("--upgrade")
+        elif upgrade:
+            for name in upgrade:
+                argv += ["--upgrade-package", name]
+        env = {k: v for k, v in os.environ.items() if k not in _UV_ENV_DROP} | _UV_ENV
+        try:
+            proc = subprocess.run(
+                argv,
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=UV_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise LockError(
+                f"resolving Python packages took over {UV_TIMEOUT_S} s",
+                hint="Check that the configured package indexes are reachable.",
+            ) from e
+        if proc.returncode != 0:
+            raise explain_uv_failure(proc.stderr, target.describe(), index)
+        packages: list[dict[str, Any]] = tomllib.loads(out.read_text()).get("packages", [])
+        return packages
+
+
+def _file_size_and_hash(url: str) -> tuple[int, str]:
+    path = file_url_path(url)
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return path.stat().st_size, digest.hexdigest()
+
+
+def pick_wheel(package: dict[str, Any], target: Target) -> tuple[Wheel, str]:
+    """The best wheel of one pylock package entry, and its URL."""
+    name = normalize(str(package["name"]))
+    wheels = package.get("wheels") or []
+    if not wheels:
+        raise LockError(
+            f"{name} {package.get('version', '')} has no wheel for {target.describe()}",
+            hint="Only wheels are locked. Pin a version that ships a wheel for this "
+            "platform, or build it yourself in a build.run step of cog.yaml.",
+        )
+    best = max(wheels, key=lambda w: wheel_rank(_filename(w), target.python_version))
+    url = str(best["url"])
+    sha256 = best.get("hashes", {}).get("sha256")
+    size = best.get("size")
+    if url.startswith("file:") and (sha256 is None or size is None):
+        size, sha256 = _file_size_and_hash(url)
+    if sha256 is None or size is None:
+        raise LockError(
+            f"the index gave no sha256 or size for {_filename(best)}",
+            hint="Use an index that publishes hashes (PEP 503 #sha256 fragments or PEP 691).",
+        )
+    wheel = Wheel(
+        name=name,
+        version=str(package["version"]),
+        filename=_filename(best),
+        sha256=str(sha256),
+        size=int(size),
+    )
+    return wheel, url
+
+
+def _filename(entry: dict[str, Any]) -> str:
+    return str(entry.get("name") or url_basename(str(entry["url"])))
+
+
+def to_wheels(packages: list[dict[str, Any]], target: Target) -> Resolved:
+    wheels: list[Wheel] = []
+    urls: dict[str, str] = {}
+    for package in packages:
+        if "wheels" not in package and ("directory" in package or "vcs" in package):
+            raise LockError(
+                f"{package['name']} comes from a local directory or VCS, not an index",
+                hint="Publish it as a wheel to an index or find-links folder, or install "
+                "it in a build.run step.",
+            )
+        wheel, url = pick_wheel(package, target)
+        wheels.append(wheel)
+        urls[wheel.sha256] = url
+    return Resolved(tuple(sorted(wheels, key=lambda w: w.name)), urls)

@@ -1,0 +1,30 @@
+"""The cog runtime's wheel set inside images (third_party/runtime.toml)."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+
+from cog.third_party import data_file
+
+RUNTIME_DATA = "runtime.toml"
+
+
+@dataclass(frozen=True)
+class RuntimeData:
+    requirements: tuple[str, ...]
+    cpu_variants: frozenset[str]
+
+
+def data_bytes() -> bytes:
+    return data_file(RUNTIME_DATA).read_bytes()
+
+
+@functools.cache
+def runtime_data() -> RuntimeData:
+    raw = tomllib.loads(data_bytes().decode())
+    return RuntimeData(
+        requirements=tuple(raw["requirements"]),
+        cpu_variants=frozenset(raw["cpu_variants"]),
+    )
