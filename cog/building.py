@@ -1,0 +1,175 @@
+"""``cog build``: an OCI image from cog.lock and the project's files, with no daemon.
+
+The lock pins every input; layers are reused from the cache by the digest of their
+inputs; the image layout under ``<project>/.cog/image`` is updated so that a reader never
+sees a half-written image (blobs first, index.json last, by rename).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cog._version import __version__
+from cog.config import load_config
+from cog.config.model import Config
+from cog.errors import BuildError
+from cog.progress import Progress
+from cog.rules.assemble import Assembler, Assembly, Locator
+from cog.rules.cache import Cache
+from cog.rules.dockerignore import project_files
+from cog.rules.image import ImageSettings, timestamp, write_image
+from cog.rules.lockfile import DebPackage, Lock, Wheel
+from cog.rules.oci import OciLayout
+from cog.rules.sandbox import RunStep
+
+LAYOUT_DIR = Path(".cog") / "image"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    layout: Path
+    manifest_digest: str
+    tag: str
+    image_size: int
+
+
+def build_project(
+    project_dir: Path,
+    *,
+    config_file: str = "cog.yaml",
+    tag: str | None,
+    separate_weights: bool,
+    no_cache: bool,
+    progress: Progress,
+    secrets: Mapping[str, Path] | None = None,
+    locate: Locator | None = None,
+    cache: Cache | None = None,
+) -> BuildResult:
+    """Build the project's image into ``<project>/.cog/image`` and tag it.
+
+    ``secrets`` maps a ``build.run`` mount id to the file bound in for that command.
+    ``locate`` (where each pinned file is fetched from) defaults to the user's apt and
+    pip/uv configuration; ``cache`` to the user's cache directory.
+    """
+    project_dir = project_dir.resolve()
+    config = load_config(project_dir / config_file)
+    if config.build.base_image:
+        raise BuildError(
+            f"build.base_image ({config.build.base_image}) in {config.path} is not supported "
+            "by this build yet",
+            "Remove build.base_image: images start from the Debian packages in cog.lock.",
+        )
+    # Imported here: the lock's modules load the Debian and PyPI resolvers, which a
+    # build does not otherwise need.
+    from cog.locking import check_lock  # noqa: PLC0415
+
+    lock = check_lock(project_dir, config_file)
+    cache = cache or Cache()
+    cache.sweep_stale_temps()
+    weights = _weights_paths(lock, config) if separate_weights else ()
+    code = tuple(project_files(project_dir, skip=frozenset(weights)))
+    assembly = Assembly(
+        lock=lock,
+        project_dir=project_dir,
+        code_files=code,
+        weights=weights,
+        run_steps=tuple(
+            RunStep(r.command, tuple((m.id, m.target) for m in r.mounts)) for r in config.build.run
+        ),
+        cog_version=__version__,
+        secrets=dict(secrets or {}),
+    )
+    records = Assembler(
+        assembly, cache, locate or _default_locator(project_dir), progress, reuse=not no_cache
+    ).build()
+    settings = ImageSettings(
+        arch=lock.target.arch,
+        gpu=lock.target.gpu,
+        environment=config.environment,
+        labels=_labels(config, lock, project_dir),
+        created=_epoch(),
+    )
+    name = tag or config.image or default_tag(project_dir)
+    layout = OciLayout(project_dir / LAYOUT_DIR)
+    with _locked(project_dir / ".cog"):
+        digest, size = write_image(layout, cache, settings, records)
+        layout.tag(name, digest, {"architecture": lock.target.arch, "os": "linux"})
+        layout.collect_garbage()
+    progress.info(f"built {name} ({digest}, {len(records)} layers)")
+    return BuildResult(layout=layout.path, manifest_digest=digest, tag=name, image_size=size)
+
+
+def default_tag(project_dir: Path) -> str:
+    """``cog-<directory>``, as the reference names an untagged build."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", project_dir.name.lower()).strip("-._")
+    return f"cog-{name or 'model'}"
+
+
+def _epoch() -> int:
+    value = os.environ.get("SOURCE_DATE_EPOCH", "0")
+    try:
+        return int(value)
+    except ValueError as e:
+        raise BuildError(
+            f"SOURCE_DATE_EPOCH={value!r} is not a number of seconds",
+            "Unset it or set it to an integer.",
+        ) from e
+
+
+def _weights_paths(lock: Lock, config: Config) -> tuple[str, ...]:
+    if not lock.weights:
+        raise BuildError(
+            f"--separate-weights: cog.lock pins no weights files ({config.path} has no weights)",
+            "Add the weights paths under `weights:` in cog.yaml and run `cog lock`.",
+        )
+    return tuple(sorted(w.path for w in lock.weights))
+
+
+def _default_locator(project_dir: Path) -> Locator:
+    from cog.rules import sources  # noqa: PLC0415  (reads apt/pip configuration modules)
+
+    index = sources.python_index_config(project_dir)
+
+    def locate(item: DebPackage | Wheel) -> list[str]:
+        if isinstance(item, DebPackage):
+            return sources.deb_urls(item)
+        return sources.wheel_urls(item, index)
+
+    return locate
+
+
+def _labels(config: Config, lock: Lock, project_dir: Path) -> dict[str, str]:
+    from cog._signature.schema import project_schema  # noqa: PLC0415  (may spawn a subprocess)
+
+    schema = project_schema(project_dir, config.predict, config.train).document
+    freeze = sorted(
+        {f"{w.name}=={w.version}" for w in (*lock.python, *lock.runtime)}
+        | {f"hermetic-cog=={__version__}"},
+        key=str.lower,
+    )
+    return {
+        "run.cog.version": __version__,
+        "run.cog.config": json.dumps(config.reference_json(), separators=(",", ":")),
+        "run.cog.openapi_schema": json.dumps(schema, separators=(",", ":")),
+        "run.cog.pip_freeze": "\n".join(freeze),
+        "org.opencontainers.image.created": timestamp(_epoch()),
+    }
+
+
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    # Two builds of one project must not interleave their index updates and blob sweeps.
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "image.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

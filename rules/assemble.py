@@ -1,0 +1,330 @@
+"""Plan and build an image's layers from cog.lock, reusing every layer whose key is cached.
+
+Layers, most stable at the bottom: the OS (the debs, with Debian's python3.X in it: it is a
+deb like the others and changes when they do), each wheel over 100 MB alone, the other
+wheels, the cog runtime, one layer per ``build.run`` command, each weights file (with
+separate weights), and the code. Missing layers build in parallel threads: gzip and
+sha256 release the GIL, so two layers compress on two cores.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cog.errors import BuildError
+from cog.progress import Progress
+
+from . import layers
+from .cache import Cache, LayerRecord
+from .fetch import fetch
+from .lockfile import DebPackage, Lock, Wheel
+from .pyc import Interpreter, host_interpreter, rootfs_interpreter
+from .sandbox import RunStep, run_layer
+from .self_package import dist_info, files_digest, package_files
+from .wheel import site_packages
+
+BIG_WHEEL = 100 * 1024 * 1024
+Locator = Callable[[DebPackage | Wheel], list[str]]
+
+
+@dataclass(frozen=True)
+class Assembly:
+    lock: Lock
+    project_dir: Path
+    code_files: tuple[str, ...]  # relative paths for the code layer
+    weights: tuple[str, ...] = ()  # relative paths that get a layer each
+    run_steps: tuple[RunStep, ...] = ()
+    cog_version: str = "0"
+    secrets: dict[str, Path] = field(default_factory=dict)
+
+
+@dataclass
+class _Planned:
+    key: str
+    description: str
+    build: Callable[[], LayerRecord]
+    needs_rootfs: bool = False
+    record: LayerRecord | None = None
+
+
+class Assembler:
+    def __init__(
+        self, spec: Assembly, cache: Cache, locate: Locator, progress: Progress, *, reuse: bool
+    ) -> None:
+        self.spec, self.cache, self.locate, self.progress, self.reuse = (
+            spec,
+            cache,
+            locate,
+            progress,
+            reuse,
+        )
+        self.python = spec.lock.target.python_version
+        self._scratch = cache.temp_dir("build")
+        self._rootfs: Path | None = None
+        self._rootfs_lock = threading.Lock()
+        self._planned: list[_Planned] = []
+
+    # inputs
+
+    def _fetch(self, item: DebPackage | Wheel) -> Path:
+        return fetch(self.locate(item), item.sha256, item.size, self.cache, progress=self.progress)
+
+    def _fetch_all(self, items: Sequence[DebPackage | Wheel]) -> list[Path]:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return list(pool.map(self._fetch, items))
+
+    def _compiler_id(self) -> str:
+        lock = self.spec.lock
+        if rootfs_interpreter_possible(lock):
+            python_debs = sorted(d.sha256 for d in lock.debian if f"python{self.python}" in d.name)
+            return "rootfs:" + ",".join(python_debs)
+        host = host_interpreter(self.python)
+        return host.identity if host else "none"
+
+    def _compiler(self) -> Interpreter | None:
+        if rootfs_interpreter_possible(self.spec.lock):
+            rootfs = self._ensure_os_rootfs()
+            interp = rootfs_interpreter(rootfs, self.python, self.spec.lock.target.arch)
+            if interp is not None:
+                return interp
+        return host_interpreter(self.python)
+
+    def _ensure_os_rootfs(self) -> Path:
+        with self._rootfs_lock:
+            return self._ensure_os_rootfs_locked()
+
+    def _ensure_os_rootfs_locked(self) -> Path:
+        if self._rootfs is None:
+            os_layer = self._planned[0]
+            record = os_layer.record
+            assert record is not None
+            blob = self.cache.blob_path(record.digest)
+            assert blob is not None
+            self._rootfs = self._scratch / "os-rootfs"
+            layers.extract_layer(blob, self._rootfs)
+        return self._rootfs
+
+    # plan
+
+    def plan(self) -> list[_Planned]:
+        lock, spec = self.spec.lock, self.spec
+        compiler_id = self._compiler_id()
+        debs = list(lock.debian)
+        planned = [
+            _Planned(
+                layers.layer_key(
+                    "os",
+                    debs=[d.sha256 for d in debs],
+                    python=self.python,
+                    compiler="rootfs" if compiler_id.startswith("rootfs") else compiler_id,
+                ),
+                f"debian packages ({len(debs)}) with python{self.python}",
+                lambda: self._build_os(debs),
+            )
+        ]
+        big = sorted((w for w in lock.python if w.size > BIG_WHEEL), key=lambda w: w.name)
+        small = sorted((w for w in lock.python if w.size <= BIG_WHEEL), key=lambda w: w.name)
+        groups = [([w], f"wheel {w.filename}") for w in big]
+        if small:
+            groups.append((small, f"python packages ({len(small)})"))
+        for wheels, description in groups:
+            planned.append(self._wheel_layer(wheels, description, compiler_id))
+        planned.append(self._runtime_layer(compiler_id))
+        for step in spec.run_steps:
+            below = [p.key for p in planned]
+            key = layers.layer_key(
+                "run", command=step.command, mounts=step.mount_ids(), below=below
+            )
+            planned.append(
+                _Planned(
+                    key,
+                    f"RUN {step.command}",
+                    self._run_builder(step, len(planned)),
+                    needs_rootfs=True,
+                )
+            )
+        for rel in spec.weights:
+            planned.append(self._weights_layer(rel))
+        planned.append(self._code_layer())
+        if len(planned) > 100:
+            raise BuildError(
+                f"the image would have {len(planned)} layers; at most 100 are allowed",
+                "Build without --separate-weights, or put weights files in fewer files.",
+            )
+        self._planned = planned
+        return planned
+
+    def _wheel_layer(self, wheels: list[Wheel], description: str, compiler_id: str) -> _Planned:
+        key = layers.layer_key(
+            "wheels", wheels=[w.sha256 for w in wheels], python=self.python, compiler=compiler_id
+        )
+
+        def build() -> LayerRecord:
+            paths = self._fetch_all(wheels)
+            staging = self._scratch / key
+            record, _ = layers.build_wheels_layer(
+                paths,
+                self.python,
+                self.cache,
+                staging=staging,
+                compiler=self._compiler(),
+                description=description,
+            )
+            shutil.rmtree(staging, ignore_errors=True)
+            return record
+
+        return _Planned(key, description, build)
+
+    def _runtime_layer(self, compiler_id: str) -> _Planned:
+        wheels = sorted(self.spec.lock.runtime, key=lambda w: w.name)
+        files = package_files()
+        key = layers.layer_key(
+            "runtime",
+            wheels=[w.sha256 for w in wheels],
+            cog=files_digest(files),
+            version=self.spec.cog_version,
+            python=self.python,
+            compiler=compiler_id,
+        )
+        site = site_packages(self.python)
+        description = f"cog runtime {self.spec.cog_version} ({len(wheels)} wheels)"
+
+        def build() -> LayerRecord:
+            paths = self._fetch_all(wheels)
+            extra: list[tuple[str, Path | bytes]] = [(f"{site}/{r}", p) for r, p in files]
+            extra += [(f"{site}/{r}", data) for r, data in dist_info(self.spec.cog_version)]
+            staging = self._scratch / key
+            record, _ = layers.build_wheels_layer(
+                paths,
+                self.python,
+                self.cache,
+                staging=staging,
+                compiler=self._compiler(),
+                description=description,
+                extra_files=extra,
+            )
+            shutil.rmtree(staging, ignore_errors=True)
+            return record
+
+        return _Planned(key, description, build)
+
+    def _weights_layer(self, rel: str) -> _Planned:
+        pinned = {w.path: w for w in self.spec.lock.weights}
+        if rel not in pinned:
+            raise BuildError(f"weights file {rel} is not in cog.lock", "Run `cog lock`.")
+        entry = pinned[rel]
+        key = layers.layer_key("weights", path=rel, sha256=entry.sha256)
+        source = self.spec.project_dir / rel
+
+        def build() -> LayerRecord:
+            return layers.build_files_layer([(f"src/{rel}", source)], self.cache, f"weights {rel}")
+
+        if self.cache.file_sha256(source) != entry.sha256:
+            raise BuildError(
+                f"weights file {rel} changed since cog.lock was written",
+                "Run `cog lock` to pin the new file.",
+            )
+        return _Planned(key, f"weights {rel}", build)
+
+    def _code_layer(self) -> _Planned:
+        root = self.spec.project_dir
+        files = [(f"src/{rel}", root / rel) for rel in self.spec.code_files]
+        listing = [
+            (
+                dest,
+                path.is_symlink(),
+                self.cache.file_sha256(path) if not path.is_symlink() else str(path.readlink()),
+                bool(path.lstat().st_mode & 0o111),
+            )
+            for dest, path in files
+        ]
+        key = layers.layer_key("code", files=listing)
+        return _Planned(
+            key,
+            f"code ({len(files)} files)",
+            lambda: layers.build_files_layer(files, self.cache, "code"),
+        )
+
+    def _build_os(self, debs: list[DebPackage]) -> LayerRecord:
+        paths = self._fetch_all(debs)
+        staging = self._scratch / "os-rootfs"
+        inputs = [
+            layers.DebInput(f"{d.name}_{d.version}_{d.architecture}.deb", p)
+            for d, p in zip(debs, paths, strict=True)
+        ]
+        compiler: Interpreter | None = None
+        if not rootfs_interpreter_possible(self.spec.lock):
+            compiler = host_interpreter(self.python)
+        rootfs_arch = (
+            self.spec.lock.target.arch if rootfs_interpreter_possible(self.spec.lock) else None
+        )
+        record = layers.build_os_layer(
+            inputs,
+            self.python,
+            self.cache,
+            staging=staging,
+            compiler=compiler,
+            description=self._planned[0].description,
+            rootfs_arch=rootfs_arch,
+        )
+        with self._rootfs_lock:
+            self._rootfs = staging
+        return record
+
+    def _run_builder(self, step: RunStep, index: int) -> Callable[[], LayerRecord]:
+        def build() -> LayerRecord:
+            below = self._planned[:index]
+            blobs = []
+            for p in below:
+                assert p.record is not None
+                blob = self.cache.blob_path(p.record.digest)
+                assert blob is not None
+                blobs.append(blob)
+            return run_layer(
+                step, blobs, self._scratch / f"run-{index}", self.cache, self.spec.secrets
+            )
+
+        return build
+
+    # build
+
+    def build(self) -> list[LayerRecord]:
+        planned = self.plan()
+        try:
+            for p in planned:
+                p.record = self.cache.get_layer(p.key) if self.reuse else None
+            self._build_missing(planned)
+        finally:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+        return [p.record for p in planned if p.record is not None]
+
+    def _build_one(self, p: _Planned) -> None:
+        task = self.progress.task(f"build {p.description}")
+        p.record = p.build()
+        self.cache.put_layer(p.key, p.record)
+        task.finish(f"built {p.description}")
+
+    def _build_missing(self, planned: list[_Planned]) -> None:
+        os_layer, rest = planned[0], planned[1:]
+        if os_layer.record is None:
+            self._build_one(os_layer)
+        parallel = [p for p in rest if p.record is None and not p.needs_rootfs]
+        with ThreadPoolExecutor(max_workers=max(2, len(parallel))) as pool:
+            for future in [pool.submit(self._build_one, p) for p in parallel]:
+                future.result()
+        for p in rest:
+            if p.record is None:
+                self._build_one(p)
+
+
+def rootfs_interpreter_possible(lock: Lock) -> bool:
+    wanted = {"amd64": "x86_64", "arm64": "aarch64"}.get(lock.target.arch)
+    return platform.machine() == wanted and any(
+        d.name == f"python{lock.target.python_version}-minimal" for d in lock.debian
+    )

@@ -1,0 +1,114 @@
+"""The one network seam of a build: fetch a pinned file into the cache, verified.
+
+Each URL is tried in turn; bytes stream straight into a cache temp file while being hashed,
+and only a file whose sha256 and size match the lock enters the cache. ``file://`` URLs
+(local find-links folders and indexes) read the file directly.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+import requests
+
+from cog.errors import FetchError
+from cog.progress import NullProgress, Progress, Task
+
+from .cache import Cache
+
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+_CHUNK = 1 << 20
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    # requests.Session is not documented as thread-safe: one per fetching thread.
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        # Honour the CA bundle pip is configured with (a TLS-intercepting proxy's CA lives
+        # there), as requests would otherwise trust only certifi's bundle.
+        for var in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "PIP_CERT"):
+            if (bundle := os.environ.get(var)) and Path(bundle).is_file():
+                session.verify = bundle
+                break
+        _local.session = session
+    return session
+
+
+def _name_of(url: str) -> str:
+    return urllib.parse.unquote(urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]) or url
+
+
+def fetch(
+    urls: Sequence[str],
+    sha256: str,
+    size: int,
+    cache: Cache,
+    *,
+    progress: Progress | None = None,
+) -> Path:
+    """Return the cached blob with this sha256, downloading it from the first URL that works."""
+    if existing := cache.blob_path(sha256):
+        return existing
+    name = _name_of(urls[0]) if urls else sha256
+    if not urls:
+        raise FetchError(
+            f"{name}: no source URL for this file",
+            "Check that the index or archive that cog.lock was made from is configured.",
+        )
+    task = (progress or NullProgress()).task(f"fetch {name}", size)
+    failures: list[str] = []
+    for url in urls:
+        try:
+            _fetch_one(url, sha256, size, cache, task)
+        except (OSError, requests.RequestException) as e:
+            failures.append(f"{url}: {e}")
+            continue
+        except FetchError as e:
+            # A digest or size mismatch from one mirror: another may hold the right file.
+            failures.append(e.message)
+            continue
+        task.finish()
+        path = cache.blob_path(sha256)
+        assert path is not None
+        return path
+    if len(failures) == 1 and "sha256" in failures[0]:
+        raise FetchError(
+            failures[0],
+            "The file at its source is not the one cog.lock pins; "
+            "run `cog lock --upgrade` if the new file is intended.",
+        )
+    raise FetchError(
+        f"could not fetch {name}:\n  " + "\n  ".join(failures),
+        "Check the index/mirror configuration (pip.conf, uv.toml, apt sources) and the network.",
+    )
+
+
+def _fetch_one(url: str, sha256: str, size: int, cache: Cache, task: Task) -> None:
+    name = _name_of(url)
+    scheme = urllib.parse.urlsplit(url).scheme
+    with cache.writer(sha256, what=name) as w:
+        if scheme == "file":
+            path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+            with path.open("rb") as f:
+                while chunk := f.read(_CHUNK):
+                    w.write(chunk)
+                    task.advance(len(chunk))
+        elif scheme in ("http", "https"):
+            with _session().get(url, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as r:
+                r.raise_for_status()
+                for chunk in r.iter_content(_CHUNK):
+                    w.write(chunk)
+                    task.advance(len(chunk))
+        else:
+            raise FetchError(f"{name}: unsupported URL scheme in {url}")
+        if w.size != size:
+            raise FetchError(f"{name}: got {w.size} bytes from {url}, cog.lock says {size}")

@@ -1,0 +1,65 @@
+"""This project's own ``cog`` package, as the files a wheel of it would install.
+
+The image runs ``python3 -m cog.runtime``, so the runtime layer carries the cog package
+with ``rules/``, ``runtime/`` and ``third_party/`` under their install-time names
+(``cog/rules``...), plus a ``.dist-info`` so ``pip freeze`` in the image lists it. The
+files are read from wherever ``cog`` is imported from (a checkout or an installation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from pathlib import Path
+
+DIST_NAME = "hermetic-cog"
+_PACKAGES = {
+    "cog": "cog",
+    "cog.rules": "cog/rules",
+    "cog.runtime": "cog/runtime",
+    "cog.third_party": "cog/third_party",
+}
+_DATA_SUFFIXES = (".py", ".typed", ".json", ".toml", ".txt", ".tmpl")
+
+
+def _package_dir(module: str) -> Path:
+    imported = importlib.import_module(module)
+    assert imported.__file__ is not None, module
+    return Path(imported.__file__).resolve().parent
+
+
+def package_files() -> list[tuple[str, Path]]:
+    """(path relative to site-packages, source file), sorted, without caches."""
+    found: dict[str, Path] = {}
+    dirs = {install: _package_dir(module) for module, install in _PACKAGES.items()}
+    mapped = set(dirs.values())
+    for install, top in dirs.items():
+        for path in sorted(top.rglob("*")):
+            rel_parts = path.relative_to(top).parts
+            if "__pycache__" in rel_parts or not path.is_file():
+                continue
+            # A mapped package met inside another (cog/rules in an installed cog) is
+            # collected once, under its own name.
+            if any(top / Path(*rel_parts[:i]) in mapped for i in range(1, len(rel_parts))):
+                continue
+            if path.name.endswith(_DATA_SUFFIXES):
+                found[f"{install}/{'/'.join(rel_parts)}"] = path
+    return sorted(found.items())
+
+
+def dist_info(version: str) -> list[tuple[str, bytes]]:
+    info = f"{DIST_NAME.replace('-', '_')}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {DIST_NAME}\nVersion: {version}\n".encode()
+    return [
+        (f"{info}/METADATA", metadata),
+        (f"{info}/top_level.txt", b"cog\n"),
+        (f"{info}/INSTALLER", b"cog\n"),
+        (f"{info}/RECORD", b""),
+    ]
+
+
+def files_digest(files: list[tuple[str, Path]]) -> str:
+    h = hashlib.sha256()
+    for rel, path in files:
+        h.update(rel.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
