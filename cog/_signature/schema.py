@@ -1,0 +1,126 @@
+"""A project's OpenAPI schema: static analysis first, importing the model only when needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cog._signature.codec import signature_from_json
+from cog._signature.fallback import RESULT_PREFIX
+from cog._signature.model import Mode, Signature
+from cog._signature.openapi import openapi_document
+from cog._signature.static import StaticAnalysisUndecided, signature_from_source
+from cog.errors import SchemaError
+
+__all__ = ["FALLBACK_TIMEOUT_S", "SchemaResult", "project_schema"]
+
+FALLBACK_TIMEOUT_S = 600.0
+"""Importing a model can mean importing torch and friends: minutes on a cold disk."""
+
+
+@dataclass(frozen=True)
+class SchemaResult:
+    document: dict[str, Any]
+    predict: Signature | None
+    train: Signature | None
+    used_fallback: bool
+    notes: tuple[str, ...]
+
+
+def project_schema(
+    project_dir: Path,
+    predict_ref: str | None,
+    train_ref: str | None,
+    *,
+    python: str | None = None,
+) -> SchemaResult:
+    """The /openapi.json document of the model in ``project_dir``, and how it was read.
+
+    ``python`` (default: this interpreter) imports the model when its source alone does
+    not decide the signature; it needs the model's dependencies and ``cog`` installed.
+    """
+    if predict_ref is None and train_ref is None:
+        raise SchemaError(
+            f"{project_dir / 'cog.yaml'} names no model to run",
+            'Add run: "run.py:Runner" (or train: "train.py:train") to cog.yaml.',
+        )
+    notes: list[str] = []
+    used_fallback = False
+    signatures: dict[Mode, Signature] = {}
+    for mode, ref in ((Mode.PREDICT, predict_ref), (Mode.TRAIN, train_ref)):
+        if ref is None:
+            continue
+        try:
+            signature = signature_from_source(project_dir, ref, mode)
+        except StaticAnalysisUndecided as exc:
+            interpreter = python or sys.executable
+            notes.append(
+                f"{ref}: the source alone did not decide the signature ({exc.message}); "
+                f"read it by importing the model with {interpreter}"
+            )
+            signature = _imported_signature(project_dir, ref, mode, interpreter)
+            used_fallback = True
+        notes.extend(f"{ref}: {warning}" for warning in signature.warnings)
+        signatures[mode] = signature
+    predict, train = signatures.get(Mode.PREDICT), signatures.get(Mode.TRAIN)
+    return SchemaResult(
+        document=openapi_document(predict, train),
+        predict=predict,
+        train=train,
+        used_fallback=used_fallback,
+        notes=tuple(notes),
+    )
+
+
+def _imported_signature(project_dir: Path, ref: str, mode: Mode, python: str) -> Signature:
+    argv = [python, "-m", "cog._signature.fallback", str(project_dir), ref, mode.value]
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=project_dir,
+            capture_output=True,
+            text=True,
+            timeout=FALLBACK_TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SchemaError(
+            f"importing {ref} to read its signature failed: {exc}",
+            f"Check that {python} runs and can import the model's dependencies.",
+        ) from exc
+    result = _result_line(done.stdout)
+    if result is None:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise SchemaError(
+            f"importing {ref} with {python} to read its signature failed "
+            f"(exit status {done.returncode}):\n{tail}",
+            "Install the model's dependencies in that Python, or use types Cog can read "
+            "from the source (cog types, or Annotated[..., cog.Opaque]).",
+        )
+    if "error" in result:
+        error = result["error"]
+        raise SchemaError(str(error["message"]), error.get("hint"))
+    try:
+        return signature_from_json(result["signature"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise SchemaError(
+            f"importing {ref} returned a signature this cog cannot read: {exc}",
+            f"Use the same cog version in {python} as on the command line.",
+        ) from exc
+
+
+def _result_line(stdout: str) -> dict[str, Any] | None:
+    # User code may write to the real stdout (C extensions bypass sys.stdout): take the
+    # last line that carries the marker.
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            try:
+                parsed = json.loads(line[len(RESULT_PREFIX) :])
+            except json.JSONDecodeError:
+                return None
+            return parsed if isinstance(parsed, dict) else None
+    return None
