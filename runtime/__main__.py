@@ -1,0 +1,36 @@
+"""``python -m cog.runtime``: the command every image runs, in the model's directory."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import trio
+from cog.runtime._server import serve
+from cog.runtime.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m cog.runtime")
+    parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 (serve the container's port)
+    parser.add_argument("--port", type=int, default=None, help="default: $PORT, else 5000")
+    parser.add_argument("--upload-url", default=None)
+    parser.add_argument("--await-explicit-shutdown", action="store_true")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env_and_args(
+        host=args.host,
+        port=args.port,
+        upload_url=args.upload_url,
+        await_explicit_shutdown=args.await_explicit_shutdown,
+    )
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if not settings.predict_ref and not settings.train_ref:
+        logging.getLogger("cog.runtime").error(
+            "no model to serve: cog.yaml in %s names no run:/predict: or train:",
+            settings.project_dir,
+        )
+    trio.run(serve, settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Capture a worker's stdout and stderr, at the file-descriptor level, as prediction logs.
+
+fd 1 and 2 are pipes read by threads, so writes from C code are captured too. Python-level
+writes go through ``sys.stdout``/``sys.stderr`` replacements that know, from a contextvar,
+which prediction (asyncio task) printed them; raw fd writes are attributed to the one
+running prediction, or to setup when none is running.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ctypes
+import fcntl
+import io
+import os
+import struct
+import sys
+import termios
+import threading
+from collections.abc import Callable
+
+from cog.runtime._messages import Log
+
+current_prediction: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "cog_prediction", default=None
+)
+
+Send = Callable[[object], None]
+
+
+class _Attribution:
+    """Which predictions are running, for writes that carry no context (raw fd writes)."""
+
+    def __init__(self) -> None:
+        self.running: list[str] = []
+
+    def owner(self) -> str | None:
+        running = self.running
+        return running[-1] if running else None
+
+
+attribution = _Attribution()
+
+
+class TaggedStream(io.TextIOBase):
+    """sys.stdout/sys.stderr: each complete line becomes a Log for the printing prediction."""
+
+    def __init__(self, source: str, send: Send) -> None:
+        self._source = source
+        self._send = send
+        self._pending: dict[str | None, str] = {}
+        self._lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text: str) -> int:
+        owner = current_prediction.get()
+        if owner is None:
+            owner = attribution.owner()
+        with self._lock:
+            buffered = self._pending.pop(owner, "") + text
+            head, sep, tail = buffered.rpartition("\n")
+            if tail:
+                self._pending[owner] = tail
+        if sep:
+            self._send(Log(owner, self._source, head + sep))
+        return len(text)
+
+    def flush_owner(self, owner: str | None) -> None:
+        with self._lock:
+            rest = self._pending.pop(owner, "")
+        if rest:
+            self._send(Log(owner, self._source, rest))
+
+    def flush(self) -> None:
+        return None
+
+
+class _FdPump:
+    """Reads one redirected descriptor in a thread and sends what it reads as logs."""
+
+    def __init__(self, target_fd: int, source: str, send: Send) -> None:
+        read_fd, write_fd = os.pipe()
+        os.dup2(write_fd, target_fd)
+        os.close(write_fd)
+        self._read_fd = read_fd
+        self._source = source
+        self._send = send
+        self._busy = threading.Lock()
+        threading.Thread(target=self._pump, name=f"cog-{source}", daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            chunk = os.read(self._read_fd, 65536)
+            if not chunk:
+                return
+            with self._busy:
+                self._send(Log(attribution.owner(), self._source, chunk.decode(errors="replace")))
+
+    def drain(self) -> None:
+        """Wait until everything written so far has been read and sent."""
+        while True:
+            pending = struct.unpack("i", fcntl.ioctl(self._read_fd, termios.FIONREAD, b"\0" * 4))
+            if pending[0] == 0:
+                with self._busy:
+                    return
+            threading.Event().wait(0.0005)
+
+
+class Capture:
+    def __init__(self, send: Send) -> None:
+        self._libc_flush = _libc_fflush()
+        self.stdout = TaggedStream("stdout", send)
+        self.stderr = TaggedStream("stderr", send)
+        self._pumps = (_FdPump(1, "stdout", send), _FdPump(2, "stderr", send))
+        sys.stdout = self.stdout
+        sys.stderr = self.stderr
+
+    def finish(self, owner: str | None) -> None:
+        """Send everything ``owner`` printed, before its completion is reported."""
+        self._libc_flush()
+        for pump in self._pumps:
+            pump.drain()
+        self.stdout.flush_owner(owner)
+        self.stderr.flush_owner(owner)
+
+
+def _libc_fflush() -> Callable[[], None]:
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return lambda: None
+    fflush = libc.fflush
+
+    def flush() -> None:
+        fflush(None)
+
+    return flush

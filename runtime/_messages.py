@@ -1,0 +1,102 @@
+"""The typed messages supervisor and workers exchange over their pipes (pickled, small)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from cog._signature.model import Signature
+
+
+class Status(enum.Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+# supervisor -> worker
+
+
+@dataclass(frozen=True, slots=True)
+class RunJob:
+    id: str
+    inputs: dict[str, object]  # validated; file inputs are local paths
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckHealth:
+    pass
+
+
+# worker -> supervisor
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """The model imported (signature set) or failed to import (error set)."""
+
+    signature: Signature | None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetupDone:
+    error: str | None  # None: setup succeeded
+    has_healthcheck: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    id: str | None  # None: printed outside any prediction (setup)
+    source: str  # "stdout" or "stderr"
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One chunk yielded by an iterator output."""
+
+    id: str
+    index: int
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    id: str
+    name: str
+    value: object
+    mode: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    id: str
+    status: Status
+    output: object  # a single output (None for iterators, whose chunks came as Output)
+    error: str | None
+    metrics: dict[str, object]
+    predict_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class HealthResult:
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    """A file in an output, by its path in the worker's filesystem (shared with us)."""
+
+    path: str
+    remove: bool = False  # written by the worker from a file object: delete once sent
+
+
+ToWorker = RunJob | Cancel | CheckHealth
+FromWorker = Loaded | SetupDone | Log | Output | Metric | Done | HealthResult

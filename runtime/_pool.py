@@ -1,0 +1,278 @@
+"""The workers of one entry point (predict or train): setup, slots, dispatch, replacement.
+
+A sync model with concurrency N gets N workers (one prediction each); an async model gets
+one worker running up to N predictions. A slot is taken when a prediction is admitted and
+freed the moment its worker reports it done, before any response is written, so a client
+that waits for its response before sending the next request never sees 409.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import trio
+from cog.runtime._messages import (
+    Done,
+    HealthResult,
+    Loaded,
+    Log,
+    Metric,
+    Output,
+    RunJob,
+    SetupDone,
+    Status,
+)
+from cog.runtime._prediction import Prediction, now
+from cog.runtime._workers import Listener, Worker, WorkerSpec
+
+from cog._signature.model import Signature
+
+log = logging.getLogger("cog.runtime")
+
+
+MAX_REPLACEMENTS = 20  # a worker that died right after a replacement's setup: give up
+
+
+class AtCapacity(Exception):  # noqa: N818
+    pass
+
+
+@dataclass
+class SetupState:
+    started_at: str | None = None
+    completed_at: str | None = None
+    status: str = "starting"  # starting, succeeded, failed
+    logs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    prediction: Prediction
+    kwargs: dict[str, object]
+    chunks: trio.MemorySendChannel[tuple[int, object]]
+    chunk_receive: trio.MemoryReceiveChannel[tuple[int, object]]
+    finished: trio.Event = field(default_factory=trio.Event)
+    result: Done | None = None
+    worker: Worker | None = None
+    started: float = 0.0
+
+    def finish(self, result: Done) -> None:
+        if self.result is None:
+            self.result = result
+            self.chunks.close()
+            self.finished.set()
+
+
+class Pool(Listener):
+    def __init__(self, spec: WorkerSpec, capacity: int, setup_timeout: float | None,
+                 cancel_grace: float) -> None:  # fmt: skip
+        self.spec = spec
+        self.capacity = capacity
+        self.setup_timeout = setup_timeout
+        self.cancel_grace = cancel_grace
+        self.signature: Signature | None = None
+        self.load_error: str | None = None
+        self.setup = SetupState()
+        self.busy = 0
+        self.defunct = False
+        self.has_healthcheck = False
+        self.workers: list[Worker] = []
+        self.jobs: dict[str, Job] = {}
+        self._setup_pending = 0
+        self._setup_done = trio.Event()
+        self._queue_send, self._queue_receive = trio.open_memory_channel[Job](math.inf)
+        self._nursery: trio.Nursery | None = None
+        self._stopping = False
+
+    @property
+    def ready(self) -> bool:
+        return self.setup.status == "succeeded" and not self.defunct
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            self.setup.started_at = now()
+            self._spawn(0)
+            nursery.start_soon(self._watch_setup_timeout)
+            task_status.started()
+
+    def _spawn(self, index: int, replacements: int = 0) -> None:
+        worker = Worker(self.spec, self, index)
+        worker.replacements = replacements
+        if index < len(self.workers):
+            self.workers[index] = worker
+        else:
+            self.workers.append(worker)
+            self._setup_pending += 1
+        assert self._nursery is not None
+        self._nursery.start_soon(worker.run_process)
+
+    async def _watch_setup_timeout(self) -> None:
+        if self.setup_timeout is None:
+            return
+        with trio.move_on_after(self.setup_timeout):
+            await self._setup_done.wait()
+            return
+        self._fail_setup(f"setup did not finish within COG_SETUP_TIMEOUT={self.setup_timeout:g}s")
+
+    def _fail_setup(self, error: str) -> None:
+        if self.setup.status != "starting":
+            return
+        self.setup.status = "failed"
+        self.setup.completed_at = now()
+        self.setup.logs.append(error + "\n")
+        self._setup_done.set()
+        self._stopping = True
+        for worker in self.workers:
+            worker.kill()
+
+    # Listener: what workers report
+
+    def on_loaded(self, message: Loaded) -> None:
+        if message.signature is None:
+            self.load_error = message.error
+            self._fail_setup(f"cannot load the model: {message.error}")
+            return
+        if self.signature is None:
+            self.signature = message.signature
+            extra = 0 if message.signature.is_async else self.capacity - 1
+            for index in range(1, 1 + extra):
+                self._spawn(index)
+
+    def on_setup_log(self, message: Log) -> None:
+        if self.setup.status == "starting":
+            self.setup.logs.append(message.data)
+        else:
+            log.info("%s", message.data.rstrip("\n"))
+
+    def on_setup_done(self, worker: Worker, message: SetupDone) -> None:
+        if message.error is not None:
+            self._fail_setup(f"setup failed: {message.error}")
+            return
+        self.has_healthcheck = message.has_healthcheck
+        lanes = self.capacity if self.signature and self.signature.is_async else 1
+        assert self._nursery is not None
+        for _ in range(lanes):
+            self._nursery.start_soon(self._lane, worker)
+        if self.setup.status == "starting":
+            self._setup_pending -= 1
+            if self._setup_pending == 0:
+                self.setup.status = "succeeded"
+                self.setup.completed_at = now()
+                self._setup_done.set()
+
+    def on_prediction_message(self, message: Log | Output | Metric | Done) -> None:
+        job = self.jobs.get(message.id)  # type: ignore[arg-type]
+        if job is None:
+            return
+        if isinstance(message, Log):
+            job.prediction.add_log(message.source, message.data)
+        elif isinstance(message, Output):
+            job.chunks.send_nowait((message.index, message.value))
+        elif isinstance(message, Metric):
+            job.prediction.add_metric(message.name, message.value, message.mode)
+        else:
+            self._release(job)
+            job.finish(message)
+
+    def on_exit(self, worker: Worker, code: int | None) -> None:
+        for job in [j for j in self.jobs.values() if j.worker is worker]:
+            self._release(job)
+            if job.prediction.cancel_requested:
+                status, error = Status.CANCELED, None
+            else:
+                status = Status.FAILED
+                error = f"the worker process running this prediction exited (exit code {code})"
+            job.finish(Done(job.prediction.id, status, None, error, {}, _elapsed(job)))
+        if self._stopping or self.setup.status != "succeeded":
+            if self.setup.status == "starting":
+                self._fail_setup(f"the worker process exited during setup (exit code {code})")
+            return
+        if worker.index < len(self.workers) and self.workers[worker.index] is worker:
+            if not worker.ever_ready or worker.replacements >= MAX_REPLACEMENTS:
+                self._mark_defunct(worker)
+                return
+            log.warning("worker %d exited (code %s); starting a replacement", worker.index, code)
+            self._spawn(worker.index, replacements=worker.replacements + 1)
+
+    def _mark_defunct(self, worker: Worker) -> None:
+        worker.dead = True
+        if all(w.dead for w in self.workers):
+            self.defunct = True
+            for job in list(self.jobs.values()):
+                self._release(job)
+                job.finish(
+                    Done(job.prediction.id, Status.FAILED, None, "the model is defunct", {}, 0.0)
+                )
+
+    # Predictions
+
+    def admit(self, prediction: Prediction, kwargs: dict[str, object]) -> Job:
+        if self.busy >= self.capacity:
+            raise AtCapacity
+        self.busy += 1
+        send, receive = trio.open_memory_channel[tuple[int, object]](math.inf)
+        job = Job(prediction, kwargs, send, receive)
+        self.jobs[prediction.id] = job
+        return job
+
+    def dispatch(self, job: Job, kwargs: dict[str, object]) -> None:
+        job.kwargs = kwargs
+        self._queue_send.send_nowait(job)
+
+    def abandon(self, job: Job, done: Done) -> None:
+        """Finish a job that never reached a worker (its inputs could not be fetched)."""
+        self._release(job)
+        job.finish(done)
+
+    def _release(self, job: Job) -> None:
+        if self.jobs.pop(job.prediction.id, None) is not None:
+            self.busy -= 1
+
+    async def _lane(self, worker: Worker) -> None:
+        while worker.alive and not self._stopping:
+            job = await self._queue_receive.receive()
+            if job.result is not None:
+                continue
+            if job.prediction.cancel_requested:
+                self.abandon(job, Done(job.prediction.id, Status.CANCELED, None, None, {}, 0.0))
+                continue
+            if not worker.is_alive():  # it may have died while this lane waited
+                self._queue_send.send_nowait(job)  # another lane takes it
+                return
+            job.worker = worker
+            job.started = time.perf_counter()
+            job.prediction.start()
+            await worker.run(RunJob(job.prediction.id, job.kwargs))
+
+    async def cancel(self, job: Job) -> None:
+        job.prediction.cancel_requested = True
+        worker = job.worker
+        if worker is None:
+            if job.result is None:
+                self.abandon(job, Done(job.prediction.id, Status.CANCELED, None, None, {}, 0.0))
+            return
+        await worker.cancel(job.prediction.id)
+        with trio.move_on_after(self.cancel_grace):
+            await job.finished.wait()
+            return
+        log.warning("prediction %s ignored its cancelation; killing its worker", job.prediction.id)
+        worker.kill()
+
+    async def healthcheck(self, timeout: float) -> HealthResult:
+        for worker in self.workers:
+            if worker.ready:
+                return await worker.healthcheck(timeout)
+        return HealthResult(ok=True)
+
+    def stop(self) -> None:
+        self._stopping = True
+        for worker in self.workers:
+            worker.kill()
+
+
+def _elapsed(job: Job) -> float:
+    return time.perf_counter() - job.started if job.started else 0.0

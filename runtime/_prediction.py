@@ -1,0 +1,174 @@
+"""One prediction's state on the server side, and the events it emits (SSE, webhooks)."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import datetime
+import math
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import trio
+
+from cog._signature.model import Mode
+
+EVENT_TYPES = frozenset({"start", "output", "logs", "completed"})
+
+
+def new_id() -> str:
+    return base64.b32encode(uuid.uuid4().bytes).decode().lower().rstrip("=")
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    name: str  # start, output, log, metric, completed
+    data: object
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the client asked for, validated."""
+
+    id: str
+    mode: Mode
+    input: dict[str, object]  # as the client sent it (echoed back)
+    kwargs: dict[str, object]  # typed, defaults filled, file inputs still URLs
+    webhook: str | None = None
+    webhook_events: frozenset[str] = EVENT_TYPES
+    output_file_prefix: str | None = None
+    context: dict[str, str] = field(default_factory=dict)
+
+
+class EventLog:
+    """Live fan-out to subscribers plus a bounded history for reconnecting clients."""
+
+    def __init__(self, capacity: int) -> None:
+        self._history: collections.deque[Event] = collections.deque(maxlen=capacity)
+        self._total = 0
+        self._subscribers: list[trio.MemorySendChannel[Event]] = []
+        self._closed = False
+
+    def emit(self, event: Event) -> None:
+        self._total += 1
+        if self._history.maxlen:
+            self._history.append(event)
+        for channel in self._subscribers:
+            channel.send_nowait(event)
+        if event.name == "completed":
+            self._closed = True
+            for channel in self._subscribers:
+                channel.close()
+            self._subscribers.clear()
+
+    def subscribe(self) -> tuple[list[Event], trio.MemoryReceiveChannel[Event] | None, bool]:
+        """(replayed events, live channel or None when already completed, complete replay?)."""
+        replay = list(self._history)
+        complete = len(replay) == self._total
+        if self._closed:
+            return replay, None, complete
+        send, receive = trio.open_memory_channel[Event](math.inf)
+        self._subscribers.append(send)
+        return replay, receive, complete
+
+    def unsubscribe(self, receive: trio.MemoryReceiveChannel[Event]) -> None:
+        receive.close()
+
+
+class Prediction:
+    def __init__(self, request: Request, history_capacity: int) -> None:
+        self.request = request
+        self.id = request.id
+        self.status = "starting"
+        self.output: object = None
+        self.chunks: list[object] | None = None
+        self.error: str | None = None
+        self.logs: list[str] = []
+        self.metrics: dict[str, object] = {}
+        self.created_at = now()
+        self.started_at: str | None = None
+        self.completed_at: str | None = None
+        self.events = EventLog(history_capacity)
+        self.done = trio.Event()
+        self.changed = trio.Event()
+        self.cancel_requested = False
+        self.input_error: tuple[str, str] | None = None  # (field, message): a 422 for sync
+
+    def _touch(self) -> None:
+        self.changed.set()
+
+    def start(self) -> None:
+        self.status = "processing"
+        self.started_at = now()
+        self.events.emit(Event("start", {"id": self.id, "status": self.status}))
+        self._touch()
+
+    def add_log(self, source: str, data: str) -> None:
+        self.logs.append(data)
+        self.events.emit(Event("log", {"source": source, "data": data}))
+        self._touch()
+
+    def add_chunk(self, index: int, chunk: object) -> None:
+        if self.chunks is None:
+            self.chunks = []
+        self.chunks.append(chunk)
+        self.events.emit(Event("output", {"chunk": chunk, "index": index}))
+        self._touch()
+
+    def add_metric(self, name: str, value: object, mode: str) -> None:
+        self.events.emit(Event("metric", {"name": name, "value": value, "mode": mode}))
+
+    def complete(
+        self,
+        status: str,
+        output: object,
+        error: str | None,
+        metrics: dict[str, object],
+        predict_time: float | None,
+    ) -> None:
+        if self.done.is_set():
+            return
+        self.status = status
+        self.output = output
+        self.error = error
+        self.metrics = dict(metrics)
+        if predict_time is not None:
+            self.metrics["predict_time"] = predict_time
+        if self.started_at is None:
+            self.started_at = now()
+        self.completed_at = now()
+        self.events.emit(Event("completed", self.to_json()))
+        self.done.set()
+        self._touch()
+
+    def to_json(self) -> dict[str, object]:
+        output = self.output
+        if output is None and self.chunks is not None:
+            output = self.chunks
+        body: dict[str, object] = {
+            "id": self.id,
+            "input": self.request.input,
+            "output": output,
+            "error": self.error,
+            "status": self.status,
+            "logs": "".join(self.logs),
+            "metrics": self.metrics,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "completed_at": self.completed_at,
+        }
+        if self.request.webhook is not None:
+            body["webhook"] = self.request.webhook
+        return body
+
+
+def sse_frames(events: Iterator[Event]) -> Iterator[bytes]:
+    import json  # noqa: PLC0415
+
+    for event in events:
+        yield f"event: {event.name}\ndata: {json.dumps(event.data)}\n\n".encode()

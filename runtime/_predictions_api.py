@@ -1,0 +1,247 @@
+"""POST/PUT /predictions (and /trainings) and cancel: the hot path, as bare ASGI."""
+
+from __future__ import annotations
+
+import json
+
+import trio
+from cog.runtime._http import (
+    SSE_HEADERS,
+    BodyTooLarge,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    dumps,
+    header,
+    read_body,
+    respond,
+    respond_json,
+    sse_frame,
+)
+from cog.runtime._pool import AtCapacity, Pool
+from cog.runtime._prediction import EVENT_TYPES, Prediction, Request, new_id
+from cog.runtime._service import Service
+
+from cog._signature.model import Mode, Signature
+from cog._signature.validate import (
+    InputValidationError,
+    body_not_object,
+    invalid_json_body,
+    request_validation_error,
+    validate_input,
+)
+
+AT_CAPACITY = {"error": "At capacity - all prediction slots busy", "status": "failed"}
+
+
+class _Reject(Exception):  # noqa: N818
+    def __init__(self, status: int, body: bytes) -> None:
+        self.status = status
+        self.body = body
+
+
+def _error(status: int, message: str) -> _Reject:
+    return _Reject(status, dumps({"detail": message}))
+
+
+def _invalid(exc: InputValidationError) -> _Reject:
+    return _Reject(422, exc.body())
+
+
+class PredictionsApi:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.max_body = service.settings.max_body_bytes
+
+    async def create(
+        self, scope: Scope, receive: Receive, send: Send, mode: Mode, path_id: str | None
+    ) -> None:
+        try:
+            pool, request, stream, wait = await self._admit(scope, receive, mode, path_id)
+            existing = self.service.find(request.id)
+            if existing is not None:
+                prediction = existing[1].prediction
+                if prediction.request.input != request.input:
+                    raise _invalid(request_validation_error(
+                        ("body", "id"),
+                        f"prediction {request.id} is already running with a different input",
+                        "value_error.id_conflict",
+                    ))  # fmt: skip
+            else:
+                try:
+                    prediction = self.service.start(pool, request)
+                except AtCapacity:
+                    raise _Reject(409, dumps(AT_CAPACITY)) from None
+        except _Reject as reject:
+            await respond(send, reject.status, reject.body)
+            return
+        except ClientGone:
+            return
+        if stream:
+            await _stream(prediction, receive, send)
+        elif wait:
+            await self._wait(prediction, receive, send)
+        else:
+            await respond_json(send, 202, prediction.to_json())
+
+    async def _admit(
+        self, scope: Scope, receive: Receive, mode: Mode, path_id: str | None
+    ) -> tuple[Pool, Request, bool, bool]:
+        service = self.service
+        pool = service.pools.get(mode)
+        if pool is None:
+            raise _error(404, f"this model has no {mode.value} entry point")
+        stream = b"text/event-stream" in (header(scope, b"accept") or b"")
+        if stream and mode is Mode.TRAIN:
+            raise _error(406, "trainings cannot be streamed; ask for application/json")
+        content_type = header(scope, b"content-type")
+        if content_type is not None and not _is_json(content_type):
+            raise _error(415, "Content-Type must be application/json")
+        length = header(scope, b"content-length")
+        try:
+            body = await read_body(receive, self.max_body, int(length) if length else None)
+        except (BodyTooLarge, ValueError):
+            raise _error(413, f"request body larger than {self.max_body} bytes") from None
+        if not service.accepting:
+            raise _error(503, "the server is shutting down")
+        signature = pool.signature
+        if pool.defunct:
+            raise _error(503, "the model is defunct: its worker cannot be restarted")
+        if pool.setup.status == "failed":
+            raise _error(503, "setup failed: the model cannot run (see /health-check)")
+        if pool.setup.status != "succeeded" or signature is None:
+            raise _error(503, "setup has not finished yet: the model is still starting")
+        if stream and not signature.streaming:
+            raise _error(406, "this model does not stream: its run() is not @cog.streaming")
+        request = _parse(body, mode, path_id, signature)
+        prefer = header(scope, b"prefer") or b""
+        return pool, request, stream, b"respond-async" not in prefer
+
+    async def _wait(self, prediction: Prediction, receive: Receive, send: Send) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_disconnect, receive, self.service, prediction)
+            await prediction.done.wait()
+            nursery.cancel_scope.cancel()
+        if prediction.input_error is not None:
+            name, message = prediction.input_error
+            exc = request_validation_error(("body", "input", name), message, "value_error.url")
+            await respond(send, 422, exc.body())
+            return
+        await respond_json(send, 200, prediction.to_json())
+
+    async def cancel(self, send: Send, prediction_id: str) -> None:
+        found = await self.service.cancel(prediction_id)
+        await respond(send, 200 if found else 404, b"{}")
+
+
+def _is_json(content_type: bytes) -> bool:
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media in (b"application/json", b"*/*") or media.endswith(b"+json")
+
+
+def _parse(body: bytes, mode: Mode, path_id: str | None, signature: Signature) -> Request:
+    try:
+        payload = json.loads(body) if body.strip() else {}
+    except json.JSONDecodeError as exc:
+        raise _invalid(invalid_json_body(exc)) from None
+    except UnicodeDecodeError:
+        raise _invalid(
+            request_validation_error(("body",), "body is not UTF-8", "value_error.jsondecode")
+        ) from None
+    if not isinstance(payload, dict):
+        raise _invalid(body_not_object(payload))
+    raw_input = payload.get("input")
+    try:
+        kwargs = validate_input(signature, raw_input)
+    except InputValidationError as exc:
+        raise _invalid(exc) from None
+    return Request(
+        id=path_id or _string(payload, "id") or new_id(),
+        mode=mode,
+        input={} if raw_input is None else raw_input,
+        kwargs=kwargs,
+        webhook=_string(payload, "webhook"),
+        webhook_events=_events(payload.get("webhook_events_filter")),
+        output_file_prefix=_string(payload, "output_file_prefix"),
+    )
+
+
+def _string(payload: dict[str, object], key: str) -> str | None:
+    value = payload.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _invalid(
+            request_validation_error(("body", key), "Input should be a valid string", "string_type")
+        )
+    return value
+
+
+def _events(value: object) -> frozenset[str]:
+    if value is None:
+        return EVENT_TYPES
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and v in EVENT_TYPES for v in value
+    ):
+        raise _invalid(request_validation_error(
+            ("body", "webhook_events_filter"),
+            "must be a list of: start, output, logs, completed",
+            "value_error",
+        ))  # fmt: skip
+    return frozenset(value)
+
+
+async def _cancel_on_disconnect(receive: Receive, service: Service, prediction: Prediction) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            await service.cancel(prediction.id)
+            return
+
+
+async def _stream(prediction: Prediction, receive: Receive, send: Send) -> None:
+    replay, channel, complete = prediction.events.subscribe()
+    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+    try:
+        if not complete:
+            message = "earlier events of this prediction were dropped from the replay buffer"
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": sse_frame("error", {"detail": message}),
+                    "more_body": True,
+                }
+            )
+            return
+        for event in replay:
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": sse_frame(event.name, event.data),
+                    "more_body": True,
+                }
+            )
+        if channel is not None:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_stop_on_disconnect, receive, nursery.cancel_scope)
+                async for event in channel:
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": sse_frame(event.name, event.data),
+                            "more_body": True,
+                        }
+                    )
+                nursery.cancel_scope.cancel()
+    finally:
+        if channel is not None:
+            prediction.events.unsubscribe(channel)
+        with trio.CancelScope(shield=True):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _stop_on_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    scope.cancel()

@@ -1,0 +1,77 @@
+"""serve(): Hypercorn's trio worker in front of the application, the pools beside it."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import urllib.parse
+from functools import partial
+
+import trio
+from cog.runtime._app import Application
+from cog.runtime._service import Service
+from cog.runtime.settings import Settings
+from hypercorn.config import Config
+from hypercorn.trio import serve as hypercorn_serve
+
+log = logging.getLogger("cog.runtime")
+
+
+def _hypercorn_config(settings: Settings) -> Config:
+    config = Config()
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    config.bind = [f"{host}:{settings.port}"]
+    config.accesslog = None
+    config.graceful_timeout = 10.0
+    config.keep_alive_timeout = 75.0
+    config.h11_max_incomplete_size = 64 * 1024
+    return config
+
+
+async def serve(
+    settings: Settings, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """Serve until POST /shutdown (or SIGTERM), draining running predictions first.
+
+    ``task_status.started`` receives the bound port once the socket accepts connections.
+    """
+    service = Service(settings, settings.python or sys.executable)
+    shutdown = trio.Event()
+    http_stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(service.run)
+        app = Application(service, shutdown.set)
+
+        async def http(*, task_status: trio.TaskStatus[list[str]]) -> None:
+            await hypercorn_serve(
+                app, _hypercorn_config(settings), shutdown_trigger=http_stop.wait,
+                task_status=task_status,
+            )  # fmt: skip
+            service.stop()
+            nursery.cancel_scope.cancel()
+
+        urls: list[str] = await nursery.start(http)
+        if settings.handle_signals:
+            nursery.start_soon(partial(_signals, settings, shutdown))
+        nursery.start_soon(_drain, service, shutdown, http_stop)
+        port = urllib.parse.urlsplit(urls[0]).port if urls else settings.port
+        log.info("serving on %s", ", ".join(urls))
+        task_status.started(port or settings.port)
+
+
+async def _drain(service: Service, shutdown: trio.Event, http_stop: trio.Event) -> None:
+    await shutdown.wait()
+    log.info("shutting down: waiting for running predictions to finish")
+    service.accepting = False
+    await service.idle.wait()
+    http_stop.set()
+
+
+async def _signals(settings: Settings, shutdown: trio.Event) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for signum in signals:
+            if signum == signal.SIGTERM and settings.await_explicit_shutdown:
+                log.info("SIGTERM ignored: --await-explicit-shutdown waits for POST /shutdown")
+                continue
+            shutdown.set()

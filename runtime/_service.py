@@ -1,0 +1,201 @@
+"""The server's model of the world: pools, running predictions, health, shutdown."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import shutil
+import tempfile
+
+import trio
+from cog.runtime._files import (
+    Fetcher,
+    FileEncoder,
+    InputFileError,
+    Uploader,
+    UploadError,
+    contains_file,
+    data_url,
+    fetch_inputs,
+    has_file_inputs,
+    resolve_files,
+)
+from cog.runtime._messages import Done, OutputFile, Status
+from cog.runtime._pool import Job, Pool
+from cog.runtime._prediction import Prediction, Request
+from cog.runtime._webhooks import send_webhooks
+from cog.runtime._workers import WorkerSpec
+from cog.runtime.settings import Settings
+
+from cog._signature.model import Mode, OutputKind
+from cog._version import __version__
+
+log = logging.getLogger("cog.runtime")
+
+_ITERATORS = (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR)
+
+
+class Service:
+    def __init__(self, settings: Settings, python: str) -> None:
+        self.settings = settings
+        self.pools: dict[Mode, Pool] = {}
+        for mode, ref in ((Mode.PREDICT, settings.predict_ref), (Mode.TRAIN, settings.train_ref)):
+            if ref:
+                spec = WorkerSpec(str(settings.project_dir), ref, mode, settings.weights, python)
+                capacity = settings.max_concurrency if mode is Mode.PREDICT else 1
+                self.pools[mode] = Pool(
+                    spec, capacity, settings.setup_timeout, settings.cancel_grace
+                )
+        self.fetcher = Fetcher(
+            settings.user_agent or f"cog/{__version__}", settings.download_timeout
+        )
+        self.accepting = True
+        self.idle = trio.Event()
+        self.idle.set()
+        self._nursery: trio.Nursery | None = None
+        self.shutdown_requested = trio.Event()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            for pool in self.pools.values():
+                await nursery.start(pool.run)
+            task_status.started()
+
+    def stop(self) -> None:
+        for pool in self.pools.values():
+            pool.stop()
+
+    # predictions
+
+    def find(self, prediction_id: str) -> tuple[Pool, Job] | None:
+        for pool in self.pools.values():
+            job = pool.jobs.get(prediction_id)
+            if job is not None:
+                return pool, job
+        return None
+
+    def start(self, pool: Pool, request: Request) -> Prediction:
+        """Admit and start a prediction (raises AtCapacity when every slot is busy)."""
+        prediction = Prediction(request, self.settings.stream_history_capacity)
+        job = pool.admit(prediction, request.kwargs)
+        assert pool.signature is not None
+        if pool.signature.output.kind in _ITERATORS:
+            prediction.chunks = []
+        self.idle = trio.Event() if self.idle.is_set() else self.idle
+        assert self._nursery is not None
+        self._nursery.start_soon(self._execute, pool, job)
+        if request.webhook:
+            s = self.settings
+            self._nursery.start_soon(
+                send_webhooks, prediction, s.throttle_interval, s.webhook_retries, s.webhook_backoff
+            )
+        return prediction
+
+    async def cancel(self, prediction_id: str) -> bool:
+        found = self.find(prediction_id)
+        if found is None:
+            return False
+        pool, job = found
+        assert self._nursery is not None
+        self._nursery.start_soon(pool.cancel, job)
+        return True
+
+    def _encoder(self, request: Request) -> FileEncoder:
+        prefix = request.output_file_prefix or self.settings.upload_url
+        if prefix:
+            return Uploader(prefix, self.settings.upload_timeout)
+        return data_url
+
+    async def _execute(self, pool: Pool, job: Job) -> None:
+        prediction = job.prediction
+        workdir: str | None = None
+        encoder = self._encoder(prediction.request)
+        try:
+            kwargs = job.kwargs
+            assert pool.signature is not None
+            if has_file_inputs(pool.signature):
+                workdir = tempfile.mkdtemp(prefix="cog-inputs-")
+                try:
+                    kwargs = await trio.to_thread.run_sync(
+                        fetch_inputs, pool.signature, kwargs, self.fetcher, workdir
+                    )
+                except InputFileError as exc:
+                    prediction.input_error = (exc.field, exc.message)
+                    pool.abandon(
+                        job, Done(prediction.id, Status.FAILED, None, exc.message, {}, 0.0)
+                    )
+            if job.result is None:
+                pool.dispatch(job, kwargs)
+            async for index, chunk in job.chunk_receive:
+                prediction.add_chunk(index, await _resolve(chunk, encoder, index))
+            await job.finished.wait()
+            done = job.result
+            assert done is not None
+            output, status, error = done.output, done.status.value, done.error
+            try:
+                output = await _resolve(output, encoder, None)
+            except UploadError as exc:
+                output, status, error = None, Status.FAILED.value, str(exc)
+            prediction.complete(status, output, error, done.metrics, done.predict_time)
+        except UploadError as exc:
+            prediction.complete(Status.FAILED.value, None, str(exc), {}, None)
+        finally:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+            if not any(p.jobs for p in self.pools.values()):
+                self.idle.set()
+
+    # health
+
+    async def health(self) -> dict[str, object]:
+        pool = self.pools.get(Mode.PREDICT) or self.pools.get(Mode.TRAIN)
+        body: dict[str, object] = {"status": "READY"}
+        if pool is None:
+            body["status"] = "SETUP_FAILED"
+        else:
+            body["status"] = await self._status(pool, body)
+            setup = pool.setup
+            body["setup"] = {
+                "started_at": setup.started_at,
+                "completed_at": setup.completed_at,
+                "status": setup.status,
+                "logs": "".join(setup.logs),
+            }
+        body["version"] = {
+            "hermetic-cog": __version__,
+            "cog": __version__,
+            "python": platform.python_version(),
+        }
+        return body
+
+    async def _status(self, pool: Pool, body: dict[str, object]) -> str:
+        if pool.defunct:
+            return "DEFUNCT"
+        if pool.setup.status == "failed":
+            return "SETUP_FAILED"
+        if pool.setup.status == "starting":
+            return "STARTING"
+        if pool.has_healthcheck:
+            result = await pool.healthcheck(timeout=5.0)
+            if not result.ok:
+                body["user_healthcheck_error"] = result.error
+                return "UNHEALTHY"
+        if pool.busy >= pool.capacity:
+            return "BUSY"
+        return "READY"
+
+
+async def _resolve(value: object, encoder: FileEncoder, index: int | None) -> object:
+    if not contains_file(value):
+        return value
+    if index is not None and isinstance(value, OutputFile):
+        name = f"output.{index}{_suffix(value.path)}"
+        return await trio.to_thread.run_sync(encoder, value, name)
+    return await trio.to_thread.run_sync(resolve_files, value, encoder)
+
+
+def _suffix(path: str) -> str:
+    import pathlib  # noqa: PLC0415
+
+    return pathlib.PurePath(path).suffix

@@ -1,0 +1,252 @@
+"""Running predictions inside a worker: sync models on the main thread, async on asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import queue
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from cog.runtime._capture import Capture, attribution, current_prediction
+from cog.runtime._encode import encode_output
+from cog.runtime._messages import Done, Metric, Output, RunJob, Status
+from cog.runtime._pipe import BlockingWriter
+
+from cog._sdk.scope import prediction_scope
+from cog._signature.model import OutputKind, Primitive, Signature
+from cog.exceptions import CancelationException
+
+_ITERATORS = (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR)
+
+
+def convert_inputs(signature: Signature, inputs: dict[str, object]) -> dict[str, object]:
+    """File inputs arrive as local paths: make them cog.Path objects (or open files)."""
+    converted = dict(inputs)
+    for spec in signature.inputs:
+        primitive = spec.type.primitive
+        value = converted.get(spec.name)
+        if primitive is None or not primitive.is_file or value is None:
+            continue
+        make = _as_path if primitive is Primitive.PATH else _as_file
+        converted[spec.name] = [make(v) for v in value] if isinstance(value, list) else make(value)
+    return converted
+
+
+def _as_path(value: object) -> object:
+    from cog._sdk.types import Path  # noqa: PLC0415
+
+    return Path(str(value))
+
+
+def _as_file(value: object) -> object:
+    return open(str(value), "rb")
+
+
+class _Base:
+    def __init__(
+        self,
+        signature: Signature,
+        method: Callable[..., Any],
+        writer: BlockingWriter,
+        capture: Capture,
+    ) -> None:
+        self._signature = signature
+        self._method = method
+        self._writer = writer
+        self._capture = capture
+        self._streams = signature.output.kind in _ITERATORS
+
+    def _metric_sender(self, job_id: str) -> Callable[[str, object, str], None]:
+        send = self._writer.send
+        return lambda name, value, mode: send(Metric(job_id, name, value, mode))
+
+    def _finish(
+        self,
+        job: RunJob,
+        *,
+        status: Status,
+        output: object,
+        error: str | None,
+        metrics: dict[str, object],
+        started: float,
+    ) -> None:
+        predict_time = time.perf_counter() - started
+        self._capture.finish(job.id)
+        self._writer.send(Done(job.id, status, output, error, metrics, predict_time))
+
+
+class SyncRunner(_Base):
+    """One prediction at a time on the main thread; canceled by SIGUSR1 from our control thread."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._jobs: queue.SimpleQueue[RunJob] = queue.SimpleQueue()
+        self._armed: str | None = None
+        self._canceled: set[str] = set()
+        self._main = threading.get_ident()
+        signal.signal(signal.SIGUSR1, self._on_signal)
+
+    def submit(self, job: RunJob) -> None:
+        self._jobs.put(job)
+
+    def cancel(self, job_id: str) -> None:
+        self._canceled.add(job_id)
+        if self._armed == job_id:
+            signal.pthread_kill(self._main, signal.SIGUSR1)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        armed = self._armed
+        if armed is None or armed not in self._canceled:
+            return  # a cancel that arrived after its prediction finished
+        if self._writer.main_busy:
+            self._writer.deferred = CancelationException()
+            return
+        raise CancelationException
+
+    def serve(self) -> None:
+        while True:
+            self._run(self._jobs.get())
+
+    def _run(self, job: RunJob) -> None:
+        attribution.running.append(job.id)
+        token = current_prediction.set(job.id)
+        status, output, error, metrics = Status.SUCCEEDED, None, None, {}
+        started = time.perf_counter()
+        try:
+            with prediction_scope(self._metric_sender(job.id)) as scope:
+                try:
+                    output = self._call(job)
+                except CancelationException:
+                    status = Status.CANCELED
+                except Exception as exc:  # noqa: BLE001 (the model's failure, reported)
+                    status, error = Status.FAILED, str(exc) or type(exc).__name__
+                    traceback.print_exc()
+                metrics = scope.metrics_json()
+        finally:
+            attribution.running.remove(job.id)
+            current_prediction.reset(token)
+            self._canceled.discard(job.id)
+        self._finish(
+            job, status=status, output=output, error=error, metrics=metrics, started=started
+        )
+
+    def _call(self, job: RunJob) -> object:
+        kwargs = convert_inputs(self._signature, job.inputs)
+        self._armed = job.id
+        try:
+            if job.id in self._canceled:
+                raise CancelationException
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1})
+            result = self._method(**kwargs)
+            if self._streams:
+                for index, chunk in enumerate(result):
+                    self._writer.send(Output(job.id, index, encode_output(chunk)))
+                return None
+            if inspect.isgenerator(result):
+                result = list(result)
+            return encode_output(result)
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+            self._armed = None
+            _close_files(kwargs)
+
+
+class AsyncRunner(_Base):
+    """Up to concurrency.max predictions at once, as tasks on one asyncio loop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ready = threading.Event()
+        self._tasks: dict[str, asyncio.Future[object]] = {}
+
+    def serve(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._ready.set()
+        await asyncio.Event().wait()
+
+    def submit(self, job: RunJob) -> None:
+        self._ready.wait()
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._start, job)
+
+    def cancel(self, job_id: str) -> None:
+        self._ready.wait()
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._cancel, job_id)
+
+    def _start(self, job: RunJob) -> None:
+        self._tasks[job.id] = asyncio.ensure_future(self._run(job))
+
+    def _cancel(self, job_id: str) -> None:
+        task = self._tasks.get(job_id)
+        if task is not None:
+            task.cancel()
+
+    async def _run(self, job: RunJob) -> None:
+        token = current_prediction.set(job.id)
+        attribution.running.append(job.id)
+        status, output, error, metrics = Status.SUCCEEDED, None, None, {}
+        started = time.perf_counter()
+        try:
+            with prediction_scope(self._metric_sender(job.id)) as scope:
+                kwargs = convert_inputs(self._signature, job.inputs)
+                # The user's code runs in its own task, so that a cancel that arrives
+                # before it starts still lands inside our try.
+                inner = asyncio.ensure_future(self._invoke(job.id, kwargs))
+                self._tasks[job.id] = inner
+                try:
+                    output = await inner
+                except asyncio.CancelledError:
+                    status = Status.CANCELED
+                except Exception as exc:  # noqa: BLE001 (the model's failure, reported)
+                    status, error = Status.FAILED, str(exc) or type(exc).__name__
+                    traceback.print_exc()
+                finally:
+                    _close_files(kwargs)
+                metrics = scope.metrics_json()
+        finally:
+            self._tasks.pop(job.id, None)
+            attribution.running.remove(job.id)
+            current_prediction.reset(token)
+        self._finish(
+            job, status=status, output=output, error=error, metrics=metrics, started=started
+        )
+
+    async def _invoke(self, job_id: str, kwargs: dict[str, object]) -> object:
+        result = self._method(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        if self._streams:
+            index = 0
+            if hasattr(result, "__aiter__"):
+                async for chunk in result:
+                    self._writer.send(Output(job_id, index, encode_output(chunk)))
+                    index += 1
+            else:
+                for chunk in result:
+                    self._writer.send(Output(job_id, index, encode_output(chunk)))
+                    index += 1
+            return None
+        if hasattr(result, "__aiter__"):
+            return encode_output([chunk async for chunk in result])
+        if inspect.isgenerator(result):
+            result = list(result)
+        return encode_output(result)
+
+
+def _close_files(kwargs: dict[str, object]) -> None:
+    for value in kwargs.values():
+        for item in value if isinstance(value, list) else (value,):
+            close = getattr(item, "close", None)
+            if callable(close) and hasattr(item, "read"):
+                close()

@@ -1,0 +1,185 @@
+"""Worker processes as the supervisor sees them: start, talk over pipes, notice death."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from dataclasses import dataclass
+
+import trio
+from cog.runtime._messages import (
+    Cancel,
+    CheckHealth,
+    Done,
+    FromWorker,
+    HealthResult,
+    Loaded,
+    Log,
+    Metric,
+    Output,
+    RunJob,
+    SetupDone,
+    ToWorker,
+)
+from cog.runtime._pipe import TrioReader, encode
+
+from cog._signature.model import Mode
+
+log = logging.getLogger("cog.runtime")
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    project_dir: str
+    ref: str
+    mode: Mode
+    weights: str | None
+    python: str
+
+
+class Listener:
+    """What a worker reports, routed by the pool."""
+
+    def on_loaded(self, message: Loaded) -> None: ...
+    def on_setup_log(self, message: Log) -> None: ...
+    def on_setup_done(self, worker: Worker, message: SetupDone) -> None: ...
+    def on_prediction_message(self, message: Log | Output | Metric | Done) -> None: ...
+    def on_exit(self, worker: Worker, code: int | None) -> None: ...
+
+
+class Worker:
+    """One worker process. ``run`` returns when the job's Done arrives or the worker dies."""
+
+    def __init__(self, spec: WorkerSpec, listener: Listener, index: int) -> None:
+        self.spec = spec
+        self.index = index
+        self._listener = listener
+        self._process: trio.Process | None = None
+        self._send_stream: trio.lowlevel.FdStream | None = None
+        self._send_lock = trio.Lock()
+        self.pending: dict[str, trio.Event] = {}
+        self.alive = False
+        self.ready = False
+        self.ever_ready = False
+        self.dead = False
+        self.replacements = 0
+        self._health: trio.MemorySendChannel[HealthResult] | None = None
+        self._health_lock = trio.Lock()
+
+    async def run_process(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Start the process and read its messages until it exits."""
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        argv = [
+            self.spec.python, "-m", "cog.runtime.worker",
+            "--read-fd", str(to_worker_r), "--write-fd", str(from_worker_w),
+            "--project-dir", self.spec.project_dir, "--ref", self.spec.ref,
+            "--mode", self.spec.mode.value,
+        ]  # fmt: skip
+        if self.spec.weights:
+            argv += ["--weights", self.spec.weights]
+        try:
+            self._process = await trio.lowlevel.open_process(
+                argv,
+                pass_fds=(to_worker_r, from_worker_w),
+                stdin=subprocess.DEVNULL,
+                cwd=self.spec.project_dir,
+            )
+        finally:
+            os.close(to_worker_r)
+            os.close(from_worker_w)
+        self._send_stream = trio.lowlevel.FdStream(to_worker_w)
+        reader = TrioReader(trio.lowlevel.FdStream(from_worker_r))
+        self.alive = True
+        task_status.started()
+        try:
+            await self._read(reader)
+        finally:
+            self.alive = False
+            self.ready = False
+            with trio.CancelScope(shield=True):
+                code = await self._reap()
+            for event in self.pending.values():
+                event.set()
+            self._listener.on_exit(self, code)
+
+    async def _reap(self) -> int | None:
+        process = self._process
+        if process is None:
+            return None
+        if self._send_stream is not None:
+            await self._send_stream.aclose()
+        if process.returncode is None:
+            with trio.move_on_after(2):
+                return await process.wait()
+            process.kill()
+        return await process.wait()
+
+    async def _read(self, reader: TrioReader) -> None:
+        listener = self._listener
+        while True:
+            message = await reader.receive()
+            if message is None:
+                return
+            self._dispatch(message, listener)  # type: ignore[arg-type]
+
+    def _dispatch(self, message: FromWorker, listener: Listener) -> None:
+        if isinstance(message, Log | Output | Metric):
+            if message.id is None:
+                listener.on_setup_log(message)
+            else:
+                listener.on_prediction_message(message)
+        elif isinstance(message, Done):
+            listener.on_prediction_message(message)
+            event = self.pending.pop(message.id, None)
+            if event is not None:
+                event.set()
+        elif isinstance(message, HealthResult):
+            if self._health is not None:
+                self._health.send_nowait(message)
+        elif isinstance(message, Loaded):
+            listener.on_loaded(message)
+        elif isinstance(message, SetupDone):
+            self.ready = message.error is None
+            self.ever_ready = self.ever_ready or self.ready
+            listener.on_setup_done(self, message)
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+    async def send(self, message: ToWorker) -> None:
+        if self._send_stream is None or not self.alive:
+            return
+        async with self._send_lock:
+            try:
+                await self._send_stream.send_all(encode(message))
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                self.kill()  # the reader notices the end and reports the exit
+
+    async def run(self, job: RunJob) -> None:
+        event = trio.Event()
+        self.pending[job.id] = event
+        await self.send(job)
+        await event.wait()
+
+    async def cancel(self, job_id: str) -> None:
+        await self.send(Cancel(job_id))
+
+    async def healthcheck(self, timeout: float) -> HealthResult:
+        async with self._health_lock:
+            send, receive = trio.open_memory_channel[HealthResult](1)
+            self._health = send
+            try:
+                await self.send(CheckHealth())
+                with trio.move_on_after(timeout):
+                    return await receive.receive()
+                return HealthResult(ok=False, error=f"healthcheck timed out after {timeout:g}s")
+            finally:
+                self._health = None
+
+    def kill(self) -> None:
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()

@@ -1,0 +1,152 @@
+"""The runtime's settings: read once, from the command line, the environment and cog.yaml.
+
+Invalid environment values are ignored with a warning and the default is used, as the
+reference documents for each COG_* variable.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("cog.runtime")
+
+DEFAULT_PORT = 5000
+DEFAULT_THROTTLE = 0.5
+DEFAULT_HISTORY = 1024
+LOG_LEVELS = {"debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING"}
+LOG_LEVELS["error"] = "ERROR"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs to know, fixed before it starts."""
+
+    project_dir: Path = field(default_factory=Path.cwd)
+    predict_ref: str | None = None
+    train_ref: str | None = None
+    host: str = "0.0.0.0"  # noqa: S104 (the server listens on every interface in an image)
+    port: int = DEFAULT_PORT
+    upload_url: str | None = None
+    await_explicit_shutdown: bool = False
+    max_concurrency: int = 1
+    setup_timeout: float | None = None  # seconds; None: no timeout
+    throttle_interval: float = DEFAULT_THROTTLE
+    stream_history_capacity: int = DEFAULT_HISTORY
+    weights: str | None = None
+    user_agent: str | None = None
+    log_level: str = "INFO"
+    # Not reference settings: limits this runtime adds. Tests shorten them.
+    cancel_grace: float = 5.0  # seconds a canceled prediction may take to stop
+    max_body_bytes: int = 64 * 1024 * 1024
+    download_timeout: float = 60.0  # seconds for one URL input, all of it
+    upload_timeout: float = 120.0
+    webhook_retries: int = 12
+    webhook_backoff: float = 0.25  # first retry delay in seconds; doubles, capped at 8 s
+    python: str | None = None  # the interpreter for workers; None: this one
+    handle_signals: bool = True  # SIGTERM/SIGINT drain; only possible in the main thread
+
+    @classmethod
+    def from_env_and_args(
+        cls,
+        *,
+        host: str = "0.0.0.0",  # noqa: S104
+        port: int | None = None,
+        upload_url: str | None = None,
+        await_explicit_shutdown: bool = False,
+        project_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Settings for a server started in ``project_dir`` (default: the working directory).
+
+        Reads ``cog.yaml`` there for predict/train and concurrency.max (COG_MAX_CONCURRENCY
+        overrides it); ``COG_PREDICT_TYPE_STUB``/``COG_TRAIN_TYPE_STUB`` override the refs.
+        """
+        env = os.environ if env is None else env
+        project = (project_dir or Path.cwd()).resolve()
+        predict_ref, train_ref, concurrency = _from_cog_yaml(project)
+        predict_ref = env.get("COG_PREDICT_TYPE_STUB") or predict_ref
+        train_ref = env.get("COG_TRAIN_TYPE_STUB") or train_ref
+        if port is None:
+            port = _int_env(env, "PORT", DEFAULT_PORT, minimum=0)
+        return cls(
+            project_dir=project,
+            predict_ref=predict_ref,
+            train_ref=train_ref,
+            host=host,
+            port=port,
+            upload_url=upload_url,
+            await_explicit_shutdown=await_explicit_shutdown,
+            max_concurrency=_int_env(env, "COG_MAX_CONCURRENCY", concurrency, minimum=1),
+            setup_timeout=_setup_timeout(env),
+            throttle_interval=_float_env(env, "COG_THROTTLE_RESPONSE_INTERVAL", DEFAULT_THROTTLE),
+            stream_history_capacity=_int_env(
+                env, "COG_STREAM_HISTORY_CAPACITY", DEFAULT_HISTORY, minimum=0
+            ),
+            weights=env.get("COG_WEIGHTS") or None,
+            user_agent=env.get("COG_USER_AGENT") or None,
+            log_level=_log_level(env),
+        )
+
+
+def _from_cog_yaml(project: Path) -> tuple[str | None, str | None, int]:
+    path = project / "cog.yaml"
+    if not path.is_file():
+        return None, None, 1
+    from cog.config import load_config  # noqa: PLC0415 (only needed when cog.yaml exists)
+
+    config = load_config(path)
+    return config.predict, config.train, max(1, config.concurrency_max)
+
+
+def _warn(name: str, value: str, default: object) -> None:
+    log.warning("ignoring invalid %s=%r; using %r", name, value, default)
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        _warn(name, raw, default)
+        return default
+    if value < minimum:
+        _warn(name, raw, default)
+        return default
+    return value
+
+
+def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        _warn(name, raw, default)
+        return default
+    if not value >= 0 or value == float("inf"):
+        _warn(name, raw, default)
+        return default
+    return value
+
+
+def _setup_timeout(env: Mapping[str, str]) -> float | None:
+    value = _float_env(env, "COG_SETUP_TIMEOUT", 0.0)
+    return None if value == 0 else value
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    raw = env.get("COG_LOG_LEVEL")
+    if raw is None or raw.strip() == "":
+        return "INFO"
+    level = LOG_LEVELS.get(raw.strip().lower())
+    if level is None:
+        _warn("COG_LOG_LEVEL", raw, "info")
+        return "INFO"
+    return level
