@@ -9,6 +9,7 @@ happens under one lock.
 from __future__ import annotations
 
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +38,11 @@ def terminal_progress(stream: TextIO, *, mode: str = "auto", color: bool | None 
     if not is_tty:
         return PlainProgress(stream)
     return BarProgress(stream, color=state().color if color is None else color)
+
+
+def command_progress(mode: str) -> Progress:
+    """The Progress a command's ``--progress`` asks for, on stderr (stdout is for output)."""
+    return terminal_progress(sys.stderr, mode=mode)
 
 
 def _isatty(stream: TextIO) -> bool:

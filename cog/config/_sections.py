@@ -10,6 +10,19 @@ from cog.config._yaml import YMap, YNode, YScalar, YSeq
 from cog.config.model import WeightsSource
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Variables the image's own paths, GPU setup or orchestrators depend on; the reference
+# refuses the same names, so a cog.yaml that loads there loads here and vice versa.
+RESERVED_ENV = (
+    "PATH",
+    "LD_LIBRARY_PATH",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "PYTHONUNBUFFERED",
+    "LIBRARY_PATH",
+    "HF_ENDPOINT",
+    "HF_HUB_ENABLE_HF_TRANSFER",
+)
+RESERVED_ENV_PREFIXES = ("R8_", "REPLICATE_", "CUDA_", "NVIDIA_", "NV_", "PGET_", "KUBERNETES_")
 CONCURRENCY_EXAMPLE = "concurrency:\n  max: 4"
 ENVIRONMENT_EXAMPLE = 'environment:\n  - "HF_HOME=/src/hf"\n  - "LOG_LEVEL=info"'
 WEIGHTS_EXAMPLE = (
@@ -77,6 +90,14 @@ def _check_names(reader: Reader, pairs: list[tuple[str, str, int]]) -> dict[str,
                 f"environment: '{name}' is not a valid variable name",
                 "Use letters, digits and underscores, not starting with a digit "
                 "(e.g. HF_HOME=/src/hf).",
+            )
+        if name in RESERVED_ENV or name.startswith(RESERVED_ENV_PREFIXES):
+            raise reader.error(
+                line,
+                f"environment: {name} is reserved: the image sets it itself",
+                "Remove it from cog.yaml. Reserved: "
+                + ", ".join((*RESERVED_ENV, *(f"{p}*" for p in RESERVED_ENV_PREFIXES)))
+                + ".",
             )
         if name in out:
             raise reader.error(

@@ -212,6 +212,22 @@ CASES: dict[str, tuple[str, tuple[str, ...], str]] = {
         (),
         "",  # valid: FOO and FOO_ are different names (checked below)
     ),
+    "environment reserved name": (
+        "environment:\n  - NVIDIA_VISIBLE_DEVICES=0\n",
+        (),
+        "{f}:2: environment: NVIDIA_VISIBLE_DEVICES is reserved: the image sets it itself\n"
+        "Remove it from cog.yaml. Reserved: PATH, LD_LIBRARY_PATH, PYTHONPATH, VIRTUAL_ENV, "
+        "PYTHONUNBUFFERED, LIBRARY_PATH, HF_ENDPOINT, HF_HUB_ENABLE_HF_TRANSFER, R8_*, "
+        "REPLICATE_*, CUDA_*, NVIDIA_*, NV_*, PGET_*, KUBERNETES_*.",
+    ),
+    "environment reserved exact name": (
+        "environment:\n  PATH: /x\n",
+        (),
+        "{f}:2: environment: PATH is reserved: the image sets it itself\n"
+        "Remove it from cog.yaml. Reserved: PATH, LD_LIBRARY_PATH, PYTHONPATH, VIRTUAL_ENV, "
+        "PYTHONUNBUFFERED, LIBRARY_PATH, HF_ENDPOINT, HF_HUB_ENABLE_HF_TRANSFER, R8_*, "
+        "REPLICATE_*, CUDA_*, NVIDIA_*, NV_*, PGET_*, KUBERNETES_*.",
+    ),
     "environment set twice": (
         "environment:\n  - FOO=1\n  - FOO=2\n",
         (),

@@ -50,7 +50,10 @@ def lock_command(
     progress: str,
     packages: tuple[str, ...],
 ) -> None:
-    """Resolve cog.yaml into cog.lock: every package, wheel and weights file, pinned.
+    """Pin every input of the image in cog.lock.
+
+    Resolves cog.yaml into cog.lock: Debian packages, wheels and weights files, each with
+    its version, URL and sha256.
 
     With --upgrade PKG..., only those packages move to newer versions.
     """

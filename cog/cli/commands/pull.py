@@ -24,7 +24,10 @@ class PullRequest:
 @_options.progress
 @click.argument("image")
 def pull_command(platform: str, progress: str, image: str) -> None:
-    """Pull IMAGE from a registry, fetching only the blobs not already cached."""
+    """Pull an image from a registry.
+
+    Fetches only the blobs of IMAGE that are not already cached.
+    """
     pull(PullRequest(image=image, platform=platform, progress=progress))
 
 

@@ -102,7 +102,11 @@ def run_command(**params: Any) -> None:
     run(run_request(params))
 
 
-@click.command("predict", help=_HELP + "\n`cog predict` is the legacy name of `cog run`.")
+@click.command(
+    "predict",
+    help=_HELP + "\n`cog predict` is the legacy name of `cog run`.",
+    short_help="Run the model (the legacy name of `cog run`).",
+)
 @run_options
 @_OUTPUT
 def predict_command(**params: Any) -> None:

@@ -17,7 +17,10 @@ from cog.errors import ConfigError
 @click.command("schema")
 @_options.config_file
 def schema_command(config_file: str) -> None:
-    """Print the model's OpenAPI schema (what the server serves at /openapi.json)."""
+    """Print the model's OpenAPI schema.
+
+    The document the server serves at /openapi.json, generated from the source.
+    """
     print_schema(ProjectFile(Path(config_file)))
 
 
