@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from cog.errors import SchemaError
 
 __all__ = ["FALLBACK_TIMEOUT_S", "SchemaResult", "project_schema"]
 
+# The directory holding this `cog` package: the subprocess must import the same cog
+# (the fallback module is ours), whatever else that Python has installed.
+_COG_ROOT = Path(__file__).resolve().parents[2]
 FALLBACK_TIMEOUT_S = 600.0
 """Importing a model can mean importing torch and friends: minutes on a cold disk."""
 
@@ -78,10 +82,13 @@ def project_schema(
 
 def _imported_signature(project_dir: Path, ref: str, mode: Mode, python: str) -> Signature:
     argv = [python, "-m", "cog._signature.fallback", str(project_dir), ref, mode.value]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_COG_ROOT), env.get("PYTHONPATH")]))
     try:
         done = subprocess.run(
             argv,
             cwd=project_dir,
+            env=env,
             capture_output=True,
             text=True,
             timeout=FALLBACK_TIMEOUT_S,

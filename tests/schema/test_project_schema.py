@@ -1,0 +1,102 @@
+"""project_schema: static first; a real subprocess imports the model only when needed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cog._signature.model import Mode
+from cog._signature.schema import project_schema
+from cog._signature.static import StaticAnalysisUndecided, signature_from_source
+from cog.errors import SchemaError
+
+from ._fixtures import MODELS, expected_predict_document, load_json
+
+
+@pytest.mark.unit
+def test_static_path_needs_no_import_and_passes_warnings_on() -> None:
+    result = project_schema(MODELS / "legacy_predict", "predict.py:Predictor", None)
+    assert not result.used_fallback
+    assert result.train is None
+    assert result.predict is not None
+    assert result.document == expected_predict_document("legacy_predict")[1]
+    assert set(result.notes) == {
+        "predict.py:Predictor: Predictor.predict() is deprecated; use run() instead",
+        "predict.py:Predictor: BasePredictor is deprecated; use BaseRunner instead",
+    }
+
+
+@pytest.mark.unit
+def test_predict_and_train_together() -> None:
+    project = MODELS / "trainer_class"
+    result = project_schema(project, "run.py:Runner", "train.py:Trainer")
+    assert result.document == load_json(project / "document.json")
+    assert result.train is not None
+    assert result.train.mode is Mode.TRAIN
+
+
+@pytest.mark.unit
+def test_nothing_to_run(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match="names no model to run"):
+        project_schema(tmp_path, None, None)
+
+
+@pytest.mark.integration
+def test_undecided_annotation_is_read_by_importing_the_model() -> None:
+    project = MODELS / "fallback"
+    with pytest.raises(StaticAnalysisUndecided):
+        signature_from_source(project, "run.py:Runner", Mode.PREDICT)
+    result = project_schema(project, "run.py:Runner", None)
+    assert result.used_fallback
+    assert result.document == expected_predict_document("fallback")[1]
+    assert result.notes == (
+        "run.py:Runner: the source alone did not decide the signature (run.py:14: the type "
+        "`Text` of input 'prompt' comes from 'textlib.Text', which cannot be read without "
+        f"importing it); read it by importing the model with {sys.executable}",
+    )
+    assert "textlib" not in sys.modules
+
+
+@pytest.mark.integration
+def test_import_failure_is_reported_with_the_models_traceback(tmp_path: Path) -> None:
+    (tmp_path / "run.py").write_text(
+        "import torch\nfrom cog import BaseRunner\n"
+        "class Runner(BaseRunner):\n"
+        "    def run(self, x: torch.Tensor) -> str:\n"
+        "        return ''\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SchemaError) as caught:
+        project_schema(tmp_path, "run.py:Runner", None)
+    assert caught.value.message.startswith(
+        f"importing run.py:Runner with {sys.executable} to read its signature failed "
+        "(exit status 1):\n"
+    )
+    assert "No module named 'torch'" in caught.value.message
+
+
+@pytest.mark.integration
+def test_model_error_found_by_importing_is_a_schema_error(tmp_path: Path) -> None:
+    shutil.copytree(MODELS / "fallback", tmp_path / "model")
+    (tmp_path / "model" / "vendor" / "textlib.py").write_text("Text = tuple\n", encoding="utf-8")
+    with pytest.raises(SchemaError) as caught:
+        project_schema(tmp_path / "model", "run.py:Runner", None)
+    assert not caught.value.message.startswith("importing")
+    assert "prompt" in caught.value.message
+
+
+@pytest.mark.integration
+def test_fallback_usage() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "cog._signature.fallback", "only-one-arg"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith("usage: python -m cog._signature.fallback")
