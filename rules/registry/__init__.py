@@ -8,16 +8,19 @@ verifies every digest into the content-addressed cache and an OCI layout.
 from __future__ import annotations
 
 from .auth import Credentials, credentials_for, login
+from .pull import PullResult, pull
 from .push import PushResult, push
 from .reference import Reference, model_reference, parse_reference
 
 __all__ = [
     "Credentials",
+    "PullResult",
     "PushResult",
     "Reference",
     "credentials_for",
     "login",
     "model_reference",
     "parse_reference",
+    "pull",
     "push",
 ]

@@ -14,6 +14,7 @@ import os
 import ssl
 import warnings
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,6 +43,18 @@ class Readable(Protocol):
 
 
 Body = bytes | Readable | None
+
+
+@dataclass(frozen=True)
+class _Call:
+    method: str
+    url: str
+    scopes: tuple[str, ...]
+    body: Callable[[], Body] | Body
+    headers: Mapping[str, str]
+    same_origin: bool  # credentials go only to the registry itself, never to a redirect
+    stream: bool
+    allow_redirects: bool
 
 
 class _Adapter(requests.adapters.HTTPAdapter):
@@ -190,31 +203,45 @@ class RegistryClient:
         allow_redirects: bool = True,
     ) -> requests.Response:
         url = self.url(path_or_url)
-        same_origin = url.startswith(self.base_url + "/")
-        for attempt in (0, 1):
-            sent = dict(headers)
-            auth = self.auth.header(scopes) if same_origin else None
-            if auth:
-                sent["Authorization"] = auth
-            data = body() if callable(body) else body
-            try:
-                resp = self._session.request(
-                    method,
-                    url,
-                    headers=sent,
-                    data=data,
-                    stream=stream,
-                    timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
-                    verify=self._verify,
-                    allow_redirects=allow_redirects,
-                )
-            except (requests.ConnectionError, requests.Timeout) as err:
-                raise self._unreachable(err) from err
-            if resp.status_code == 401 and attempt == 0 and self.auth.answer(resp, scopes):
-                resp.close()
-                continue
-            return resp
+        call = _Call(
+            method,
+            url,
+            scopes,
+            body,
+            headers,
+            url.startswith(self.base_url + "/"),
+            stream,
+            allow_redirects,
+        )
+        resp = self._attempt(call)
+        if resp.status_code == 401 and self.auth.answer(resp, scopes):
+            resp.close()
+            resp = self._attempt(call)
         return resp
+
+    def _attempt(self, call: _Call) -> requests.Response:
+        sent = dict(call.headers)
+        auth = self.auth.header(call.scopes) if call.same_origin else None
+        if auth:
+            sent["Authorization"] = auth
+        data = call.body() if callable(call.body) else call.body
+        try:
+            return self._session.request(
+                call.method,
+                call.url,
+                headers=sent,
+                data=data,
+                stream=call.stream,
+                allow_redirects=call.allow_redirects,
+                timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+                verify=self._verify,
+            )
+        except (requests.ConnectionError, requests.Timeout) as err:
+            raise self._unreachable(err) from err
+        finally:
+            close = getattr(data, "close", None)
+            if callable(close):
+                close()  # a file window left open by a broken request
 
     def request(
         self,

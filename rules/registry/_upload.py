@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
@@ -237,7 +238,7 @@ class BlobPusher:
                     "PATCH",
                     location,
                     self._scopes,
-                    body=FileWindow(path, offset, length, counter),
+                    body=partial(FileWindow, path, offset, length, counter),
                     headers={
                         "Content-Type": "application/octet-stream",
                         "Content-Length": str(length),
