@@ -72,7 +72,7 @@ def _row(stanza: dict[str, str]) -> list[object]:
     ]
 
 
-def _from_row(row: list[Any], suite: str) -> IndexedPackage:
+def package_from_row(row: list[Any], suite: str) -> IndexedPackage:
     name, version, arch, filename, sha256, size, source, installed, dep, pre, prov, ess = row
     return IndexedPackage(
         name, version, arch, filename, sha256, size, source, installed, dep, pre, prov, ess, suite
@@ -161,10 +161,15 @@ def fetch_suite(source: SuiteSource, arch: str, cache_dir: Path) -> list[Indexed
         raise _unreachable(source, e) from e
     hashes, by_hash = release_hashes(verify_inrelease(raw, source.keyring, url))
     packages: list[IndexedPackage] = []
-    for component in source.components:
+    listed = [c for c in source.components if f"{c}/binary-{arch}/Packages.xz" in hashes]
+    if not listed:
+        raise LockError(
+            f"{url} lists no Packages index for {arch} in {', '.join(source.components)}",
+            hint=f"Check the suite and components in {source.setting}.",
+        )
+    # A component this suite does not carry (updates without contrib) is skipped.
+    for component in listed:
         path = f"{component}/binary-{arch}/Packages.xz"
-        if path not in hashes:
-            continue  # a component this suite does not carry (e.g. updates without contrib)
         sha256, size = hashes[path]
         rows = _cached_rows(cache_dir, sha256)
         if rows is None:
@@ -174,12 +179,7 @@ def fetch_suite(source: SuiteSource, arch: str, cache_dir: Path) -> list[Indexed
                 raise LockError(f"{url}: Packages for {component} does not match its hash")
             rows = parse_packages(data.decode("utf-8"))
             _store_rows(cache_dir, sha256, rows)
-        packages.extend(_from_row(row, source.suite) for row in rows)
-    if not packages:
-        raise LockError(
-            f"{url} lists no Packages index for {arch} in {', '.join(source.components)}",
-            hint=f"Check the suite and components in {source.setting}.",
-        )
+        packages.extend(package_from_row(row, source.suite) for row in rows)
     return packages
 
 
