@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -162,27 +163,20 @@ class Constraints:
     pattern_text: str | None = None
     choices: tuple[str | int | float, ...] | None = None
 
-    @property
-    def empty(self) -> bool:
-        return self == _NO_CONSTRAINTS
-
-    def passes(self, value: object) -> bool:
-        """Every keyword holds for a value whose type is already right."""
-        if self.choices is not None and not any(_json_equal(value, c) for c in self.choices):
-            return False
-        if type(value) is str:
-            return self._string_passes(value)
-        if type(value) is int or type(value) is float:
-            return (self.le is None or value <= self.le) and (self.ge is None or value >= self.ge)
-        return True
-
-    def _string_passes(self, value: str) -> bool:
-        n = len(value)
-        if self.max_length is not None and n > self.max_length:
-            return False
-        if self.min_length is not None and n < self.min_length:
-            return False
-        return self.pattern is None or self.pattern.search(value) is not None
+    def predicate(self) -> Callable[[object], bool] | None:
+        """One function checking every keyword on a value of the right type; None if none."""
+        checks: list[Callable[[object], bool]] = []
+        if self.choices is not None:
+            checks.append(_choice_check(self.choices))
+        if self.min_length is not None or self.max_length is not None or self.pattern:
+            checks.append(_string_check(self.min_length, self.max_length, self.pattern))
+        if self.ge is not None or self.le is not None:
+            checks.append(_range_check(self.ge, self.le))
+        if not checks:
+            return None
+        if len(checks) == 1:
+            return checks[0]
+        return lambda value: all(check(value) for check in checks)
 
     def messages(self, value: object, shown: str) -> list[str]:
         """Failed keywords after enum, in the reference's order; ``shown`` is the value."""
@@ -211,6 +205,52 @@ class Constraints:
 
 
 _NO_CONSTRAINTS: Final = Constraints()
+
+
+def _choice_check(choices: tuple[str | int | float, ...]) -> Callable[[object], bool]:
+    strings = frozenset(c for c in choices if type(c) is str)
+    # 1 == 1.0 in JSON, but true is not 1: a bool never reaches the numbers.
+    numbers = frozenset(c for c in choices if type(c) is int or type(c) is float)
+
+    def check(value: object) -> bool:
+        kind = type(value)
+        if kind is str:
+            return value in strings
+        if kind is int or kind is float:
+            return value in numbers
+        return False
+
+    return check
+
+
+def _string_check(
+    min_length: int | None, max_length: int | None, pattern: re.Pattern[str] | None
+) -> Callable[[object], bool]:
+    low = min_length or 0
+    high = sys.maxsize if max_length is None else max_length
+    search = pattern.search if pattern is not None else None
+
+    def check(value: object) -> bool:
+        if type(value) is not str:
+            return True  # length and pattern only constrain strings
+        if not low <= len(value) <= high:
+            return False
+        return search is None or search(value) is not None
+
+    return check
+
+
+def _range_check(ge: float | None, le: float | None) -> Callable[[object], bool]:
+    low = -math.inf if ge is None else ge
+    high = math.inf if le is None else le
+
+    def check(value: object) -> bool:
+        kind = type(value)
+        if kind is int or kind is float:
+            return low <= value <= high  # type: ignore[operator]
+        return True  # bounds only constrain numbers
+
+    return check
 
 
 def _characters(n: int) -> str:
@@ -247,16 +287,15 @@ def scalar_checker(primitive: Primitive, c: Constraints) -> tuple[Fast, Explain]
     secret = primitive is Primitive.SECRET
     json_type = _JSON_TYPE[primitive]
 
-    if c.empty:
-
-        def fast(value: object) -> object:
-            return coerce_primitive(primitive, value)
-
+    to_type = _COERCE[primitive]
+    check = c.predicate()
+    if check is None:
+        fast = to_type
     else:
 
         def fast(value: object) -> object:
-            coerced = coerce_primitive(primitive, value)
-            if coerced is INVALID or not c.passes(value):
+            coerced = to_type(value)
+            if coerced is INVALID or not check(value):
                 return INVALID
             return coerced
 
@@ -353,9 +392,11 @@ def union_checker(members: tuple[FieldType, ...], c: Constraints) -> tuple[Fast,
                     return coerced
         return INVALID
 
+    check = c.predicate()
+
     def fast(value: object) -> object:
         coerced = pick(value)
-        if coerced is INVALID or (not c.empty and not c.passes(value)):
+        if coerced is INVALID or (check is not None and not check(value)):
             return INVALID
         return coerced
 
