@@ -34,8 +34,6 @@ def input_spec(
     ftype = input_type(annotation, at)
     info = default if isinstance(default, InputInfo) else InputInfo(default=default)
     value = _normalize_default(info.default, ftype, at)
-    if value is MISSING and ftype.nullable:
-        value = None  # Optional[T] inputs default to None, as the reference documents
     _check_constraints(info, ftype, value, at)
     choices = _choices(info)
     outside = [v for v in _default_values(value) if choices is not None and v not in choices]

@@ -120,7 +120,8 @@ def _scalar(tp: object, where: str) -> FieldType:
         raise _fail(
             where,
             f"BaseModel type {type_name(tp)} is not supported here",
-            "A BaseModel can only be run()'s whole return type; use dict for a JSON object.",
+            "A BaseModel can be an output (alone, in a list or an iterator) but not an "
+            "input or a field; use dict for a JSON object.",
         )
     raise _fail(where, f"unsupported type {type_name(tp)}", f"Use one of: {_SUPPORTED}.")
 
@@ -138,7 +139,7 @@ def _list_element(tp: object, where: str) -> FieldType:
         raise _fail(
             where,
             f"{type_name(tp)} is not supported: nested generics "
-            "(list[list[T]], list[Optional[T]], Optional[list[T]]) are not supported",
+            "(list[list[T]], list[Optional[T]]) are not supported",
             "Use a flat list[T] of a plain type, or Annotated[..., cog.Opaque] for JSON values.",
         )
     return dataclasses.replace(_scalar(inner, where), is_list=True)
@@ -148,27 +149,33 @@ def _is_list(tp: object) -> bool:
     return tp is list or typing.get_origin(tp) is list
 
 
+def _opaque_shape(inner: object, *, nullable: bool = False) -> FieldType:
+    """``Annotated[T, Opaque]``: an opaque object keeping T's list and Optional shape."""
+    if _is_union(inner):
+        members = typing.get_args(inner)
+        others = [m for m in members if not _is_none(m)]
+        nullable = nullable or len(others) < len(members)
+        inner = others[0] if len(others) == 1 else inner
+    return FieldType(primitive=Primitive.ANY, is_list=_is_list(inner), nullable=nullable)
+
+
 def _plain(tp: object, where: str) -> FieldType:
-    """A scalar or list[scalar] (no union, not nullable)."""
+    """A scalar or list[scalar] (no union; nullable only from inside an Opaque)."""
     inner, opaque = _opaque_inner(tp)
     if opaque:
-        return FieldType(primitive=Primitive.ANY, is_list=_is_list(inner))
+        return _opaque_shape(inner)
     if _is_list(inner):
         return _list_element(inner, where)
     return _scalar(inner, where)
 
 
 def _optional(member: object, where: str) -> FieldType:
+    """``Optional[T]``: T is a scalar or a flat list (the reference accepts list[T] | None)."""
     inner, opaque = _opaque_inner(member)
     if opaque:
-        return FieldType(primitive=Primitive.ANY, is_list=_is_list(inner), nullable=True)
-    if _is_list(inner) or (typing.get_origin(inner) is not None and not _is_dict_like(inner)):
-        raise _fail(
-            where,
-            f"Optional[{type_name(inner)}] is not supported: nested generics "
-            "(list[list[T]], list[Optional[T]], Optional[list[T]]) are not supported",
-            "Use list[T] with a default (e.g. Input(default=[])) instead of Optional[list[T]].",
-        )
+        return _opaque_shape(inner, nullable=True)
+    if _is_list(inner):
+        return dataclasses.replace(_list_element(inner, where), nullable=True)
     return dataclasses.replace(_scalar(inner, where), nullable=True)
 
 
@@ -180,7 +187,7 @@ def input_type(tp: object, where: str) -> FieldType:
 def _field(tp: object, where: str, *, unions: bool) -> FieldType:
     tp, opaque = _opaque_inner(tp)
     if opaque:
-        return _plain(typing.Annotated[tp, _OpaqueMarker()], where)
+        return _opaque_shape(tp)
     if _is_none(tp):
         raise _fail(where, "None is not a type an input can have", f"Use one of: {_SUPPORTED}.")
     if not _is_union(tp):
@@ -219,10 +226,16 @@ def output_spec(tp: object, where: str, warnings: list[str]) -> OutputSpec:
     """The OutputSpec of a return annotation; appends advice to ``warnings``."""
     inner, opaque = _opaque_inner(tp)
     if opaque:
-        return OutputSpec(
-            FieldType(primitive=Primitive.ANY),
-            OutputKind.LIST if _is_list(inner) else OutputKind.SINGLE,
-        )
+        shape = _opaque_shape(inner)
+        if shape.nullable:
+            raise _fail(
+                where,
+                f"return type {type_name(tp)} is not supported: "
+                "Optional is not allowed as a top-level return type",
+                "Return a BaseModel with optional fields instead.",
+            )
+        kind = OutputKind.LIST if shape.is_list else OutputKind.SINGLE
+        return OutputSpec(FieldType(primitive=Primitive.ANY), kind)
     tp = inner
     if tp is Any:
         warnings.append(f"{where}: Any as output type is error-prone and highly discouraged")
@@ -246,10 +259,16 @@ def output_spec(tp: object, where: str, warnings: list[str]) -> OutputSpec:
     if iterator is not None:
         return OutputSpec(_iterator_element(tp, iterator, where), iterator)
     if _is_list(tp):
-        return OutputSpec(
-            dataclasses.replace(_list_element(tp, where), is_list=False), OutputKind.LIST
-        )
+        return OutputSpec(_list_output_element(tp, where), OutputKind.LIST)
     return OutputSpec(_scalar(tp, where))
+
+
+def _list_output_element(tp: object, where: str) -> FieldType:
+    args = typing.get_args(tp)
+    if args and _is_model_class(args[0]):
+        assert isinstance(args[0], type)
+        return FieldType(model=model_spec(args[0], where))
+    return dataclasses.replace(_list_element(tp, where), is_list=False)
 
 
 def _iterator_kind(tp: object) -> OutputKind | None:
@@ -272,6 +291,9 @@ def _iterator_element(tp: object, kind: OutputKind, where: str) -> FieldType:
             f"{type_name(tp)}: an iterator's element type must not be Optional or a list",
             "Yield one plain value (str, int, float, bool, cog.Path) per item.",
         )
+    if _is_model_class(element) and kind is OutputKind.ITERATOR:
+        assert isinstance(element, type)
+        return FieldType(model=model_spec(element, where))
     field = _scalar(element, where)
     if kind is OutputKind.CONCATENATE_ITERATOR and field.primitive is not Primitive.STRING:
         raise _fail(

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cog._sdk.inputspec import input_spec
-from cog._sdk.predictor import STREAMING_ATTR, BasePredictor, user_method_owner
+from cog._sdk.predictor import STREAMING_ATTR, BasePredictor, BaseRunner, user_method_owner
 from cog._sdk.typemap import output_spec
 from cog._signature.model import MISSING, InputSpec, Mode, OutputKind, Signature
 from cog.errors import SchemaError
@@ -147,10 +147,11 @@ def _class_entry(cls: type, mode: Mode, warnings: list[str]) -> tuple[Callable[.
             f"run or predict method not found: {name}",
             f"Define 'def run(self, ...) -> ...:' on {name}.",
         )
+    if defines_predict:
+        warnings.append(f"{name}.predict() is deprecated; use run() instead")
     if any(base is BasePredictor for base in inspect.getmro(cls)[1:]):
         warnings.append("BasePredictor is deprecated; use BaseRunner instead")
     if defines_predict:
-        warnings.append(f"{name}.predict() is deprecated; use run() instead")
         return typing.cast(Callable[..., Any], cls.predict), f"{name}.predict"  # type: ignore[attr-defined]
     return typing.cast(Callable[..., Any], cls.run), f"{name}.run"  # type: ignore[attr-defined]
 
@@ -158,7 +159,8 @@ def _class_entry(cls: type, mode: Mode, warnings: list[str]) -> tuple[Callable[.
 def _check_setup(cls: type) -> bool:
     """Validate setup() as the reference does; True when it takes ``weights``."""
     setup = getattr(cls, "setup", None)
-    if setup is None:
+    if setup is None or setup is BaseRunner.setup:
+        # The SDK's own no-op setup accepts weights but has no use for them.
         return False
     where = f"{cls.__qualname__}.setup()"
     function = inspect.unwrap(setup)

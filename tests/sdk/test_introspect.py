@@ -53,12 +53,14 @@ EXPECTED_INPUTS = (
     InputSpec("typed", ANY),
     InputSpec("message", ANY),
     InputSpec("messages", listed(ANY)),
-    InputSpec("maybe_messages", nullable(listed(ANY)), default=None),
+    InputSpec("maybe_messages", nullable(listed(ANY))),
+    InputSpec("maybe_words", nullable(listed(STR))),
+    InputSpec("maybe_message", nullable(ANY)),
     InputSpec("described", STR),
-    InputSpec("prompt", nullable(STR), default=None),
-    InputSpec("seed", nullable(INT), default=None),
+    InputSpec("prompt", nullable(STR)),
+    InputSpec("seed", nullable(INT)),
     InputSpec("value", FieldType(union=(STR, INT))),
-    InputSpec("number_or_text", FieldType(union=(STR, FLOAT), nullable=True), default=None),
+    InputSpec("number_or_text", FieldType(union=(STR, FLOAT), nullable=True)),
     InputSpec("flexible", FieldType(union=(listed(STR), ANY, BOOL))),
     InputSpec("words", listed(STR)),
     InputSpec("numbers", listed(INT)),
@@ -97,11 +99,13 @@ def test_every_input_type_and_constraint(load_fixture: Loader) -> None:
 @pytest.mark.unit
 def test_required_follows_default(load_fixture: Loader) -> None:
     sig = signature_of(load_fixture("inputs.py:Runner"), Mode.PREDICT)
-    required = {i.name for i in sig.inputs if i.required}
-    assert "text" in required
-    assert "optional_plain" not in required  # Input(default=None) means optional
-    assert "prompt" not in required  # Optional[T] defaults to None
-    assert sig.inputs[0].default is MISSING
+    by_name = {i.name: i for i in sig.inputs}
+    assert by_name["text"].default is MISSING
+    assert by_name["optional_plain"].default is None  # Input(default=None) means optional
+    # Optional[T] without a default: no default written (the OpenAPI has none), and the
+    # nullable type is what makes it optional.
+    assert by_name["prompt"].default is MISSING
+    assert by_name["prompt"].type.nullable
 
 
 OUTPUT_MODEL = ModelSpec(
@@ -137,6 +141,8 @@ RESULT_MODEL = ModelSpec(
         ("AsyncText", OutputSpec(STR), True),
         ("Structured", OutputSpec(FieldType(model=OUTPUT_MODEL)), False),
         ("PydanticStructured", OutputSpec(FieldType(model=RESULT_MODEL)), False),
+        ("ManyResults", OutputSpec(FieldType(model=RESULT_MODEL), OutputKind.LIST), False),
+        ("StreamedOutputs", OutputSpec(FieldType(model=OUTPUT_MODEL), OutputKind.ITERATOR), False),
         ("Mapping", OutputSpec(ANY), False),
         ("Anything", OutputSpec(ANY), False),
         ("OpaqueList", OutputSpec(ANY, OutputKind.LIST), False),
@@ -149,7 +155,6 @@ def test_output_kinds(load_fixture: Loader, name: str, output: OutputSpec, is_as
         inputs=(),
         output=output,
         is_async=is_async,
-        setup_takes_weights=True,  # BaseRunner.setup(self, weights=None), as in the reference
     )
 
 
@@ -172,8 +177,8 @@ def test_legacy_predictor_works_with_deprecation_notes(load_fixture: Loader) -> 
         setup_takes_weights=True,
     )
     assert sig.warnings == (
-        "BasePredictor is deprecated; use BaseRunner instead",
         "Predictor.predict() is deprecated; use run() instead",
+        "BasePredictor is deprecated; use BaseRunner instead",
     )
     assert isinstance(predictor, type)
     instance = predictor()
