@@ -35,9 +35,15 @@ def load_config(path: Path) -> Config:
             "Run `cog init` to create cog.yaml here, or pass -f/--file with the path to "
             "your config file.",
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes().count(b"\n", 0, exc.start) + 1
         raise ConfigError(
-            f"{filename}: cannot read: {exc}", "Check that it is a readable UTF-8 text file."
+            f"{filename}:{line}: not UTF-8 text (byte {exc.object[exc.start]:#04x})",
+            "Save the file as UTF-8.",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{filename}: cannot read: {exc.strerror}", "Check that it is a readable file."
         ) from None
     root = parse_yaml(text, filename)
     project_dir = path.absolute().parent

@@ -36,7 +36,8 @@ def read_requirements(path: Path, _seen: frozenset[Path] = frozenset()) -> tuple
         included = (path.parent / include.group("path").strip()).resolve()
         if included in _seen:
             raise ConfigError(
-                f"{path}: '{line}' includes a file that includes {path.name} again",
+                f"{path}: '{line}' makes a cycle of -r includes ({included.name} is already "
+                "being read)",
                 "Remove the circular -r include.",
             )
         lines.extend(read_requirements(included, _seen | {path.resolve()}))

@@ -58,9 +58,12 @@ def parse_yaml(text: str, filename: str) -> YNode | None:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, filename) from None
-    except yaml.YAMLError as exc:
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
         raise ConfigError(
-            f"{filename}: invalid YAML: {exc}", "Fix the YAML syntax of the file."
+            f"{filename}:{line}: invalid YAML: character #x{exc.character:04x} is not allowed "
+            "in YAML text",
+            f'Delete the control character on line {line} (or quote it as an escape, like "\\t").',
         ) from None
     if root is None:
         return None

@@ -291,6 +291,41 @@ CASES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "or ffmpeg=7:5.1.6-0+deb12u1), for example:\n  build:\n    system_packages:\n"
         '      - "ffmpeg"',
     ),
+    "mounts not a list": (
+        "build:\n  run:\n    - command: ls\n      mounts: pip\n",
+        (),
+        "{f}:4: build.run[0].mounts must be a list of mounts, got the string 'pip'\n"
+        "Write it as a list of mounts, for example:\n  build:\n    run:\n"
+        "      - command: pip install -r extra.txt\n        mounts:\n"
+        "          - type: secret\n            id: pip\n            target: /etc/pip.conf",
+    ),
+    "requirements file is a directory": (
+        "build:\n  python_requirements: reqs\n",
+        ("reqs/a",),
+        "{f}:2: build.python_requirements: reqs is a directory in {d}\n"
+        "Create reqs with one requirement per line (e.g. torch==2.6.0), or fix the path (it "
+        "is relative to the directory holding cog.yaml).",
+    ),
+    "control character": (
+        "build:\n  gpu: \x07\n",
+        (),
+        "{f}:2: invalid YAML: character #x0007 is not allowed in YAML text\n"
+        'Delete the control character on line 2 (or quote it as an escape, like "\\t").',
+    ),
+    "weights not a list": (
+        "weights: model.bin\n",
+        ("model.bin",),
+        "{f}:1: weights must be a list of weights files, got the string 'model.bin'\n"
+        "Write it as a list of weights files, for example:\n  weights:\n"
+        "    - source: weights/model.safetensors\n"
+        "      target: /src/weights/model.safetensors",
+    ),
+    "train not a string": (
+        "train: {file: train.py}\n",
+        (),
+        "{f}:1: train must be a non-empty string, got a mapping\n"
+        'Write it as a non-empty string, for example:\n  train: "train.py:train"',
+    ),
     "weights missing": (
         "weights:\n  - weights/model.bin\n",
         (),
@@ -341,6 +376,54 @@ def test_missing_file(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"{path}: file not found\nRun `cog init` to create cog.yaml here, or pass -f/--file "
         "with the path to your config file."
+    )
+
+
+@pytest.mark.unit
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "cog.yaml"
+    path.write_bytes(b"build:\n  gpu: true\nimage: \xff\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == f"{path}:3: not UTF-8 text (byte 0xff)\nSave the file as UTF-8."
+
+
+@pytest.mark.unit
+def test_a_directory_is_not_a_config(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    assert (
+        str(info.value)
+        == f"{tmp_path}: cannot read: Is a directory\nCheck that it is a readable file."
+    )
+
+
+@pytest.mark.unit
+def test_requirements_include_missing(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("-r base.txt\n")
+    config = load_config(
+        _project(tmp_path, "build:\n  python_requirements: requirements.txt\n", ())
+    )
+    with pytest.raises(ConfigError) as info:
+        config.requirements()
+    assert str(info.value) == (
+        f"{tmp_path / 'base.txt'}: requirements file not found\nCreate it with one requirement "
+        "per line (e.g. torch==2.6.0), or fix the path in cog.yaml."
+    )
+
+
+@pytest.mark.unit
+def test_requirements_include_cycle(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("-r base.txt\n")
+    (tmp_path / "base.txt").write_text("numpy\n--requirement=requirements.txt\n")
+    config = load_config(
+        _project(tmp_path, "build:\n  python_requirements: requirements.txt\n", ())
+    )
+    with pytest.raises(ConfigError) as info:
+        config.requirements()
+    assert str(info.value) == (
+        f"{tmp_path / 'base.txt'}: '--requirement=requirements.txt' makes a cycle of -r "
+        "includes (requirements.txt is already being read)\nRemove the circular -r include."
     )
 
 
