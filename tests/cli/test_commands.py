@@ -10,10 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 from cog.cli._inputs import FileInput
-from cog.cli._options import BuildSecret, parse_env, parse_secret
+from cog.cli._options import BuildSecret, ProjectFile, parse_env, parse_secret
+from cog.cli.commands import build as build_module
 from cog.cli.commands import exec as exec_module
 from cog.cli.commands import run as run_module
 from cog.cli.commands import serve as serve_module
+from cog.cli.commands.build import BuildFlags
 from cog.cli.commands.lock import LockRequest, lock_request
 from cog.cli.commands.login import TOKEN_USERNAME, LoginRequest, login_request
 from cog.cli.commands.run import RunRequest
@@ -188,3 +190,43 @@ def test_schema_without_a_runner(project: Path, runner: CliRunner) -> None:
         "error: cog.yaml: names no model to describe (no run, predict or train)\n"
         'Add the runner, for example: run: "run.py:Runner"\n'
     )
+
+
+@pytest.mark.unit
+def test_build_flags(project: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[BuildFlags, str | None]] = []
+    monkeypatch.setattr(build_module, "build", lambda flags, tag: seen.append((flags, tag)))
+    argv = [
+        "build",
+        "-t",
+        "m:1",
+        "--secret",
+        "id=pip,src=/p",
+        "--use-cog-base-image=false",
+        "--use-cuda-base-image",
+        "false",
+        "--separate-weights",
+        "--no-cache",
+        "--progress",
+        "plain",
+        "-f",
+        "sub/cog.yaml",
+    ]
+    result = runner.invoke(cli, argv)
+    assert result.exit_code == 0, result.output
+    assert seen == [
+        (
+            BuildFlags(
+                project=ProjectFile(Path("sub/cog.yaml")),
+                no_cache=True,
+                progress="plain",
+                secrets=(BuildSecret("pip", Path("/p")),),
+                separate_weights=True,
+                use_cog_base_image=False,
+                use_cuda_base_image="false",
+            ),
+            "m:1",
+        )
+    ]
+    assert seen[0][0].project.project_dir == project / "sub"
+    assert seen[0][0].project.config_file == "cog.yaml"
