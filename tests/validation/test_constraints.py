@@ -6,8 +6,8 @@ import pytest
 
 from cog._signature.model import Primitive
 from cog._signature.validate import validate_input
+from tests.validation._bodies import body, detail, rejection
 from tests.validation._signatures import FLOAT, INT, STR, list_of, one, union
-from tests.validation.conftest import body, detail, rejection
 
 
 @pytest.mark.unit

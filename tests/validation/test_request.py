@@ -20,6 +20,7 @@ from cog._signature.validate import (
     validate_input,
 )
 from cog.errors import CogError
+from tests.validation._bodies import body, detail, rejection
 from tests.validation._signatures import (
     BOOL,
     FLOAT,
@@ -31,7 +32,6 @@ from tests.validation._signatures import (
     optional,
     signature,
 )
-from tests.validation.conftest import body, detail, rejection
 
 
 def missing(name: str) -> str:

@@ -10,6 +10,7 @@ import pytest
 from cog._sdk.types import Secret
 from cog._signature.model import Primitive
 from cog._signature.validate import validate_input
+from tests.validation._bodies import body, detail, rejection
 from tests.validation._signatures import (
     ANY,
     BOOL,
@@ -23,7 +24,6 @@ from tests.validation._signatures import (
     one,
     optional,
 )
-from tests.validation.conftest import body, detail, rejection
 
 
 @pytest.mark.unit

@@ -7,8 +7,8 @@ import pytest
 from cog._signature.model import FieldType, Primitive
 from cog._signature.validate import validate_input
 from cog.errors import SchemaError
+from tests.validation._bodies import body, detail, rejection
 from tests.validation._signatures import ANY, BOOL, FLOAT, INT, PATH, STR, list_of, one, union
-from tests.validation.conftest import body, detail, rejection
 
 ANY_OF = "is not valid under any of the schemas listed in the 'anyOf' keyword"
 

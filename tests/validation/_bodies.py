@@ -1,4 +1,4 @@
-"""Helpers shared by the validation tests."""
+"""Helpers for the validation tests: expected 422 bodies, written out by hand."""
 
 from __future__ import annotations
 
