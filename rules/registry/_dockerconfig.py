@@ -111,12 +111,13 @@ def _find_auth(auths: Mapping[str, object], registry: str, path: Path) -> Creden
     return None
 
 
-def helper_get(helper: str, registry: str) -> Credentials | None:
+def helper_get(helper: str, registry: str, env: Mapping[str, str]) -> Credentials | None:
     binary = f"docker-credential-{helper}"
     try:
         done = subprocess.run(
             [binary, "get"],
             input=registry,
+            env=dict(env),
             capture_output=True,
             text=True,
             timeout=_HELPER_TIMEOUT_S,
@@ -152,13 +153,13 @@ def read_credentials(registry: str, env: Mapping[str, str]) -> Credentials | Non
     config = _read_json(path)
     helper = _section(config, "credHelpers").get(registry)
     if isinstance(helper, str) and helper:
-        return helper_get(helper, registry)
+        return helper_get(helper, registry, env)
     found = _find_auth(_section(config, "auths"), registry, path)
     if found is not None:
         return found
     store = config.get("credsStore")
     if isinstance(store, str) and store:
-        found = helper_get(store, registry)
+        found = helper_get(store, registry, env)
         if found is not None:
             return found
     for auth_file in containers_auth_paths(env):
@@ -168,7 +169,7 @@ def read_credentials(registry: str, env: Mapping[str, str]) -> Credentials | Non
     return None
 
 
-def _helper_store(helper: str, registry: str, creds: Credentials) -> None:
+def _helper_store(helper: str, registry: str, creds: Credentials, env: Mapping[str, str]) -> None:
     binary = f"docker-credential-{helper}"
     payload = json.dumps(
         {"ServerURL": registry, "Username": creds.username, "Secret": creds.password}
@@ -177,6 +178,7 @@ def _helper_store(helper: str, registry: str, creds: Credentials) -> None:
         done = subprocess.run(
             [binary, "store"],
             input=payload,
+            env=dict(env),
             capture_output=True,
             text=True,
             timeout=_HELPER_TIMEOUT_S,
@@ -214,7 +216,7 @@ def store_credentials(registry: str, creds: Credentials, env: Mapping[str, str])
     config = _read_json(path)
     helper = _section(config, "credHelpers").get(registry) or config.get("credsStore")
     if isinstance(helper, str) and helper:
-        _helper_store(helper, registry, creds)
+        _helper_store(helper, registry, creds, env)
         return path
     auths = _section(config, "auths")
     encoded = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode("ascii")

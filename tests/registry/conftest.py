@@ -76,6 +76,15 @@ class Registry:
             ["docker-registry", "serve", str(self._config())], stdout=log, stderr=log
         )
         log.close()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.kill()
+            raise
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        verify: str | bool = str(self.tls[0]) if self.tls else True
         deadline = time.monotonic() + START_DEADLINE_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -83,7 +92,7 @@ class Registry:
                     f"docker-registry exited: {(self.root / 'registry.log').read_text()}"
                 )
             try:
-                requests.get(f"{self.url}/v2/", timeout=1, verify=False)
+                requests.get(f"{self.url}/v2/", timeout=1, verify=verify)
                 return
             except requests.ConnectionError:
                 time.sleep(0.05)
