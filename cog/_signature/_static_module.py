@@ -119,7 +119,13 @@ class Module:
             # `from pkg import mod` then `mod.Name`
             sub = _join(imported.module, imported.name)
             target = self._local_module(sub, imported.level)
-            return None if target is None else target._lookup(ast.Name(parts[1]), depth + 1)
+            if target is not None:
+                return target._lookup(ast.Name(parts[1]), depth + 1)
+            # `from .shared import output` where shared.py itself imported `output`
+            owner = self._local_module(imported.module, imported.level)
+            if owner is None:
+                return None
+            return owner._lookup(ast.Attribute(ast.Name(imported.name), parts[1]), depth + 1)
         if len(parts) != 1:
             return None
         target = self._local_module(imported.module, imported.level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -10,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from cog._signature.model import Mode
-from cog._signature.schema import project_schema
+from cog._signature.schema import _imported_signature, project_schema
 from cog._signature.static import StaticAnalysisUndecided, signature_from_source
 from cog.errors import SchemaError
 
-from ._fixtures import MODELS, expected_predict_document, load_json
+from ._fixtures import MODELS, expected_predict_document, load_json, predict_cases
 
 
 @pytest.mark.unit
@@ -100,3 +101,30 @@ def test_fallback_usage() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.startswith("usage: python -m cog._signature.fallback")
+
+
+_THIRD_PARTY_IMPORT = re.compile(
+    r"^import (torch|numpy as np|openai|vllm|transformers|PIL\.Image)\b.*$", re.M
+)
+_AGREEMENT_CASES = [
+    (case, "predict.py:Predictor" if case == "legacy_predict" else "run.py:Runner", Mode.PREDICT)
+    for case in predict_cases()
+    if case != "opaque"  # its annotation needs vllm itself
+] + [
+    ("train_function", "train.py:train", Mode.TRAIN),
+    ("trainer_class", "train.py:Trainer", Mode.TRAIN),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("case", "ref", "mode"), _AGREEMENT_CASES)
+def test_source_and_import_agree(tmp_path: Path, case: str, ref: str, mode: Mode) -> None:
+    # The same model read both ways: from the source, and by importing it (with the
+    # uninstalled third-party imports removed so that it can be imported here).
+    project = tmp_path / case
+    shutil.copytree(MODELS / case, project)
+    for path in project.glob("*.py"):
+        path.write_text(_THIRD_PARTY_IMPORT.sub("", path.read_text(encoding="utf-8")))
+    static = signature_from_source(project, ref, mode)
+    imported = _imported_signature(project, ref, mode, sys.executable)
+    assert imported == static
