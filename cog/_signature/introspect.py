@@ -33,7 +33,7 @@ def load_entrypoint(project_dir: Path, ref: str) -> object:
     Errors raised while the module itself runs propagate unchanged, with their traceback.
     """
     file_part, _, name = ref.partition(":")
-    path = project_dir / file_part
+    path = (project_dir / file_part).absolute()
     if not file_part.endswith(".py") or not path.is_file():
         raise SchemaError(
             f"cannot load {ref!r}: {path} is not a Python file",

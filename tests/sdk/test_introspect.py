@@ -267,3 +267,29 @@ def test_instance_is_accepted(load_fixture: Loader) -> None:
     cls = load_fixture("outputs.py:Text")
     assert isinstance(cls, type)
     assert signature_of(cls(), Mode.PREDICT) == signature_of(cls, Mode.PREDICT)
+
+
+@pytest.mark.unit
+def test_postponed_annotations(load_fixture: Loader) -> None:
+    model = ModelSpec(
+        "Segmentation",
+        (
+            ("success", BOOL),
+            ("error", nullable(STR)),
+            ("segmented_image", nullable(PATH)),
+            ("labels", listed(STR)),
+        ),
+    )
+    assert signature_of(load_fixture("postponed.py:Runner"), Mode.PREDICT) == Signature(
+        mode=Mode.PREDICT,
+        inputs=(InputSpec("image", PATH),),
+        output=OutputSpec(FieldType(model=model)),
+        setup_takes_weights=True,
+    )
+    assert signature_of(load_fixture("postponed.py:Streamer"), Mode.PREDICT) == Signature(
+        mode=Mode.PREDICT,
+        inputs=(InputSpec("prompt", STR, default="hi"),),
+        output=OutputSpec(STR, OutputKind.ITERATOR),
+        is_async=True,
+        streaming=True,
+    )
