@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
@@ -9,25 +10,43 @@ import click
 from cog._version import __version__
 from cog.cli._errors import report_cog_error, report_unexpected
 from cog.cli._state import CliState, color_allowed
-from cog.cli.commands.build import build_command
-from cog.cli.commands.doctor import doctor_command
-from cog.cli.commands.exec import exec_command
-from cog.cli.commands.init import init_command
-from cog.cli.commands.lock import lock_command
-from cog.cli.commands.login import login_command
-from cog.cli.commands.pull import pull_command
-from cog.cli.commands.push import push_command
-from cog.cli.commands.run import predict_command, run_command
-from cog.cli.commands.schema import schema_command
-from cog.cli.commands.serve import serve_command
-from cog.cli.commands.train import train_command
 from cog.errors import CogError
 
+# Command name -> "module:attribute". Imported when the command runs (or --help lists
+# them), so `cog --version` and `cog init` do not pay for pydantic and the config model.
+COMMANDS = {
+    "build": "cog.cli.commands.build:build_command",
+    "doctor": "cog.cli.commands.doctor:doctor_command",
+    "exec": "cog.cli.commands.exec:exec_command",
+    "init": "cog.cli.commands.init:init_command",
+    "lock": "cog.cli.commands.lock:lock_command",
+    "login": "cog.cli.commands.login:login_command",
+    "predict": "cog.cli.commands.run:predict_command",
+    "pull": "cog.cli.commands.pull:pull_command",
+    "push": "cog.cli.commands.push:push_command",
+    "run": "cog.cli.commands.run:run_command",
+    "schema": "cog.cli.commands.schema:schema_command",
+    "serve": "cog.cli.commands.serve:serve_command",
+    "train": "cog.cli.commands.train:train_command",
+}
 INTERRUPTED_EXIT_CODE = 130
 
 
 class CogGroup(click.Group):
-    """Renders errors as one message and a hint; a traceback only with --debug."""
+    """Loads commands on demand; renders errors as one message and a hint (a traceback only
+    with --debug)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -70,24 +89,6 @@ def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
     ctx.obj = CliState(debug=debug, color=color_allowed(no_color))
     if not ctx.obj.color:
         ctx.color = False
-
-
-for _command in (
-    build_command,
-    doctor_command,
-    exec_command,
-    init_command,
-    lock_command,
-    login_command,
-    predict_command,
-    pull_command,
-    push_command,
-    run_command,
-    schema_command,
-    serve_command,
-    train_command,
-):
-    cli.add_command(_command)
 
 
 def main() -> None:

@@ -48,3 +48,22 @@ def test_init_then_schema(tmp_path: Path) -> None:
     assert schema.returncode == 0, schema.stderr
     document = json.loads(schema.stdout)
     assert set(document["components"]["schemas"]["Input"]["properties"]) == {"image", "scale"}
+
+
+@pytest.mark.integration
+def test_commands_load_lazily() -> None:
+    # `cog --version`, `cog init` and `cog --help` start fast: the config model (pydantic)
+    # is imported only by the commands that read cog.yaml.
+    probe = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from cog.cli.main import cli\n"
+        "CliRunner().invoke(cli, ['--version'])\n"
+        "print('pydantic' in sys.modules)\n"
+        "CliRunner().invoke(cli, ['build', '-h'])\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout == "False\nTrue\n"
