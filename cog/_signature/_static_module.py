@@ -18,6 +18,32 @@ from cog.errors import SchemaError
 
 Definition: TypeAlias = ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
 _MAX_DEPTH = 20
+# The names the annotation reader cares about, for modules users star-import.
+_STAR_NAMES = {
+    "cog": (
+        "AsyncConcatenateIterator",
+        "BaseModel",
+        "BasePredictor",
+        "BaseRunner",
+        "ConcatenateIterator",
+        "File",
+        "Input",
+        "Opaque",
+        "Path",
+        "Secret",
+        "streaming",
+    ),
+    "typing": (
+        "Annotated",
+        "Any",
+        "AsyncIterator",
+        "Dict",
+        "Iterator",
+        "List",
+        "Optional",
+        "Union",
+    ),
+}
 
 
 class StaticAnalysisUndecided(SchemaError):  # noqa: N818 (the name is the interface)
@@ -59,8 +85,12 @@ class Module:
     imports: dict[str, _Import] = field(default_factory=dict)
     constants: dict[str, ast.expr] = field(default_factory=dict)
     definitions: dict[str, Definition] = field(default_factory=dict)
-    star_import: bool = False
+    star_modules: list[str] = field(default_factory=list)
     _cache: dict[Path, Module] = field(default_factory=dict, repr=False)
+
+    @property
+    def star_import(self) -> bool:
+        return bool(self.star_modules)
 
     @property
     def display(self) -> str:
@@ -81,9 +111,17 @@ class Module:
         if imported is None:
             if hasattr(builtins, head):
                 return ".".join(["builtins", *parts])
-            return None
+            return self._from_star_import(parts)
         prefix = imported.module if imported.name is None else f"{imported.module}.{imported.name}"
         return _canonical(".".join([prefix, *rest]))
+
+    def _from_star_import(self, parts: list[str]) -> str | None:
+        """`from cog import *` / `from typing import *`: names whose origin is known."""
+        for star in self.star_modules:
+            known = _STAR_NAMES.get(_canonical(f"{star}.x").rpartition(".")[0], ())
+            if parts[0] in known:
+                return _canonical(".".join([star, *parts]))
+        return None
 
     def lookup_class(self, expr: ast.expr) -> tuple[Module, ast.ClassDef] | None:
         found = self._lookup(expr, 0)
@@ -235,7 +273,7 @@ def _collect_import(module: Module, stmt: ast.Import | ast.ImportFrom) -> None:
         return
     for alias in stmt.names:
         if alias.name == "*":
-            module.star_import = True
+            module.star_modules.append(stmt.module or "")
             continue
         module.imports[alias.asname or alias.name] = _Import(
             stmt.module or "", alias.name, stmt.level

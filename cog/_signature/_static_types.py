@@ -234,7 +234,9 @@ def _primitive(r: _Resolved, at: Site) -> Primitive:
         return _PRIMITIVES[r.name]
     if r.kind == "none":
         raise _unsupported(at, r.expr, "None is not a value type")
-    if r.name is None and not isinstance(r.expr, ast.Name | ast.Attribute):
+    if r.name is None and (
+        r.module.star_import or not isinstance(r.expr, ast.Name | ast.Attribute)
+    ):
         raise _undecided(r, at)  # computed at import time: `Text = make_type()`
     if r.name is None or r.name.startswith(("builtins.", "typing.", "collections.", "cog.")):
         raise _unsupported(at, r.expr, "this type is not supported")

@@ -106,3 +106,24 @@ def test_runner_imported_from_another_file(tmp_path: Path) -> None:
     signature = signature_from_source(tmp_path, "run.py:Runner", Mode.PREDICT)
     assert signature.is_async
     assert signature.inputs == (InputSpec("n", FieldType(primitive=Primitive.INTEGER), default=2),)
+
+
+@pytest.mark.unit
+def test_star_imports_of_cog_and_typing(tmp_path: Path) -> None:
+    (tmp_path / "run.py").write_text(
+        "from typing import *\n"
+        "from cog import *\n"
+        "class Runner(BaseRunner):\n"
+        "    @streaming\n"
+        "    def run(self, p: Optional[Path] = Input(default=None)) -> Iterator[str]:\n"
+        "        yield ''\n",
+        encoding="utf-8",
+    )
+    signature = signature_from_source(tmp_path, "run.py:Runner", Mode.PREDICT)
+    assert signature.streaming
+    assert signature.inputs == (
+        InputSpec("p", FieldType(primitive=Primitive.PATH, nullable=True), default=None),
+    )
+    assert signature.output == OutputSpec(
+        FieldType(primitive=Primitive.STRING), OutputKind.ITERATOR
+    )
