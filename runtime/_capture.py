@@ -13,6 +13,7 @@ import ctypes
 import fcntl
 import io
 import os
+import select
 import struct
 import sys
 import termios
@@ -98,11 +99,16 @@ class _FdPump:
         threading.Thread(target=self._pump, name=f"cog-{source}", daemon=True).start()
 
     def _pump(self) -> None:
+        # Bytes leave the pipe only while _busy is held, so drain() can tell "nothing
+        # left" (empty pipe, lock free) from "read but not sent yet".
+        poller = select.poll()
+        poller.register(self._read_fd, select.POLLIN)
         while True:
-            chunk = os.read(self._read_fd, 65536)
-            if not chunk:
-                return
+            poller.poll()
             with self._busy:
+                chunk = os.read(self._read_fd, 65536)
+                if not chunk:
+                    return
                 self._send(Log(attribution.owner(), self._source, chunk.decode(errors="replace")))
 
     def drain(self) -> None:

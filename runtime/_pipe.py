@@ -1,4 +1,4 @@
-"""Length-prefixed pickle frames over a pipe: blocking on the worker side, trio on ours."""
+"""Length-prefixed pickle frames over a pipe (the worker's blocking side; no trio here)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ import pickle
 import struct
 import threading
 
-import trio
-
-_HEADER = struct.Struct(">I")
+HEADER = struct.Struct(">I")
 
 
 def encode(message: object) -> bytes:
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(body)) + body
+    return HEADER.pack(len(body)) + body
 
 
 class BlockingWriter:
@@ -56,34 +54,12 @@ class BlockingReader:
 
     def receive(self) -> object | None:
         """The next message, or None at end of stream."""
-        header = self._file.read(_HEADER.size)
-        if len(header) < _HEADER.size:
+        header = self._file.read(HEADER.size)
+        if len(header) < HEADER.size:
             return None
-        (size,) = _HEADER.unpack(header)
+        (size,) = HEADER.unpack(header)
         body = self._file.read(size)
         if len(body) < size:
             return None
         message: object = pickle.loads(body)  # noqa: S301 (our own worker, over our own pipe)
         return message
-
-
-class TrioReader:
-    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
-        self._stream = stream
-        self._buffer = bytearray()
-
-    async def receive(self) -> object | None:
-        """The next message, or None at end of stream."""
-        while True:
-            if len(self._buffer) >= _HEADER.size:
-                (size,) = _HEADER.unpack_from(self._buffer)
-                end = _HEADER.size + size
-                if len(self._buffer) >= end:
-                    body = bytes(self._buffer[_HEADER.size : end])
-                    del self._buffer[:end]
-                    message: object = pickle.loads(body)  # noqa: S301 (our worker's pipe)
-                    return message
-            chunk = await self._stream.receive_some(65536)
-            if not chunk:
-                return None
-            self._buffer += chunk

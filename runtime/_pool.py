@@ -178,7 +178,7 @@ class Pool(Listener):
             self._release(job)
             job.finish(message)
 
-    def on_exit(self, worker: Worker, code: int | None) -> None:
+    def on_exit(self, worker: Worker, code: int | None, *, stopping: bool) -> None:
         for job in [j for j in self.jobs.values() if j.worker is worker]:
             self._release(job)
             if job.prediction.cancel_requested:
@@ -187,6 +187,7 @@ class Pool(Listener):
                 status = Status.FAILED
                 error = f"the worker process running this prediction exited (exit code {code})"
             job.finish(Done(job.prediction.id, status, None, error, {}, _elapsed(job)))
+        self._stopping = self._stopping or stopping
         if self._stopping or self.setup.status != "succeeded":
             if self.setup.status == "starting":
                 self._fail_setup(f"the worker process exited during setup (exit code {code})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import subprocess
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from cog.runtime._messages import (
     SetupDone,
     ToWorker,
 )
-from cog.runtime._pipe import TrioReader, encode
+from cog.runtime._pipe import HEADER, encode
 
 from cog._signature.model import Mode
 
@@ -45,7 +46,7 @@ class Listener:
     def on_setup_log(self, message: Log) -> None: ...
     def on_setup_done(self, worker: Worker, message: SetupDone) -> None: ...
     def on_prediction_message(self, message: Log | Output | Metric | Done) -> None: ...
-    def on_exit(self, worker: Worker, code: int | None) -> None: ...
+    def on_exit(self, worker: Worker, code: int | None, *, stopping: bool) -> None: ...
 
 
 class Worker:
@@ -100,11 +101,13 @@ class Worker:
         finally:
             self.alive = False
             self.ready = False
+            # Canceled: the server is stopping, so the pool must not replace this worker.
+            stopping = trio.current_effective_deadline() == float("-inf")
             with trio.CancelScope(shield=True):
                 code = await self._reap()
             for event in self.pending.values():
                 event.set()
-            self._listener.on_exit(self, code)
+            self._listener.on_exit(self, code, stopping=stopping)
 
     async def _reap(self) -> int | None:
         process = self._process
@@ -183,3 +186,25 @@ class Worker:
     def kill(self) -> None:
         if self._process is not None and self._process.returncode is None:
             self._process.kill()
+
+
+class TrioReader:
+    def __init__(self, stream: trio.abc.ReceiveStream) -> None:
+        self._stream = stream
+        self._buffer = bytearray()
+
+    async def receive(self) -> object | None:
+        """The next message, or None at end of stream."""
+        while True:
+            if len(self._buffer) >= HEADER.size:
+                (size,) = HEADER.unpack_from(self._buffer)
+                end = HEADER.size + size
+                if len(self._buffer) >= end:
+                    body = bytes(self._buffer[HEADER.size : end])
+                    del self._buffer[:end]
+                    message: object = pickle.loads(body)  # noqa: S301 (our worker's pipe)
+                    return message
+            chunk = await self._stream.receive_some(65536)
+            if not chunk:
+                return None
+            self._buffer += chunk

@@ -1,0 +1,152 @@
+"""Real servers for the runtime's black-box tests: serve() in a thread, on 127.0.0.1:0."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import trio
+from cog.runtime import Settings, serve
+
+import cog
+
+MODELS = Path(__file__).resolve().parent.parent / "fixtures" / "runtime" / "models"
+DEADLINE = 60.0
+
+
+class Server:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = 0
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._stop: trio.Event | None = None
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._token = trio.lowlevel.current_trio_token()
+            self._stop = trio.Event()
+            async with trio.open_nursery() as nursery:
+                self.port = await nursery.start(serve, self.settings)
+                self._started.set()
+                await self._stop.wait()
+                nursery.cancel_scope.cancel()
+
+        try:
+            trio.run(main)
+        except BaseException as exc:  # reported by start()/stop()
+            self._error = exc
+        finally:
+            self._started.set()
+
+    def start(self) -> Server:
+        self._thread.start()
+        self._started.wait(DEADLINE)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def stop(self) -> None:
+        if self._token is not None and self._stop is not None and self._thread.is_alive():
+            with contextlib.suppress(trio.RunFinishedError):
+                trio.from_thread.run_sync(self._stop.set, trio_token=self._token)
+        self._thread.join(DEADLINE)
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the server to exit by itself; True when it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def health(self) -> dict[str, Any]:
+        response = requests.get(self.url + "/health-check", timeout=10)
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_for(self, *statuses: str) -> dict[str, Any]:
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            body = self.health()
+            if body["status"] in statuses:
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"health stayed {body['status']}, wanted {statuses}: {body}")
+            time.sleep(0.02)
+
+    def predict(self, body: dict[str, Any] | None = None, **kwargs: Any) -> requests.Response:
+        return requests.post(
+            self.url + "/predictions", json=body if body is not None else {}, timeout=60, **kwargs
+        )
+
+
+def settings_for(ref: str, mode: str = "predict", **overrides: Any) -> Settings:
+    base = Settings(
+        project_dir=MODELS,
+        host="127.0.0.1",
+        port=0,
+        handle_signals=False,
+        cancel_grace=2.0,
+    )
+    refs: dict[str, Any] = {"predict_ref": ref} if mode == "predict" else {"train_ref": ref}
+    return dataclasses.replace(base, **refs, **overrides)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _workers_import_this_cog() -> Iterator[None]:
+    # Workers are fresh interpreters started in the model's directory: make them import
+    # the same cog package as this test process.
+    root = str(Path(cog.__file__).resolve().parent.parent)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        yield
+
+
+ServerFactory = Callable[..., Server]
+
+
+@pytest.fixture
+def server() -> Iterator[ServerFactory]:
+    """A fresh server for one test: ``server("sleepy.py:SleepRunner", max_concurrency=2)``."""
+    started: list[Server] = []
+
+    def start(ref: str, *, ready: bool = True, **overrides: Any) -> Server:
+        instance = Server(settings_for(ref, **overrides)).start()
+        started.append(instance)
+        if ready:
+            instance.wait_for("READY")
+        return instance
+
+    yield start
+    for instance in started:
+        instance.stop()
+
+
+@pytest.fixture(scope="session")
+def shared() -> Iterator[ServerFactory]:
+    """Servers shared by tests that leave them as they found them, one per model."""
+    cache: dict[tuple[str, tuple[tuple[str, Any], ...]], Server] = {}
+
+    def get(ref: str, **overrides: Any) -> Server:
+        key = (ref, tuple(sorted(overrides.items())))
+        if key not in cache:
+            cache[key] = Server(settings_for(ref, **overrides)).start()
+            cache[key].wait_for("READY")
+        return cache[key]
+
+    yield get
+    for instance in cache.values():
+        instance.stop()
