@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
@@ -227,7 +228,11 @@ def _parse(project_dir: Path, path: Path, cache: dict[Path, Module]) -> Module:
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaError(f"{display}: cannot be read: {exc}", "Check the file.") from exc
     try:
-        tree = ast.parse(source, filename=str(display))
+        with warnings.catch_warnings():
+            # `"\d"` in the user's code: Python warns when it compiles the model, not us.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # its name before 3.12
+            tree = ast.parse(source, filename=str(display))
     except SyntaxError as exc:
         raise SchemaError(
             f"{display}:{exc.lineno}: syntax error: {exc.msg}",

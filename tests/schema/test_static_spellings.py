@@ -127,3 +127,17 @@ def test_star_imports_of_cog_and_typing(tmp_path: Path) -> None:
     assert signature.output == OutputSpec(
         FieldType(primitive=Primitive.STRING), OutputKind.ITERATOR
     )
+
+
+@pytest.mark.unit
+def test_invalid_escape_in_the_model_is_not_our_warning(tmp_path: Path) -> None:
+    # filterwarnings=error turns a leaked SyntaxWarning into a failure here.
+    (tmp_path / "run.py").write_text(
+        "from cog import BaseRunner, Input\n"
+        "class Runner(BaseRunner):\n"
+        "    def run(self, s: str = Input(regex='^\\d+$')) -> str:\n"
+        "        return s\n",
+        encoding="utf-8",
+    )
+    (spec,) = signature_from_source(tmp_path, "run.py:Runner", Mode.PREDICT).inputs
+    assert spec.regex == "^\\d+$"
