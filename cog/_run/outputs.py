@@ -86,15 +86,3 @@ def decode_data_url(url: str) -> tuple[str, bytes]:
     except binascii.Error as exc:
         raise RunError(f"the model returned a data URL that is not valid base64: {exc}") from exc
     return media_type, urllib.parse.unquote_to_bytes(payload)
-
-
-def encode_file(path: Path) -> str:
-    """A local file as a data URL, the form the runtime accepts for file inputs."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise RunError(f"input file {path} does not exist") from exc
-    except IsADirectoryError as exc:
-        raise RunError(f"input file {path} is a directory") from exc
-    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return f"data:{media_type};base64,{base64.b64encode(data).decode()}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import secrets
 import socket
 import sys
@@ -30,6 +31,25 @@ class RunOptions:
     gpus: bool = False
     setup_timeout: float | None = 300.0
     mounts: tuple[BindMount, ...] = ()
+
+
+def run_options_for(
+    *,
+    env: Mapping[str, str],
+    gpus: str | None,
+    gpu_default: bool,
+    setup_timeout: float | None,
+    pass_replicate_token: bool = False,
+) -> RunOptions:
+    """The container options the run/serve/exec flags and cog.yaml ask for."""
+    env = dict(env)
+    if pass_replicate_token and "REPLICATE_API_TOKEN" in os.environ:
+        env["REPLICATE_API_TOKEN"] = os.environ["REPLICATE_API_TOKEN"]
+    # gpu: true asks for every GPU, as the reference's `--gpus all`; a machine without an
+    # NVIDIA driver runs the model on the CPU instead, as the reference retries without.
+    want_gpus = bool(gpus) or (gpu_default and Path("/dev/nvidiactl").exists())
+    timeout = float(setup_timeout) if setup_timeout else None
+    return RunOptions(env=env, gpus=want_gpus, setup_timeout=timeout)
 
 
 def free_port(host: str = LOOPBACK) -> int:

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import click
 
+from cog._run.session import exec_command as exec_in_container
+from cog._run.session import run_options_for
+from cog._run.store import resolve_image
 from cog.cli import _options
-from cog.cli._capability import not_yet
 from cog.cli._options import ProjectFile, parse_env
+from cog.cli._progress import command_progress
 from cog.config import load_config
 
 
@@ -70,5 +73,12 @@ def exec_command(
 
 
 def exec_in_image(request: ExecRequest) -> None:
-    load_config(request.project.config_path)
-    not_yet("exec", "running images (cog.building and the runc runner)")
+    config = load_config(request.project.config_path)
+    progress = command_progress(request.progress)
+    image = resolve_image(None, request.project.project_dir, request.project.config_file, progress)
+    options = run_options_for(
+        env=request.env, gpus=request.gpus, gpu_default=config.build.gpu, setup_timeout=None
+    )
+    code = exec_in_container(image, request.args, request.project.project_dir, options)
+    if code:
+        raise click.exceptions.Exit(code)

@@ -7,9 +7,13 @@ from pathlib import Path
 
 import click
 
+from cog._run.session import run_options_for
+from cog._run.session import serve as serve_image
+from cog._run.store import resolve_image
 from cog.cli import _options
-from cog.cli._capability import capability, not_yet
+from cog.cli._capability import capability
 from cog.cli._options import ProjectFile, parse_env
+from cog.cli._progress import command_progress
 from cog.config import load_config
 
 
@@ -95,9 +99,21 @@ def serve(request: ServeRequest) -> None:
     if request.local:
         serve_local(request)
         return
+    gpu_default = False
     if request.image is None:
-        load_config(request.project.config_path)
-    not_yet("serve", "running images (cog.building and the runc runner); try --local")
+        gpu_default = load_config(request.project.config_path).build.gpu
+    progress = command_progress(request.progress)
+    image = resolve_image(
+        request.image, request.project.project_dir, request.project.config_file, progress
+    )
+    options = run_options_for(
+        env=request.env, gpus=request.gpus, gpu_default=gpu_default, setup_timeout=None
+    )
+    code = serve_image(
+        image, port=request.port, host=request.host, upload_url=request.upload_url, options=options
+    )
+    if code:
+        raise click.exceptions.Exit(code)
 
 
 def serve_local(request: ServeRequest) -> None:

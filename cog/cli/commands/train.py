@@ -7,9 +7,7 @@ from typing import Any
 
 import click
 
-from cog.cli._capability import not_yet
-from cog.cli.commands.run import RunRequest, run_options, run_request
-from cog.config import load_config
+from cog.cli.commands.run import RunRequest, run, run_options, run_request
 
 
 @click.command("train")
@@ -28,6 +26,4 @@ def train_command(**params: Any) -> None:
 
 
 def train(request: RunRequest) -> None:
-    if request.image is None:
-        load_config(request.project.config_path)
-    not_yet("train", "running images (cog.building and the runc runner)")
+    run(request, train=True)
