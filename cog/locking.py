@@ -73,14 +73,28 @@ def _relative(config: Config, path: Path) -> str:
     return path.relative_to(config.project_dir).as_posix()
 
 
+class _Checksum:
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.feed("lock-format", str(LOCK_VERSION).encode())
+        self.feed("third_party/debian.toml", debian_targets.data_bytes())
+        self.feed("third_party/runtime.toml", runtime_set.data_bytes())
+
+    def feed(self, label: str, data: bytes) -> None:
+        self.digest.update(f"{label}\0{len(data)}\0".encode())
+        self.digest.update(data)
+
+
+def base_inputs_checksum(python_version: str, platform: str) -> str:
+    """The inputs of this repository's own cog.lock: third_party's pins and the target."""
+    checksum = _Checksum()
+    checksum.feed("target", f"{python_version}\0{platform}".encode())
+    return checksum.digest.hexdigest()
+
+
 def inputs_checksum(project_dir: Path, config: Config) -> str:
-    digest = hashlib.sha256()
-
-    def feed(label: str, data: bytes) -> None:
-        digest.update(f"{label}\0{len(data)}\0".encode())
-        digest.update(data)
-
-    feed("lock-format", str(LOCK_VERSION).encode())
+    checksum = _Checksum()
+    feed = checksum.feed
     feed("cog.yaml", config.path.read_bytes())
     if config.build.python_requirements is not None:
         requirements_file = project_dir / config.build.python_requirements
@@ -88,11 +102,9 @@ def inputs_checksum(project_dir: Path, config: Config) -> str:
             feed("requirements-file", requirements_file.read_bytes())
         # The logical lines cover files pulled in with -r as well.
         feed("requirements", "\n".join(config.requirements()).encode())
-    feed("third_party/debian.toml", debian_targets.data_bytes())
-    feed("third_party/runtime.toml", runtime_set.data_bytes())
     for path in _weights_files(config):
         feed("weights", f"{_relative(config, path)}\0{path.stat().st_size}".encode())
-    return digest.hexdigest()
+    return checksum.digest.hexdigest()
 
 
 def _hash_file(path: Path) -> str:
@@ -145,38 +157,62 @@ def _parse_platform(platform: str) -> tuple[str, str]:
     return _ARCHES[platform]
 
 
-def _resolve(
-    config: Config,
+@dataclass(frozen=True)
+class LockSpec:
+    """What to resolve, from cog.yaml or (for this repository's own lock) third_party."""
+
+    python_version: str
+    requirements: tuple[str, ...] = ()
+    system_packages: tuple[str, ...] = ()
+    gpu: bool = False
+    base_image: str | None = None
+    project_dir: Path | None = None  # where a project-level uv.toml may live
+
+
+def _spec(config: Config) -> LockSpec:
+    build = config.build
+    return LockSpec(
+        python_version=build.python_version,
+        requirements=config.requirements(),
+        system_packages=build.system_packages,
+        gpu=build.gpu,
+        base_image=build.base_image,
+        project_dir=config.project_dir,
+    )
+
+
+def resolve_lock(
+    spec: LockSpec,
     *,
     checksum: str,
     platform: str,
     previous: Lock | None,
     upgrade: bool | Sequence[str],
     progress: Progress,
+    weights: tuple[WeightsFile, ...] = (),
 ) -> tuple[Lock, dict[str, str]]:
+    """A fresh lock for ``spec``, and the URL uv reported for each wheel (by sha256)."""
     arch, machine = _parse_platform(platform)
-    build = config.build
-    same_target = previous is not None and previous.target.arch == arch
-    old = previous if same_target and previous is not None else None
+    old = previous if previous is not None and previous.target.arch == arch else None
     debian: tuple[DebPackage, ...] = ()
-    if build.base_image is None:
-        suite = debian_targets.debian_data().suite_for_python(build.python_version)
+    if spec.base_image is None:
+        suite = debian_targets.debian_data().suite_for_python(spec.python_version)
         glibc, codename = suite.glibc, suite.codename
         universe = load_universe(suite_sources(suite), arch, cache_root(), progress)
         old_debs = {p.name: p.version for p in old.debian} if old else {}
         keep = _kept(upgrade, list(old_debs))
         debian = resolve_debian(
-            universe, suite, build.system_packages, {n: old_debs[n] for n in keep}
+            universe, suite, spec.system_packages, {n: old_debs[n] for n in keep}
         )
     else:
         glibc, codename = _BASE_IMAGE_GLIBC, "none"
     old_wheels = [*old.python, *old.runtime] if old else []
     keep = _kept(upgrade, [w.name for w in old_wheels])
     sets = resolve_python_sets(
-        config.requirements(),
-        PythonTarget(build.python_version, f"{machine}-manylinux_{glibc.replace('.', '_')}"),
-        python_index_config(config.project_dir),
-        gpu=build.gpu,
+        spec.requirements,
+        PythonTarget(spec.python_version, f"{machine}-manylinux_{glibc.replace('.', '_')}"),
+        python_index_config(spec.project_dir),
+        gpu=spec.gpu,
         previous=[w for w in old_wheels if w.name in keep],
         upgrade=upgrade,
         progress=progress,
@@ -185,14 +221,14 @@ def _resolve(
         inputs_sha256=checksum,
         target=Target(
             arch=arch,  # type: ignore[arg-type]
-            python_version=build.python_version,
-            gpu=build.gpu,
+            python_version=spec.python_version,
+            gpu=spec.gpu,
             debian_suite=codename,
         ),
         debian=debian,
         python=sets.python,
         runtime=sets.runtime,
-        weights=_weights(config, progress),
+        weights=weights,
     )
     return lock, sets.urls
 
@@ -219,13 +255,14 @@ def lock_project(
         return LockResult(previous, path, changed=False)
     if isinstance(upgrade, str):
         upgrade = [upgrade]
-    lock, urls = _resolve(
-        config,
+    lock, urls = resolve_lock(
+        _spec(config),
         checksum=checksum,
         platform=platform,
         previous=previous,
         upgrade=upgrade,
         progress=progress,
+        weights=_weights(config, progress),
     )
     text = lockfile_text.dumps(lock)
     remember_urls(urls)

@@ -23,6 +23,9 @@ class IndexConfig:
     find_links: tuple[str, ...] = ()
     constraints: tuple[str, ...] = ()  # constraint files (pip's `constraint`)
     no_index: bool = False
+    # pip looks for the best version across all its indexes; uv by default stops at the
+    # first index that has the package. Extra indexes set for pip get pip's behaviour.
+    index_strategy: str | None = None
     # url or path -> the setting it came from, to name in error messages
     origins: tuple[tuple[str, str], ...] = field(default=())
 
@@ -41,6 +44,7 @@ class _Found:
     find_links: list[tuple[str, str]] = field(default_factory=list)
     constraints: list[tuple[str, str]] = field(default_factory=list)
     no_index: bool = False
+    index_strategy: str | None = None
 
 
 def _words(value: str, *, commas: bool = False) -> list[str]:
@@ -123,6 +127,8 @@ def _apply_uv_table(found: _Found, table: Mapping[str, Any], origin: str) -> Non
         pass  # requirement strings, not files: not supported here
     if table.get("no-index"):
         found.no_index = True
+    if "index-strategy" in table:
+        found.index_strategy = str(table["index-strategy"])
     for index in table.get("index", []):
         url = str(index["url"])
         if index.get("explicit"):
@@ -156,6 +162,8 @@ def _read_uv(env: Mapping[str, str], home: Path, project_dir: Path | None) -> _F
         found.constraints = [(w, "UV_CONSTRAINT") for w in _words(env["UV_CONSTRAINT"])]
     if env.get("UV_NO_INDEX"):
         found.no_index = True
+    if env.get("UV_INDEX_STRATEGY"):
+        found.index_strategy = env["UV_INDEX_STRATEGY"]
     return found
 
 
@@ -190,5 +198,6 @@ def read_index_config(
         find_links=tuple(v for v, _ in find_links),
         constraints=tuple(v for v, _ in constraints),
         no_index=pip.no_index or uv.no_index,
+        index_strategy=uv.index_strategy or ("unsafe-best-match" if pip.extra else None),
         origins=tuple(sorted(origins.items())),
     )

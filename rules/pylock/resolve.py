@@ -42,6 +42,7 @@ _UV_ENV_DROP = (
     "UV_CONSTRAINT",
     "UV_NO_INDEX",
     "UV_CONFIG_FILE",
+    "UV_INDEX_STRATEGY",
 )
 
 
@@ -77,6 +78,8 @@ def index_flags(index: IndexConfig) -> list[str]:
         flags += ["--extra-index-url", url]
     for location in index.find_links:
         flags += ["--find-links", location]
+    if index.index_strategy is not None:
+        flags += ["--index-strategy", index.index_strategy]
     for path in index.constraints:
         flags += ["--constraint", path]
     return flags

@@ -1,0 +1,175 @@
+"""cog.locking: checksums, staleness, and whole locks against the real mirror and index."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from cog.rules.lockfile import Lock, Target
+from cog.rules.lockfile_text import dumps
+from cog.rules.pylock.config import IndexConfig, read_index_config
+from cog.rules.pylock.resolve import Target as PythonTarget
+from cog.rules.pylock.resolve import run_uv_compile
+
+from cog.config import load_config
+from cog.errors import LockError
+from cog.locking import check_lock, inputs_checksum, lock_project
+from cog.progress import NullProgress
+
+from .conftest import MakeProject
+
+SIMPLE = """\
+build:
+  python_version: "3.11"
+  python_packages:
+    - six
+  system_packages:
+    - jq
+predict: predict.py:Predictor
+"""
+TARGET = PythonTarget("3.11", "x86_64-manylinux_2_36")
+_WHEEL_TAGS = re.compile(
+    r"-(cp311|py3|py2\.py3|cp3\d-abi3)[^-]*-[^-]+-(any|manylinux\S*x86_64)\.whl$"
+)
+
+
+def _write_lock(project: Path, checksum: str) -> None:
+    lock = Lock(
+        inputs_sha256=checksum,
+        target=Target(python_version="3.11", debian_suite="bookworm"),
+    )
+    (project / "cog.lock").write_text(dumps(lock))
+
+
+@pytest.mark.unit
+def test_check_lock_missing_and_stale(make_project: MakeProject) -> None:
+    project = make_project(SIMPLE)
+    with pytest.raises(LockError, match=r"cog\.lock is missing") as info:
+        check_lock(project)
+    assert info.value.hint is not None
+    assert "`cog lock`" in info.value.hint
+    _write_lock(project, inputs_checksum(project, load_config(project / "cog.yaml")))
+    assert check_lock(project).target.debian_suite == "bookworm"
+    (project / "cog.yaml").write_text(SIMPLE.replace("six", "six==1.17.0"))
+    with pytest.raises(LockError, match="stale") as info:
+        check_lock(project)
+    assert info.value.hint is not None
+    assert "cog lock" in info.value.hint
+
+
+@pytest.mark.unit
+def test_inputs_checksum_covers_requirements_and_weights(make_project: MakeProject) -> None:
+    project = make_project(
+        SIMPLE.replace("  python_packages:\n    - six\n", '  python_requirements: "r.txt"\n')
+        + "weights:\n  - path: weights\n"
+    )
+    (project / "r.txt").write_text("-r more.txt\n")
+    (project / "more.txt").write_text("six\n")
+    (project / "weights").mkdir()
+    (project / "weights" / "a.bin").write_bytes(b"1")
+
+    def checksum() -> str:
+        return inputs_checksum(project, load_config(project / "cog.yaml"))
+
+    first = checksum()
+    (project / "unrelated.txt").write_text("x")
+    assert checksum() == first
+    (project / "more.txt").write_text("six==1.17.0\n")
+    second = checksum()
+    assert second != first
+    (project / "weights" / "b.bin").write_bytes(b"2")
+    assert checksum() != second
+
+
+@pytest.mark.unit
+def test_unsupported_python_version(make_project: MakeProject) -> None:
+    project = make_project(SIMPLE.replace("3.11", "3.12"))
+    with pytest.raises(
+        LockError, match=r"'3.12' has no Debian suite \(supported: 3.11, 3.13, 3.14\)"
+    ) as info:
+        lock_project(project, progress=NullProgress())
+    assert info.value.hint is not None
+    assert "build.base_image" in info.value.hint
+
+
+@pytest.mark.integration
+def test_unreachable_index_fails_fast_naming_the_setting() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/simple"
+    index = IndexConfig(index_url=url, origins=((url, "index-url in /etc/pip.conf"),))
+    started = time.monotonic()
+    with pytest.raises(LockError, match=r"cannot reach the package index .*/etc/pip.conf"):
+        run_uv_compile(["six"], TARGET, index)
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.network
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("requirement", "platform", "match"),
+    [
+        ("cog-no-such-package-zzq", TARGET, "unknown Python package 'cog-no-such-package-zzq'"),
+        ("pydantic==2.7.0\npydantic-core==2.0.0", TARGET, r"(?s)conflict.*pydantic-core==2.18.1"),
+        (
+            "torch==2.5.0",
+            PythonTarget("3.13", "aarch64-manylinux_2_17"),
+            "torch has no wheel for Python 3.13",
+        ),
+    ],
+)
+def test_resolution_errors(requirement: str, platform: PythonTarget, match: str) -> None:
+    with pytest.raises(LockError, match=match):
+        run_uv_compile(requirement.split("\n"), platform, read_index_config())
+
+
+@pytest.mark.network
+@pytest.mark.integration
+def test_lock_relock_and_staleness(make_project: MakeProject, cog_cache: Path) -> None:
+    project = make_project(SIMPLE)
+    result = lock_project(project, progress=NullProgress())
+    assert result.changed
+    lock = result.lock
+    debs = {d.name: d for d in lock.debian}
+    assert {"jq", "libjq1", "libc6", "python3.11", "tzdata"} <= set(debs)
+    assert not set(debs) & {"dpkg", "debconf", "mawk"}
+    assert [w.name for w in lock.python] == ["six"]
+    assert {"pydantic", "trio", "hypercorn", "quart-trio"} <= {w.name for w in lock.runtime}
+    for wheel in (*lock.python, *lock.runtime):
+        assert _WHEEL_TAGS.search(wheel.filename), wheel.filename
+    text = result.path.read_bytes()
+    mtime = result.path.stat().st_mtime_ns
+
+    again = lock_project(project, progress=NullProgress())
+    assert not again.changed
+    assert result.path.read_bytes() == text
+    assert result.path.stat().st_mtime_ns == mtime
+    assert check_lock(project) == lock
+
+    (project / "cog.yaml").write_text(SIMPLE + "# a comment\n")
+    with pytest.raises(LockError, match="stale"):
+        check_lock(project)
+    relocked = lock_project(project, progress=NullProgress())
+    changed = [
+        (a, b)
+        for a, b in zip(
+            text.decode().splitlines(), result.path.read_text().splitlines(), strict=True
+        )
+        if a != b
+    ]
+    assert len(changed) == 1
+    assert changed[0][0].startswith("inputs_sha256")
+    assert relocked.lock.debian == lock.debian
+
+
+@pytest.mark.network
+@pytest.mark.integration
+def test_system_package_not_in_suite(make_project: MakeProject, cog_cache: Path) -> None:
+    project = make_project(SIMPLE.replace("- jq", "- libssl"))
+    with pytest.raises(
+        LockError, match=r"'libssl' is not in Debian bookworm.*Did you mean: .*libssl3"
+    ):
+        lock_project(project, progress=NullProgress())
