@@ -199,12 +199,10 @@ def _paths(sig: Signature, names: _Names) -> dict[str, Any]:
             "422": _VALIDATION_ERROR_RESPONSE,
         },
     }
-    endpoint: dict[str, Any] = {"post": operation}
     if sig.streaming and names is _PREDICT:
-        # The reference's server allows text/event-stream only when this flag is set; it
-        # is read from the path item, and generators put it on the operation as well.
+        # The reference's server (coglet 0.23) accepts text/event-stream only when the
+        # operation carries this flag; on the path item alone it answers 406.
         operation["x-cog-streaming"] = True
-        endpoint["x-cog-streaming"] = True
     cancel = {
         "post": {
             "summary": "Cancel",
@@ -235,7 +233,7 @@ def _paths(sig: Signature, names: _Names) -> dict[str, Any]:
                 "responses": {"200": _ANY_RESPONSE},
             }
         },
-        names.endpoint: endpoint,
+        names.endpoint: {"post": operation},
         names.cancel: cancel,
     }
 

@@ -33,6 +33,5 @@ def expected_predict_document(case: str) -> tuple[str, dict[str, Any]]:
     fixed = document["components"]["schemas"]
     document["components"]["schemas"] = {**expected["schemas"], **fixed}
     if expected["streaming"]:
-        document["paths"]["/predictions"]["x-cog-streaming"] = True
         document["paths"]["/predictions"]["post"]["x-cog-streaming"] = True
     return str(expected["ref"]), document
