@@ -123,12 +123,13 @@ class Metrics(MutableMapping[str, object]):
     def active(self) -> bool:
         return self._active
 
-    def record(self, name: str, value: object, mode: str = "replace") -> None:
+    def record(self, name: str, value: object, mode: str | None = "replace") -> None:
         """Record ``value`` under ``name`` with mode replace, incr or append.
 
         ``None`` in replace mode deletes. Raises ValueError for a bad name, TypeError for a
         bad mode, an unsupported value or a change of type.
         """
+        mode = "replace" if mode is None else mode  # the reference's default is None
         if mode not in MODES:
             # Checked even outside a prediction, as the reference does: a typo shows locally.
             raise TypeError(

@@ -45,7 +45,7 @@ class Scope:
     def active(self) -> bool:
         return self._metrics.active
 
-    def record_metric(self, name: str, value: object, mode: str = "replace") -> None:
+    def record_metric(self, name: str, value: object, mode: str | None = "replace") -> None:
         """Record a metric; mode is "replace" (default), "incr" or "append"; None deletes."""
         self._metrics.record(name, value, mode)
 

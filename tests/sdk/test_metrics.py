@@ -65,7 +65,7 @@ def test_modes() -> None:
     metrics.record("steps", "preprocessing", mode="append")
     metrics.record("steps", "inference", mode="append")
     metrics.record("status", "running", mode="replace")
-    metrics.record("status", "done")
+    metrics.record("status", "done", mode=None)
     assert metrics.to_json() == {
         "token_count": 2,
         "latency": 1.5,
