@@ -1,7 +1,10 @@
 """Map a model's Python annotations to the signature IR's ``FieldType`` / ``OutputSpec``.
 
 Each rejected pattern raises ``SchemaError`` naming where it was found (``where``), what is
-wrong, and the supported way to write it: the limits are the reference's documented ones.
+wrong, and the supported way to write it. The limits are the reference's documented ones
+where its runtime enforces them too; where the runtime is more lenient than its docs
+(``Optional[list[T]]``, a list or iterator of BaseModel outputs) the lenient reading wins,
+so that the static reader and this one agree on every model the reference runs.
 """
 
 from __future__ import annotations
@@ -180,7 +183,7 @@ def _optional(member: object, where: str) -> FieldType:
 
 
 def input_type(tp: object, where: str) -> FieldType:
-    """The FieldType of an input (also used for BaseModel fields, with ``unions=False``)."""
+    """The FieldType of an input; BaseModel fields use the same rules without unions."""
     return _field(tp, where, unions=True)
 
 
