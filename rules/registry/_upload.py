@@ -97,13 +97,18 @@ def _with_digest(location: str, digest: str) -> str:
 
 
 def _end_of_range(resp: requests.Response) -> int | None:
-    """The offset after the last byte the registry holds, from ``Range: 0-N``."""
+    """The offset after the last byte the registry holds, from ``Range: 0-N``.
+
+    Registries write an empty upload as ``0-0`` (or ``0--1``); ``0-0`` is read as empty,
+    and if one byte was in fact there, the 416 that follows resynchronises.
+    """
     value = resp.headers.get("Range", "")
     _, _, end = value.partition("-")
     try:
-        return int(end) + 1
+        last = int(end)
     except ValueError:
         return None
+    return last + 1 if last > 0 else 0
 
 
 class BlobPusher:
@@ -192,14 +197,27 @@ class BlobPusher:
             return False
         saved = self._record.upload_location(self._repo, desc.digest)
         if saved is not None and session is None:
-            offset = self._status(saved)
-            if offset is not None:
-                counter.task.advance(offset)
-                self._chunked(desc, path, counter, _Session(saved, 0), offset)
+            if self._resume(desc, path, counter, saved):
                 return True
             self._record.clear_upload(self._repo, desc.digest)
         self._chunked(desc, path, counter, session or self._start(), 0)
         return False
+
+    def _resume(self, desc: Descriptor, path: Path, counter: _Counter, location: str) -> bool:
+        """Go on with an upload an earlier push left unfinished; False when the registry
+        no longer has it or refuses to complete it (then the blob alone starts again).
+        """
+        offset = self._status(location)
+        if offset is None:
+            return False
+        counter.task.advance(offset)
+        try:
+            self._chunked(desc, path, counter, _Session(location, 0), offset)
+        except RegistryUnreachableError:
+            raise
+        except RegistryError:
+            return False
+        return True
 
     def _monolithic(self, desc: Descriptor, path: Path, counter: _Counter, location: str) -> None:
         def body() -> FileWindow:
@@ -261,7 +279,7 @@ class BlobPusher:
             first = False
             if resp.status_code == 416:
                 resync = self._status(location)
-                if resync is None:
+                if resync is None or resync == offset:
                     raise self._client.fail(resp, f"resuming the upload of {desc.digest}")
                 offset = resync
                 continue

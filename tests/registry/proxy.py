@@ -31,6 +31,7 @@ class ProxyState:
     upstream_port: int
     refuse_patch: bool = False
     bearer_user: tuple[str, str] | None = None
+    chunk_min_length: int | None = None  # advertised as OCI-Chunk-Min-Length
     seen: list[Seen] = field(default_factory=list)
     token_queries: list[dict[str, list[str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -110,6 +111,8 @@ class _Handler(BaseHTTPRequestHandler):
         upstream.close()
         self._record(resp.status, body)
         out = {k: v for k, v in resp.getheaders() if k.lower() not in _HOP}
+        if state.chunk_min_length and self.command == "POST" and resp.status == 202:
+            out["OCI-Chunk-Min-Length"] = str(state.chunk_min_length)
         self._reply(resp.status, out, payload)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _handle

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from cog.rules.registry import push
+from cog.rules.registry._record import PushRecord
 
 from cog.errors import RegistryError
 from cog.progress import NullProgress
@@ -328,3 +329,48 @@ def test_push_of_a_tampered_layout_is_refused_before_any_upload(
             progress=NullProgress(),
             env=docker_env,
         )
+
+
+@pytest.mark.integration
+def test_chunks_are_at_least_the_registry_minimum(
+    registry: Registry, tmp_path: Path, docker_env: dict[str, str]
+) -> None:
+    image = make_image(tmp_path / "layout", [5 * MiB])
+    ((_, size),) = layer_sizes(image)
+    proxy = Proxy(ProxyState(upstream_port=registry.port, chunk_min_length=2 * MiB))
+    try:
+        push(
+            image.layout,
+            image.manifest_digest,
+            f"{proxy.host}/acme/min:v1",
+            progress=NullProgress(),
+            env=docker_env,
+            multipart_threshold=MiB,
+            chunk_size=MiB,
+        )
+    finally:
+        proxy.close()
+    ranges = [s.content_range for s in proxy.state.seen if s.method == "PATCH"]
+    assert ranges == [f"{i * 2 * MiB}-{min((i + 1) * 2 * MiB, size) - 1}" for i in range(3)]
+
+
+@pytest.mark.integration
+def test_a_stale_unfinished_upload_is_started_again(
+    registry: Registry, tmp_path: Path, docker_env: dict[str, str]
+) -> None:
+    image = make_image(tmp_path / "layout", [3 * MiB])
+    ((layer, _),) = layer_sizes(image)
+    record = PushRecord(Path(docker_env["COG_CACHE_DIR"]), registry.host)
+    record.save_upload("acme/stale", layer, f"{registry.url}/v2/acme/stale/blobs/uploads/gone")
+    result = push(
+        image.layout,
+        image.manifest_digest,
+        f"{registry.host}/acme/stale:v1",
+        progress=NullProgress(),
+        env=docker_env,
+        multipart_threshold=MiB,
+        chunk_size=MiB,
+    )
+    assert layer in result.uploaded
+    assert result.resumed == ()
+    assert record.upload_location("acme/stale", layer) is None
