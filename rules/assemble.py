@@ -102,12 +102,15 @@ class Assembler:
     def _ensure_os_rootfs_locked(self) -> Path:
         if self._rootfs is None:
             os_layer = self._planned[0]
-            record = os_layer.record
-            assert record is not None
-            blob = self.cache.blob_path(record.digest)
-            assert blob is not None
-            self._rootfs = self._scratch / "os-rootfs"
-            layers.extract_layer(blob, self._rootfs)
+            cached = self.cache.rootfs(os_layer.key)
+            if cached is None:
+                assert os_layer.record is not None
+                blob = self.cache.blob_path(os_layer.record.digest)
+                assert blob is not None
+                staged = self.cache.temp_dir("rootfs")
+                layers.extract_layer(blob, staged)
+                cached = self.cache.put_rootfs(os_layer.key, staged)
+            self._rootfs = cached
         return self._rootfs
 
     # plan
@@ -135,7 +138,7 @@ class Assembler:
             groups.append((small, f"python packages ({len(small)})"))
         for wheels, description in groups:
             planned.append(self._wheel_layer(wheels, description, compiler_id))
-        planned.append(self._runtime_layer(compiler_id))
+        planned += self._runtime_layers(compiler_id)
         for step in spec.run_steps:
             below = [p.key for p in planned]
             key = layers.layer_key(
@@ -160,45 +163,24 @@ class Assembler:
         self._planned = planned
         return planned
 
-    def _wheel_layer(self, wheels: list[Wheel], description: str, compiler_id: str) -> _Planned:
+    def _wheel_layer(
+        self,
+        wheels: list[Wheel],
+        description: str,
+        compiler_id: str,
+        extra: list[tuple[str, Path | bytes]] | None = None,
+        extra_digest: str = "",
+    ) -> _Planned:
         key = layers.layer_key(
-            "wheels", wheels=[w.sha256 for w in wheels], python=self.python, compiler=compiler_id
-        )
-
-        def build() -> LayerRecord:
-            paths = self._fetch_all(wheels)
-            staging = self._scratch / key
-            record, _ = layers.build_wheels_layer(
-                paths,
-                self.python,
-                self.cache,
-                staging=staging,
-                compiler=self._compiler(),
-                description=description,
-            )
-            shutil.rmtree(staging, ignore_errors=True)
-            return record
-
-        return _Planned(key, description, build)
-
-    def _runtime_layer(self, compiler_id: str) -> _Planned:
-        wheels = sorted(self.spec.lock.runtime, key=lambda w: w.name)
-        files = package_files()
-        key = layers.layer_key(
-            "runtime",
+            "wheels",
             wheels=[w.sha256 for w in wheels],
-            cog=files_digest(files),
-            version=self.spec.cog_version,
+            extra=extra_digest,
             python=self.python,
             compiler=compiler_id,
         )
-        site = site_packages(self.python)
-        description = f"cog runtime {self.spec.cog_version} ({len(wheels)} wheels)"
 
         def build() -> LayerRecord:
             paths = self._fetch_all(wheels)
-            extra: list[tuple[str, Path | bytes]] = [(f"{site}/{r}", p) for r, p in files]
-            extra += [(f"{site}/{r}", data) for r, data in dist_info(self.spec.cog_version)]
             staging = self._scratch / key
             record, _ = layers.build_wheels_layer(
                 paths,
@@ -207,12 +189,27 @@ class Assembler:
                 staging=staging,
                 compiler=self._compiler(),
                 description=description,
-                extra_files=extra,
+                extra_files=extra or (),
             )
             shutil.rmtree(staging, ignore_errors=True)
             return record
 
         return _Planned(key, description, build)
+
+    def _runtime_layers(self, compiler_id: str) -> list[_Planned]:
+        """The runtime's wheels (stable), then the cog package itself (changes more often)."""
+        version = self.spec.cog_version
+        planned = []
+        if wheels := sorted(self.spec.lock.runtime, key=lambda w: w.name):
+            description = f"cog runtime dependencies ({len(wheels)} wheels)"
+            planned.append(self._wheel_layer(wheels, description, compiler_id))
+        files = package_files()
+        site = site_packages(self.python)
+        extra: list[tuple[str, Path | bytes]] = [(f"{site}/{r}", p) for r, p in files]
+        extra += [(f"{site}/{r}", data) for r, data in dist_info(version)]
+        digest = layers.layer_key("cog", files=files_digest(files), version=version)
+        planned.append(self._wheel_layer([], f"cog {version}", compiler_id, extra, digest))
+        return planned
 
     def _weights_layer(self, rel: str) -> _Planned:
         pinned = {w.path: w for w in self.spec.lock.weights}
@@ -274,7 +271,8 @@ class Assembler:
             rootfs_arch=rootfs_arch,
         )
         with self._rootfs_lock:
-            self._rootfs = staging
+            # The staged tree runs as it is: keep it for later builds' .pyc compiles.
+            self._rootfs = self.cache.put_rootfs(self._planned[0].key, staging)
         return record
 
     def _run_builder(self, step: RunStep, index: int) -> Callable[[], LayerRecord]:

@@ -94,8 +94,9 @@ class Cache:
         self._blobs = self.root / "blobs" / "sha256"
         self._layers = self.root / "layers"
         self._files = self.root / "files"
+        self._rootfs = self.root / "rootfs"
         self.tmp = self.root / "tmp"
-        for d in (self._blobs, self._layers, self._files, self.tmp):
+        for d in (self._blobs, self._layers, self._files, self._rootfs, self.tmp):
             d.mkdir(parents=True, exist_ok=True)
 
     # blobs
@@ -164,6 +165,23 @@ class Cache:
 
     def put_layer(self, key: str, record: LayerRecord) -> None:
         self._write_json_atomic(self._layers / f"{_check_hex(key)}.json", asdict(record))
+
+    # unpacked root filesystems (to run the image's interpreter from the host)
+
+    def rootfs(self, key: str) -> Path | None:
+        path = self._rootfs / _check_hex(key)
+        return path if path.is_dir() else None
+
+    def put_rootfs(self, key: str, staged: Path) -> Path:
+        """Move a fully unpacked tree into place; another build's copy wins if it is there."""
+        target = self._rootfs / _check_hex(key)
+        try:
+            os.rename(staged, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            shutil.rmtree(staged, ignore_errors=True)
+        return target
 
     # project file digests
 

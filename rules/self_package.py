@@ -9,7 +9,7 @@ files are read from wherever ``cog`` is imported from (a checkout or an installa
 from __future__ import annotations
 
 import hashlib
-import importlib
+import importlib.util
 from pathlib import Path
 
 DIST_NAME = "hermetic-cog"
@@ -23,9 +23,12 @@ _DATA_SUFFIXES = (".py", ".typed", ".json", ".toml", ".txt", ".tmpl")
 
 
 def _package_dir(module: str) -> Path:
-    imported = importlib.import_module(module)
-    assert imported.__file__ is not None, module
-    return Path(imported.__file__).resolve().parent
+    # find_spec locates a package without running it (cog.runtime would load the server).
+    spec = importlib.util.find_spec(module)
+    for entry in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(entry) / "__init__.py").is_file():
+            return Path(entry).resolve()
+    raise RuntimeError(f"cannot find the source folder of {module}")
 
 
 def package_files() -> list[tuple[str, Path]]:
