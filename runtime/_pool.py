@@ -83,6 +83,7 @@ class Pool(Listener):
         self.jobs: dict[str, Job] = {}
         self._setup_pending = 0
         self._setup_done = trio.Event()
+        self._loaded = trio.Event()
         self._queue_send, self._queue_receive = trio.open_memory_channel[Job](math.inf)
         self._nursery: trio.Nursery | None = None
         self._stopping = False
@@ -113,6 +114,8 @@ class Pool(Listener):
     async def _watch_setup_timeout(self) -> None:
         if self.setup_timeout is None:
             return
+        # COG_SETUP_TIMEOUT bounds setup() itself: the clock starts once the model imported.
+        await self._loaded.wait()
         with trio.move_on_after(self.setup_timeout):
             await self._setup_done.wait()
             return
@@ -125,6 +128,7 @@ class Pool(Listener):
         self.setup.completed_at = now()
         self.setup.logs.append(error + "\n")
         self._setup_done.set()
+        self._loaded.set()
         self._stopping = True
         for worker in self.workers:
             worker.kill()
@@ -136,6 +140,7 @@ class Pool(Listener):
             self.load_error = message.error
             self._fail_setup(f"cannot load the model: {message.error}")
             return
+        self._loaded.set()
         if self.signature is None:
             self.signature = message.signature
             extra = 0 if message.signature.is_async else self.capacity - 1

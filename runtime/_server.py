@@ -23,7 +23,9 @@ def _hypercorn_config(settings: Settings) -> Config:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     config.bind = [f"{host}:{settings.port}"]
     config.accesslog = None
-    config.graceful_timeout = 10.0
+    # Running predictions are drained before Hypercorn is told to stop; this only bounds
+    # idle keep-alive connections a client left open.
+    config.graceful_timeout = 2.0
     config.keep_alive_timeout = 75.0
     config.h11_max_incomplete_size = 64 * 1024
     return config

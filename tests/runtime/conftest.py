@@ -37,11 +37,16 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def _run(self) -> None:
+        async def serve_until_it_returns(*, task_status: trio.TaskStatus[int]) -> None:
+            await serve(self.settings, task_status=task_status)
+            assert self._stop is not None
+            self._stop.set()
+
         async def main() -> None:
             self._token = trio.lowlevel.current_trio_token()
             self._stop = trio.Event()
             async with trio.open_nursery() as nursery:
-                self.port = await nursery.start(serve, self.settings)
+                self.port = await nursery.start(serve_until_it_returns)
                 self._started.set()
                 await self._stop.wait()
                 nursery.cancel_scope.cancel()

@@ -1,0 +1,89 @@
+"""Setup, health and shutdown, observed through /health-check and the prediction endpoints."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+import requests
+
+from tests.runtime.conftest import ServerFactory
+
+pytestmark = pytest.mark.integration
+
+
+def test_ready_health_reports_setup_and_versions(shared: ServerFactory) -> None:
+    body = shared("echo.py:Runner").health()
+    assert body["status"] == "READY"
+    setup = body["setup"]
+    assert setup["status"] == "succeeded"
+    assert setup["logs"] == "setting up echo\n"
+    started = datetime.datetime.fromisoformat(setup["started_at"])
+    completed = datetime.datetime.fromisoformat(setup["completed_at"])
+    assert started.tzinfo is not None
+    assert started <= completed
+    assert set(body["version"]) >= {"cog", "python"}
+
+
+def test_setup_failure_keeps_the_logs_and_answers_503(server: ServerFactory) -> None:
+    srv = server("failing.py:SetupFails", ready=False)
+    body = srv.wait_for("SETUP_FAILED")
+    assert body["setup"]["status"] == "failed"
+    assert "loading weights..." in body["setup"]["logs"]
+    assert "weights are corrupt" in body["setup"]["logs"]
+    response = srv.predict({"input": {}})
+    assert response.status_code == 503
+    assert "setup failed" in response.json()["detail"]
+
+
+def test_import_failure_is_setup_failed_not_starting_forever(server: ServerFactory) -> None:
+    srv = server("broken_import.py:Runner", ready=False)
+    body = srv.wait_for("SETUP_FAILED")
+    assert "importing a broken module" in body["setup"]["logs"]
+    assert "torchvision_nonexistent" in body["setup"]["logs"]
+
+
+def test_predictions_before_setup_finished_get_a_different_503(server: ServerFactory) -> None:
+    srv = server("failing.py:SlowSetup", ready=False)
+    assert srv.health()["status"] == "STARTING"
+    response = srv.predict({"input": {}})
+    assert response.status_code == 503
+    assert "still starting" in response.json()["detail"]
+
+
+def test_setup_timeout_fails_setup(server: ServerFactory) -> None:
+    srv = server("failing.py:SlowSetup", ready=False, setup_timeout=0.5)
+    body = srv.wait_for("SETUP_FAILED")
+    assert "COG_SETUP_TIMEOUT" in body["setup"]["logs"]
+    assert "this takes forever" in body["setup"]["logs"]
+
+
+def test_user_healthcheck_false_is_unhealthy(server: ServerFactory) -> None:
+    srv = server("failing.py:Unhealthy", ready=False)
+    body = srv.wait_for("UNHEALTHY")
+    assert body["user_healthcheck_error"]
+
+
+def test_weights_reach_setup(server: ServerFactory) -> None:
+    srv = server("failing.py:WeightsRunner", weights="/models/w.bin")
+    assert srv.predict({"input": {}}).json()["output"] == "/models/w.bin"
+
+
+def test_shutdown_endpoint_stops_the_server(server: ServerFactory) -> None:
+    srv = server("echo.py:Runner")
+    response = requests.post(srv.url + "/shutdown", timeout=10)
+    assert response.status_code == 200
+    assert srv.join(30)
+
+
+def test_shutdown_drains_running_predictions(server: ServerFactory) -> None:
+    srv = server("sleepy.py:SleepRunner")
+    started = srv.predict(
+        {"id": "drain", "input": {"seconds": 1.0}}, headers={"Prefer": "respond-async"}
+    )
+    assert started.status_code == 202
+    requests.post(srv.url + "/shutdown", timeout=10)
+    refused = srv.predict({"input": {"seconds": 0}})
+    assert refused.status_code == 503
+    assert "shutting down" in refused.json()["detail"]
+    assert srv.join(30)
