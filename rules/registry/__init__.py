@@ -10,7 +10,7 @@ from __future__ import annotations
 from .auth import Credentials, credentials_for, login
 from .pull import PullResult, pull
 from .push import PushResult, push
-from .reference import Reference, model_reference, parse_reference
+from .reference import Reference, default_registry, model_reference, parse_reference
 
 __all__ = [
     "Credentials",
@@ -18,6 +18,7 @@ __all__ = [
     "PushResult",
     "Reference",
     "credentials_for",
+    "default_registry",
     "login",
     "model_reference",
     "parse_reference",

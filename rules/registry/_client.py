@@ -178,6 +178,7 @@ class RegistryClient:
                         f"/etc/containers/certs.d/{self.registry}/ca.crt), or use --insecure.",
                     ) from err
                 continue
+            resp.close()
             if resp.status_code == 401:
                 raise refused(self.registry, self.auth.credentials is not None)
             if resp.status_code != 200:

@@ -99,6 +99,17 @@ def _registry_host_from_env(env: Mapping[str, str]) -> str | None:
     return host
 
 
+def default_registry(env: Mapping[str, str] | None = None) -> str:
+    """The registry for commands given none (``cog login``): COG_REGISTRY_HOST."""
+    host = _registry_host_from_env(os.environ if env is None else env)
+    if host is None:
+        raise RegistryError(
+            "No registry given and COG_REGISTRY_HOST is not set",
+            "Name the registry (cog login HOST[:PORT]) or set COG_REGISTRY_HOST.",
+        )
+    return host
+
+
 def parse_reference(ref: str, *, env: Mapping[str, str] | None = None) -> Reference:
     """Parse ``ref``; a missing tag becomes ``latest`` unless a digest is given."""
     env = os.environ if env is None else env

@@ -3,7 +3,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from cog.rules.registry.reference import Reference, model_reference, parse_reference
+from cog.rules.registry.reference import (
+    Reference,
+    default_registry,
+    model_reference,
+    parse_reference,
+)
 
 from cog.errors import RegistryError
 
@@ -113,3 +118,10 @@ def test_no_image_and_no_env_names_the_fix() -> None:
         model_reference(None, env={})
     assert err.value.hint is not None
     assert "COG_MODEL" in err.value.hint
+
+
+@pytest.mark.unit
+def test_default_registry_is_cog_registry_host() -> None:
+    assert default_registry({"COG_REGISTRY_HOST": "reg.example:5000"}) == "reg.example:5000"
+    with pytest.raises(RegistryError, match="COG_REGISTRY_HOST is not set"):
+        default_registry({})
