@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,29 +195,34 @@ def resolve_lock(
     """A fresh lock for ``spec``, and the URL uv reported for each wheel (by sha256)."""
     arch, machine = _parse_platform(platform)
     old = previous if previous is not None and previous.target.arch == arch else None
-    debian: tuple[DebPackage, ...] = ()
+    suite = None
+    glibc, codename = _BASE_IMAGE_GLIBC, "none"
     if spec.base_image is None:
         suite = debian_targets.debian_data().suite_for_python(spec.python_version)
         glibc, codename = suite.glibc, suite.codename
-        universe = load_universe(suite_sources(suite), arch, cache_root(), progress)
-        old_debs = {p.name: p.version for p in old.debian} if old else {}
-        keep = _kept(upgrade, list(old_debs))
-        debian = resolve_debian(
-            universe, suite, spec.system_packages, {n: old_debs[n] for n in keep}
-        )
-    else:
-        glibc, codename = _BASE_IMAGE_GLIBC, "none"
     old_wheels = [*old.python, *old.runtime] if old else []
     keep = _kept(upgrade, [w.name for w in old_wheels])
-    sets = resolve_python_sets(
-        spec.requirements,
-        PythonTarget(spec.python_version, f"{machine}-manylinux_{glibc.replace('.', '_')}"),
-        python_index_config(spec.project_dir),
-        gpu=spec.gpu,
-        previous=[w for w in old_wheels if w.name in keep],
-        upgrade=upgrade,
-        progress=progress,
-    )
+    # uv runs in its own processes: resolve the wheels while the Debian indexes are read.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        python_sets = pool.submit(
+            resolve_python_sets,
+            spec.requirements,
+            PythonTarget(spec.python_version, f"{machine}-manylinux_{glibc.replace('.', '_')}"),
+            python_index_config(spec.project_dir),
+            gpu=spec.gpu,
+            previous=[w for w in old_wheels if w.name in keep],
+            upgrade=upgrade,
+            progress=progress,
+        )
+        debian: tuple[DebPackage, ...] = ()
+        if suite is not None:
+            universe = load_universe(suite_sources(suite), arch, cache_root(), progress)
+            old_debs = {p.name: p.version for p in old.debian} if old else {}
+            kept = _kept(upgrade, list(old_debs))
+            debian = resolve_debian(
+                universe, suite, spec.system_packages, {n: old_debs[n] for n in kept}
+            )
+        sets = python_sets.result()
     lock = Lock(
         inputs_sha256=checksum,
         target=Target(

@@ -20,6 +20,14 @@ from cog.rules.debian.version import satisfies, version_key
 from cog.errors import LockError
 
 
+def _provided_name(entry: str) -> str:
+    return entry.split("(", 1)[0].strip().split(":", 1)[0]
+
+
+def _provided_version(entry: str) -> str | None:
+    return parse_relation(entry).version if "(" in entry else None
+
+
 class Universe:
     """Every package of the target's suites, for one architecture plus ``all``."""
 
@@ -31,19 +39,20 @@ class Universe:
                 continue  # the first suite listing a version is where it is fetched from
             seen.add((p.name, p.version))
             self.by_name.setdefault(p.name, []).append(p)
-        self._providers: dict[str, list[tuple[IndexedPackage, str | None]]] | None = None
+        # virtual name -> (provider, the raw Provides entry)
+        self._providers: dict[str, list[tuple[IndexedPackage, str]]] | None = None
 
     def providers(self, name: str) -> list[tuple[IndexedPackage, str | None]]:
         if self._providers is None:
-            table: dict[str, list[tuple[IndexedPackage, str | None]]] = {}
+            table: dict[str, list[tuple[IndexedPackage, str]]] = {}
             for candidates in self.by_name.values():
                 for p in candidates:
                     if p.provides:
                         for alt in p.provides.split(","):
-                            rel = parse_relation(alt)
-                            table.setdefault(rel.name, []).append((p, rel.version))
+                            table.setdefault(_provided_name(alt), []).append((p, alt))
+            # Versions are parsed only for the few virtual names actually asked about.
             self._providers = table
-        return self._providers.get(name, [])
+        return [(p, _provided_version(alt)) for p, alt in self._providers.get(name, [])]
 
     def close_names(self, name: str) -> list[str]:
         return difflib.get_close_matches(name, self.by_name.keys(), n=5, cutoff=0.7)

@@ -1,14 +1,13 @@
 """The Python part of a lock: the model's wheels and the runtime's, one consistent set.
 
 Both go into the same site directory, so they are resolved together (model requirements
-plus the runtime's) and then split: the runtime's requirements are resolved again,
-constrained to the joint pins, and whatever that yields is the ``runtime`` section; the
-rest is ``python``.
+plus the runtime's) and then split by name into the ``runtime`` and ``python`` sections.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from cog.rules.lockfile import Wheel
@@ -63,22 +62,31 @@ class _Compiler:
         return to_wheels(packages, self.target)
 
 
-def _prefer_cpu(
-    joint: Resolved, requirements: list[str], compile_: _Compiler, progress: Progress
-) -> Resolved:
-    target = compile_.target
-    for wheel in joint.wheels:
-        if wheel.name not in runtime_data().cpu_variants or wheel.version.endswith("+cpu"):
-            continue
-        offered = cpu_versions(wheel.name, compile_.index, target.python_version, _arch(target))
-        for version in offered[:3]:
-            try:
-                cpu = compile_(requirements, [f"{wheel.name}=={version}"])
-            except LockError:
-                continue  # that CPU build does not fit the other requirements
-            progress.info(f"gpu is false: chose {wheel.name} {version}, a CPU build")
-            return _prefer_cpu(cpu, requirements, compile_, progress)
-    return joint
+def _cpu_constraints(index: IndexConfig, target: Target) -> list[str]:
+    constraints = []
+    for name in sorted(runtime_data().cpu_variants):
+        offered = cpu_versions(name, index, target.python_version, _arch(target))
+        if offered:
+            constraints.append(f"{name}=={offered[0]}")
+    return constraints
+
+
+def _joint(requirements: list[str], compile_: _Compiler, gpu: bool, progress: Progress) -> Resolved:
+    # A constraint on a package nobody requires is inert, so the CPU builds on offer can
+    # be constrained up front: one resolution in the usual case.
+    constraints = [] if gpu else _cpu_constraints(compile_.index, compile_.target)
+    if constraints:
+        try:
+            resolved = compile_(requirements, constraints)
+        except LockError:
+            progress.info(f"the CPU builds on offer ({', '.join(constraints)}) do not fit")
+        else:
+            names = {c.split("==", 1)[0] for c in constraints}
+            for wheel in resolved.wheels:
+                if wheel.name in names:
+                    progress.info(f"gpu is false: chose {wheel.name} {wheel.version}")
+            return resolved
+    return compile_(requirements)
 
 
 def resolve_python_sets(
@@ -91,19 +99,23 @@ def resolve_python_sets(
     upgrade: bool | Sequence[str] = False,
     progress: Progress,
 ) -> PythonSets:
+    """The model's and the runtime's wheels, resolved together.
+
+    The runtime's requirements are resolved alone at the same time (a second uv process)
+    only to learn which names belong to the runtime; the pins all come from the joint
+    resolution, so the two sections always agree.
+    """
     runtime_reqs = list(runtime_data().requirements)
     joint_reqs = [*requirements, *runtime_reqs]
     compile_ = _Compiler(target, index, previous, upgrade)
     task = progress.task(f"Resolving Python packages for {target.describe()}")
-    joint = compile_(joint_reqs)
-    if not gpu:
-        joint = _prefer_cpu(joint, joint_reqs, compile_, progress)
-    pins = [f"{w.name}=={w.version}" for w in joint.wheels]
-    runtime = compile_([*_options(requirements), *runtime_reqs], pins)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        runtime_alone = pool.submit(compile_, [*_options(requirements), *runtime_reqs])
+        joint = _joint(joint_reqs, compile_, gpu, progress)
+        runtime_names = {w.name for w in runtime_alone.result().wheels}
     task.finish(f"Resolved {len(joint.wheels)} Python packages for {target.describe()}")
-    runtime_names = {w.name for w in runtime.wheels}
     return PythonSets(
         python=tuple(w for w in joint.wheels if w.name not in runtime_names),
-        runtime=runtime.wheels,
-        urls=joint.urls | runtime.urls,
+        runtime=tuple(w for w in joint.wheels if w.name in runtime_names),
+        urls=joint.urls,
     )

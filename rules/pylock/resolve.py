@@ -166,8 +166,10 @@ def pick_wheel(package: dict[str, Any], target: Target) -> tuple[Wheel, str]:
     url = str(best["url"])
     sha256 = best.get("hashes", {}).get("sha256")
     size = best.get("size")
-    if url.startswith("file:") and (sha256 is None or size is None):
+    if url.startswith("file:") and sha256 is None:
         size, sha256 = _file_size_and_hash(url)
+    elif url.startswith("file:") and size is None:
+        size = file_url_path(url).stat().st_size
     if sha256 is None or size is None:
         raise LockError(
             f"the index gave no sha256 or size for {_filename(best)}",
