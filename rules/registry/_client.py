@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import ssl
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -101,6 +102,22 @@ def _verify_setting(registry: str, ca_file: Path | None, env: Mapping[str, str])
     return True
 
 
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^)\"']+)")
+
+
+def _reason(err: Exception) -> str:
+    """The OS-level reason inside requests' and urllib3's wrapping, when there is one."""
+    text = str(err)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return text
+    found = _ERRNO.search(text)
+    if found:
+        return found.group(1).strip()
+    if isinstance(err, requests.Timeout):
+        return "timed out"
+    return text
+
+
 def error_detail(resp: requests.Response) -> str:
     """The registry's own error text (OCI error JSON), else the HTTP reason."""
     try:
@@ -155,7 +172,7 @@ class RegistryClient:
 
     def _unreachable(self, err: Exception) -> RegistryUnreachableError:
         return RegistryUnreachableError(
-            f"Cannot reach registry {self.registry}: {err}",
+            f"Cannot reach registry {self.registry}: {_reason(err)}",
             "Check that the registry is running and reachable from here"
             + ("" if self.insecure else "; for a registry without TLS, use --insecure")
             + ".",
