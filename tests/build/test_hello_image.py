@@ -29,6 +29,13 @@ def _inspect(layout: Path, tag: str, *extra: str) -> Any:
     return json.loads(out.stdout)
 
 
+def _fork(hello: Built, dest: Path) -> Path:
+    """A copy of the locked project: building it never retags the shared fixture's image."""
+    project = copy_project(hello.project, dest)
+    (project / "cog.lock").write_bytes((hello.project / "cog.lock").read_bytes())
+    return project
+
+
 def _layer_names(layout: Path, digest: str) -> list[str]:
     with tarfile.open(OciLayout(layout).blob(digest)) as tar:
         return tar.getnames()
@@ -72,7 +79,8 @@ def test_runc_serves_predictions_from_the_unpacked_image(hello: Built, tmp_path:
 
 
 def test_a_fresh_cache_gives_the_same_digest(hello: Built, tmp_path: Path) -> None:
-    again = build(hello.project, tmp_path / "other-cache")
+    # Another directory too: the project's path must not reach the image either.
+    again = build(_fork(hello, tmp_path / "copy"), tmp_path / "other-cache")
     first = _inspect(hello.result.layout, "hello", "--config")
     layers = _inspect(hello.result.layout, "hello")["Layers"]
     second = _inspect(again.layout, "hello")["Layers"]
@@ -84,8 +92,7 @@ def test_a_fresh_cache_gives_the_same_digest(hello: Built, tmp_path: Path) -> No
 
 
 def test_a_code_change_rebuilds_only_the_code_layer(hello: Built, tmp_path: Path) -> None:
-    project = copy_project(hello.project, tmp_path / "edited")
-    (project / "cog.lock").write_bytes((hello.project / "cog.lock").read_bytes())
+    project = _fork(hello, tmp_path / "edited")
     run_py = project / "run.py"
     run_py.write_text(run_py.read_text().replace('"How many times"', '"How often"'))
     cache = hello.result.layout.parents[2] / "cache"
@@ -100,7 +107,9 @@ def test_a_code_change_rebuilds_only_the_code_layer(hello: Built, tmp_path: Path
 
 def test_separate_weights_get_their_own_layer(hello: Built, tmp_path: Path) -> None:
     cache = hello.result.layout.parents[2] / "cache"
-    result = build(hello.project, cache, tag="hello-weights", separate_weights=True)
+    project = _fork(hello, tmp_path / "weights")
+    build(project, cache)
+    result = build(project, cache, tag="hello-weights", separate_weights=True)
     layers = _inspect(result.layout, "hello-weights")["Layers"]
     assert len(layers) == len(_inspect(hello.result.layout, "hello")["Layers"]) + 1
     weights = _layer_names(result.layout, layers[-2])
@@ -108,6 +117,7 @@ def test_separate_weights_get_their_own_layer(hello: Built, tmp_path: Path) -> N
     assert "src/weights/greeting.json" not in _layer_names(result.layout, layers[-1])
     # The earlier tag still names its own image in the same layout.
     assert OciLayout(result.layout).resolve("hello") == hello.result.manifest_digest
+    assert OciLayout(result.layout).resolve("hello-weights") == result.manifest_digest
 
 
 def test_umoci_accepts_every_layer(hello: Built) -> None:
