@@ -22,7 +22,7 @@ BAD_YAML_ERROR = (
     "argv",
     [
         ["build"],
-        ["push", "x.example:5000/m"],
+        ["push", "127.0.0.1:1/m"],
         ["run", "-i", "a=b"],
         ["predict"],
         ["train"],
@@ -64,10 +64,7 @@ def test_debug_adds_the_traceback(project: Path, runner: CliRunner) -> None:
 @pytest.mark.parametrize(
     ("argv", "capability"),
     [
-        (["build"], "image building (cog.building.build_project)"),
-        (["lock"], "the resolver (cog.locking.lock_project)"),
         (["doctor"], "project diagnostics"),
-        (["pull", "x.example:5000/m"], "the registry client (cog.rules.registry.pull)"),
     ],
 )
 def test_not_yet_available_names_the_capability(

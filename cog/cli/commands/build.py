@@ -7,10 +7,12 @@ from pathlib import Path
 
 import click
 
+from cog.building import BuildResult, build_project
 from cog.cli import _options
-from cog.cli._capability import not_yet
 from cog.cli._options import BuildSecret, ProjectFile, parse_secret
+from cog.cli._progress import command_progress
 from cog.config import load_config
+from cog.errors import CogError
 
 
 @dataclass(frozen=True)
@@ -90,4 +92,23 @@ def build_command(
 def build(flags: BuildFlags, tag: str | None) -> None:
     # cog.yaml (and the files it names) is checked before any build work starts.
     load_config(flags.project.config_path)
-    not_yet("build", "image building (cog.building.build_project)")
+    result = build_image(flags, tag)
+    click.echo(f"Built {result.tag} {result.manifest_digest}")
+
+
+def build_image(flags: BuildFlags, tag: str | None) -> BuildResult:
+    """Build the project's image from cog.lock; `cog push` builds through here too."""
+    if flags.openapi_schema is not None:
+        raise CogError(
+            "--openapi-schema is not supported: the schema is always generated from the source",
+            "Drop the flag; `cog schema` shows the generated document.",
+        )
+    return build_project(
+        flags.project.project_dir,
+        config_file=flags.project.config_file,
+        tag=tag,
+        separate_weights=flags.separate_weights,
+        no_cache=flags.no_cache,
+        progress=command_progress(flags.progress),
+        secrets={secret.id: secret.src for secret in flags.secrets},
+    )

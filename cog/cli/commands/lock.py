@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from cog.cli import _options
-from cog.cli._capability import not_yet
 from cog.cli._options import ProjectFile
+from cog.cli._progress import command_progress
 from cog.config import load_config
 from cog.errors import CogError
+from cog.locking import check_lock, lock_project
 
 
 @dataclass(frozen=True)
@@ -102,5 +103,18 @@ def lock_request(
 
 
 def lock(request: LockRequest) -> None:
-    load_config(request.project.config_path)
-    not_yet("lock", "the resolver (cog.locking.lock_project)")
+    project = request.project
+    load_config(project.config_path)  # its errors name the file as the user gave it
+    if request.check:
+        check_lock(project.project_dir, project.config_file)
+        click.echo(f"{project.project_dir / 'cog.lock'} is up to date", err=True)
+        return
+    result = lock_project(
+        project.project_dir,
+        config_file=project.config_file,
+        upgrade=request.upgrade,
+        platform=request.platform,
+        progress=command_progress(request.progress),
+    )
+    state = "written" if result.changed else "already up to date"
+    click.echo(f"{result.path} {state}", err=True)

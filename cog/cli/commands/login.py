@@ -10,8 +10,8 @@ from typing import IO
 
 import click
 
-from cog.cli._capability import not_yet
 from cog.errors import CogError
+from cog.rules.registry.auth import login as store_login
 
 # The docker convention for a login that is a bearer/identity token, not a user.
 TOKEN_USERNAME = "<token>"  # noqa: S105 (a user name, not a secret)
@@ -99,4 +99,5 @@ def login_request(
 
 
 def login(request: LoginRequest) -> None:
-    not_yet("login", "the registry client (cog.rules.registry.auth.login)")
+    stored = store_login(request.registry, request.username, request.password)
+    click.echo(f"Login succeeded for {request.registry} (saved in {stored})", err=True)

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import click
 
+from cog._run.store import cache_root, pulled_layout
 from cog.cli import _options
-from cog.cli._capability import not_yet
+from cog.cli._progress import command_progress
+from cog.rules.registry import pull as pull_image
 
 
 @dataclass(frozen=True)
@@ -32,4 +34,11 @@ def pull_command(platform: str, progress: str, image: str) -> None:
 
 
 def pull(request: PullRequest) -> None:
-    not_yet("pull", "the registry client (cog.rules.registry.pull)")
+    result = pull_image(
+        request.image,
+        pulled_layout(),
+        cache_dir=cache_root(),
+        platform=request.platform,
+        progress=command_progress(request.progress),
+    )
+    click.echo(f"Pulled {request.image}@{result.manifest_digest}")

@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from cog.cli import _options
-from cog.cli._capability import not_yet
-from cog.cli.commands.build import BuildFlags
+from cog.cli._progress import command_progress
+from cog.cli.commands.build import BuildFlags, build_image
 from cog.config import load_config
 from cog.errors import CogError
+from cog.rules.registry import push as push_image
+from cog.rules.registry.reference import model_reference
 
 
 @click.command("push")
@@ -55,4 +57,16 @@ def push(flags: BuildFlags, image: str | None) -> None:
             f"{flags.project.config_file}",
             "For example: cog push my-registry.example:5000/me/my-model",
         )
-    not_yet("push", "image building and pushing (cog.building, cog.rules.registry.push)")
+    destination = model_reference(image or config.image)
+    built = build_image(flags, None)
+    result = push_image(
+        built.layout,
+        built.manifest_digest,
+        str(destination),
+        progress=command_progress(flags.progress),
+    )
+    sent = len(result.uploaded)
+    click.echo(
+        f"Pushed {destination}@{result.digest} "
+        f"({sent} uploaded, {len(result.skipped)} already there, {len(result.mounted)} mounted)"
+    )
