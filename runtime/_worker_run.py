@@ -77,7 +77,6 @@ class _Base:
         started: float,
     ) -> None:
         predict_time = time.perf_counter() - started
-        self._capture.finish(job.id)
         self._writer.send(Done(job.id, status, output, error, metrics, predict_time))
 
 
@@ -129,6 +128,8 @@ class SyncRunner(_Base):
                     traceback.print_exc()
                 metrics = scope.metrics_json()
         finally:
+            # Drain while the raw fd writes can still be attributed to this prediction.
+            self._capture.finish(job.id)
             attribution.running.remove(job.id)
             current_prediction.reset(token)
             self._canceled.discard(job.id)
@@ -216,6 +217,8 @@ class AsyncRunner(_Base):
                 metrics = scope.metrics_json()
         finally:
             self._tasks.pop(job.id, None)
+            # Drain while the raw fd writes can still be attributed to this prediction.
+            self._capture.finish(job.id)
             attribution.running.remove(job.id)
             current_prediction.reset(token)
         self._finish(

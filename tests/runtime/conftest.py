@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import http.server
 import os
 import threading
 import time
@@ -155,3 +156,89 @@ def shared() -> Iterator[ServerFactory]:
     yield get
     for instance in cache.values():
         instance.stop()
+
+
+class Recorded:
+    """What the helper HTTP server received: (method, path, headers, body)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+        self.fail_first = 0  # answer 500 to this many webhook posts first
+
+    def of(self, path_prefix: str) -> list[tuple[str, str, dict[str, str], bytes]]:
+        with self.lock:
+            return [r for r in self.requests if r[1].startswith(path_prefix)]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    recorded: Recorded
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _record(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        with self.recorded.lock:
+            self.recorded.requests.append(
+                (self.command, self.path, dict(self.headers.items()), body)
+            )
+        return body
+
+    def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self._record()
+        if self.path.startswith("/files/"):
+            self._reply(200, b"content of " + self.path.encode())
+        elif self.path == "/hang":
+            time.sleep(5)
+        else:
+            self._reply(404, b"not here")
+
+    def do_PUT(self) -> None:
+        self._record()
+        if self.path.startswith("/upload/"):
+            self._reply(201)
+        else:
+            self._reply(403, b"no uploads here")
+
+    def do_POST(self) -> None:
+        self._record()
+        if self.path.startswith("/webhook"):
+            with self.recorded.lock:
+                failing = self.recorded.fail_first > 0
+                self.recorded.fail_first -= 1
+            self._reply(500 if failing else 200)
+        else:
+            self._reply(404)
+
+
+class HelperServer:
+    def __init__(self) -> None:
+        self.recorded = Recorded()
+        handler = type("Handler", (_Handler,), {"recorded": self.recorded})
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def helper() -> Iterator[HelperServer]:
+    """A plain HTTP server on 127.0.0.1:0 for file inputs, uploads and webhooks."""
+    instance = HelperServer()
+    yield instance
+    instance.close()
