@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import secrets
 import shutil
 import signal
@@ -195,6 +196,8 @@ def _bundle_config(spec: ContainerSpec, root: Path, *, read_only: bool) -> dict[
     for mount in spec.mounts:
         mounts.append(_bind(mount.source, mount.destination, read_only=mount.read_only))
     devices, device_rules = _gpu_devices() if spec.gpus else ([], [])
+    # As many open files as cog itself may have: a container cannot raise it further.
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     return {
         "ociVersion": "1.0.2",
         "process": {
@@ -204,7 +207,7 @@ def _bundle_config(spec: ContainerSpec, root: Path, *, read_only: bool) -> dict[
             "env": [f"{name}={value}" for name, value in spec.env.items()],
             "cwd": spec.cwd,
             "capabilities": _capabilities(),
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 65536, "soft": 65536}],
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": nofile, "soft": nofile}],
             "noNewPrivileges": True,
         },
         "root": {"path": str(root), "readonly": read_only},

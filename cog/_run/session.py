@@ -15,6 +15,7 @@ from typing import Any
 
 from cog._run.client import RuntimeClient
 from cog._run.image import Image
+from cog._run.inputs import input_properties, type_inputs
 from cog._run.outputs import Rendered, render_prediction
 from cog._run.rootfs import unpacked_rootfs
 from cog._run.runc import BindMount, Container, ContainerSpec
@@ -109,27 +110,35 @@ def predict(
     progress: Progress | None = None,
 ) -> Rendered:
     endpoint = "trainings" if train else "predictions"
+    schema = image_schema(image)
+    typed = type_inputs(inputs, input_properties(schema, train))
     with running_server(image, options, progress=progress) as (_, client):
         prediction_id = secrets.token_hex(13)
         try:
-            body = client.predict({"id": prediction_id, "input": inputs}, endpoint=endpoint)
+            body = client.predict({"id": prediction_id, "input": typed}, endpoint=endpoint)
         except KeyboardInterrupt:
             client.cancel(prediction_id, endpoint=endpoint)
             raise
-    return render_prediction(body, output_path, concatenate=_concatenates(image, train))
+    output_schema = _components(schema).get("TrainingOutput" if train else "Output", {})
+    concatenate = output_schema.get("x-cog-array-display") == "concatenate"
+    return render_prediction(body, output_path, concatenate=concatenate)
 
 
-def _concatenates(image: Image, train: bool) -> bool:
-    schema_text = image.config.labels.get("run.cog.openapi_schema")
-    if not schema_text:
-        return False
+def image_schema(image: Image) -> dict[str, Any] | None:
+    """The OpenAPI document the image carries in its run.cog.openapi_schema label."""
+    text = image.config.labels.get("run.cog.openapi_schema")
+    if not text:
+        return None
     try:
-        schema = json.loads(schema_text)
-        name = "TrainingOutput" if train else "Output"
-        output = schema["components"]["schemas"][name]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        return False
-    return bool(output.get("x-cog-array-display") == "concatenate")
+        schema = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return schema if isinstance(schema, dict) else None
+
+
+def _components(schema: dict[str, Any] | None) -> dict[str, Any]:
+    components = (schema or {}).get("components", {}).get("schemas", {})
+    return components if isinstance(components, dict) else {}
 
 
 def serve(

@@ -1,0 +1,83 @@
+"""`-i name=value` gives strings: type them by the image's schema, as the reference CLI does."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cog.errors import RunError
+
+_TRUE = {"true", "t", "yes", "y", "1", "on"}
+_FALSE = {"false", "f", "no", "n", "0", "off"}
+
+
+def input_properties(schema: Mapping[str, Any] | None, train: bool = False) -> dict[str, Any]:
+    """The Input (or TrainingInput) properties of an OpenAPI document, refs resolved."""
+    if not schema:
+        return {}
+    components = schema.get("components", {}).get("schemas", {})
+    inputs = components.get("TrainingInput" if train else "Input", {})
+    resolved = {}
+    for name, prop in inputs.get("properties", {}).items():
+        resolved[name] = _resolve(prop, components)
+    return resolved
+
+
+def _resolve(prop: Mapping[str, Any], components: Mapping[str, Any]) -> Mapping[str, Any]:
+    for key in ("allOf", "anyOf"):
+        for option in prop.get(key, ()):
+            ref = option.get("$ref", "")
+            if ref.startswith("#/components/schemas/"):
+                return {**components.get(ref.rsplit("/", 1)[1], {}), **prop}
+            if "type" in option and option["type"] != "null":
+                return {**option, **prop}
+    return prop
+
+
+def type_inputs(inputs: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
+    """Strings from the command line converted to the JSON type each input declares."""
+    return {name: _typed(name, value, properties.get(name, {})) for name, value in inputs.items()}
+
+
+def _typed(name: str, value: Any, prop: Mapping[str, Any]) -> Any:
+    kind = prop.get("type")
+    if isinstance(value, list):
+        items = prop.get("items", {}) if kind == "array" else prop
+        return [_typed(name, item, items) for item in value]
+    if not isinstance(value, str) or value.startswith("data:"):
+        return value
+    if kind == "array":
+        return [_typed(name, value, prop.get("items", {}))]
+    convert = _CONVERTERS.get(str(kind))
+    if convert is None:
+        return value
+    try:
+        return convert(value)
+    except ValueError as exc:
+        raise RunError(
+            f"-i {name}={value}: expected {_DESCRIPTIONS[str(kind)]}",
+            "Check the inputs with `cog schema`.",
+        ) from exc
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    raise ValueError(text)
+
+
+_CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "integer": int,
+    "number": float,
+    "boolean": _boolean,
+    "object": json.loads,
+}
+_DESCRIPTIONS = {
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a JSON object",
+}
