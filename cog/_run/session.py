@@ -6,8 +6,10 @@ import contextlib
 import json
 import os
 import secrets
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +80,23 @@ def server_spec(
 
 
 @contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM to cog stops the container as Ctrl-C does, instead of orphaning it."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
 def running_server(
     image: Image,
     options: RunOptions,
@@ -92,7 +111,7 @@ def running_server(
     rootfs = unpacked_rootfs(image, cache_root(), progress or NullProgress())
     port = port if port is not None else free_port(host)
     container = Container(rootfs, server_spec(image, port, host, options, extra_args))
-    with container:
+    with _terminate_as_interrupt(), container:
         # The model's own output goes to our stderr, keeping stdout for the prediction.
         process = container.start(stdout=sys.stderr.fileno(), stderr=sys.stderr.fileno())
         client = RuntimeClient(f"http://{host}:{port}")
@@ -165,7 +184,7 @@ def exec_command(
     spec = ContainerSpec(
         args=args, env=env, cwd="/src", mounts=mounts, terminal=terminal, gpus=options.gpus
     )
-    with Container(rootfs, spec) as container:
+    with _terminate_as_interrupt(), Container(rootfs, spec) as container:
         process = container.start(stdin=None)
         try:
             return process.wait()
