@@ -22,7 +22,7 @@ from cog.progress import Progress
 from cog.rules import lockfile_text
 from cog.rules.debian import targets as debian_targets
 from cog.rules.debian.cache import atomic_write, cache_root
-from cog.rules.debian.lockset import load_universe, resolve_debian
+from cog.rules.debian.lockset import resolve_debian
 from cog.rules.lockfile import LOCK_VERSION, DebPackage, Lock, Target, WeightsFile
 from cog.rules.pylock import runtime as runtime_set
 from cog.rules.pylock.lockset import resolve_python_sets
@@ -216,11 +216,16 @@ def resolve_lock(
         )
         debian: tuple[DebPackage, ...] = ()
         if suite is not None:
-            universe = load_universe(suite_sources(suite), arch, cache_root(), progress)
             old_debs = {p.name: p.version for p in old.debian} if old else {}
             kept = _kept(upgrade, list(old_debs))
             debian = resolve_debian(
-                universe, suite, spec.system_packages, {n: old_debs[n] for n in kept}
+                suite_sources(suite),
+                arch,
+                suite,
+                spec.system_packages,
+                {n: old_debs[n] for n in kept},
+                cache_dir=cache_root(),
+                progress=progress,
             )
         sets = python_sets.result()
     lock = Lock(

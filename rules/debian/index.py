@@ -153,34 +153,60 @@ def _download_packages(
     raise _unreachable(source, last)
 
 
-def fetch_suite(source: SuiteSource, arch: str, cache_dir: Path) -> list[IndexedPackage]:
+@dataclass(frozen=True)
+class SuiteRelease:
+    """A suite's verified InRelease: what its Packages indexes must hash to."""
+
+    source: SuiteSource
+    url: str
+    hashes: dict[str, tuple[str, int]]  # path -> (sha256, size)
+    by_hash: bool
+    indexes: tuple[str, ...]  # the Packages.xz paths to read, one per listed component
+
+    def index_digests(self) -> tuple[str, ...]:
+        return tuple(self.hashes[path][0] for path in self.indexes)
+
+
+def read_release(source: SuiteSource, arch: str) -> SuiteRelease:
     url = f"{source.uri}/dists/{source.suite}/InRelease"
     try:
         raw = get_bytes(url)
     except TransportError as e:
         raise _unreachable(source, e) from e
     hashes, by_hash = release_hashes(verify_inrelease(raw, source.keyring, url))
-    packages: list[IndexedPackage] = []
-    listed = [c for c in source.components if f"{c}/binary-{arch}/Packages.xz" in hashes]
-    if not listed:
+    # A component this suite does not carry (updates without contrib) is skipped.
+    indexes = tuple(
+        path
+        for path in (f"{c}/binary-{arch}/Packages.xz" for c in source.components)
+        if path in hashes
+    )
+    if not indexes:
         raise LockError(
             f"{url} lists no Packages index for {arch} in {', '.join(source.components)}",
             hint=f"Check the suite and components in {source.setting}.",
         )
-    # A component this suite does not carry (updates without contrib) is skipped.
-    for component in listed:
-        path = f"{component}/binary-{arch}/Packages.xz"
-        sha256, size = hashes[path]
+    return SuiteRelease(source, url, hashes, by_hash, indexes)
+
+
+def load_packages(release: SuiteRelease, cache_dir: Path) -> list[IndexedPackage]:
+    packages: list[IndexedPackage] = []
+    for path in release.indexes:
+        sha256, size = release.hashes[path]
         rows = _cached_rows(cache_dir, sha256)
         if rows is None:
-            data = lzma.decompress(_download_packages(source, path, sha256, size, by_hash))
-            plain = hashes.get(path[: -len(".xz")])
+            xz = _download_packages(release.source, path, sha256, size, release.by_hash)
+            data = lzma.decompress(xz)
+            plain = release.hashes.get(path[: -len(".xz")])
             if plain is not None and hashlib.sha256(data).hexdigest() != plain[0]:
-                raise LockError(f"{url}: Packages for {component} does not match its hash")
+                raise LockError(f"{release.url}: {path} does not unpack to its listed hash")
             rows = parse_packages(data.decode("utf-8"))
             _store_rows(cache_dir, sha256, rows)
-        packages.extend(package_from_row(row, source.suite) for row in rows)
+        packages.extend(package_from_row(row, release.source.suite) for row in rows)
     return packages
+
+
+def fetch_suite(source: SuiteSource, arch: str, cache_dir: Path) -> list[IndexedPackage]:
+    return load_packages(read_release(source, arch), cache_dir)
 
 
 def _cache_path(cache_dir: Path, sha256: str) -> Path:

@@ -1,26 +1,46 @@
-"""The Debian part of a lock: read the target's suites, close over the roots, pin."""
+"""The Debian part of a lock: read the target's suites, close over the roots, pin.
+
+The closure is a pure function of the indexes' contents (their sha256 in the signed
+InRelease files), the roots, the exclusions and the kept pins, so its result is cached
+under that key: a warm re-lock reads three InRelease files and one small JSON file.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from cog.rules.debian.index import IndexedPackage, SuiteSource, fetch_suite
+from cog.rules.debian.cache import atomic_write
+from cog.rules.debian.index import (
+    IndexedPackage,
+    SuiteRelease,
+    SuiteSource,
+    load_packages,
+    read_release,
+)
 from cog.rules.debian.resolve import Universe, closure
 from cog.rules.debian.targets import Suite, debian_data
 from cog.rules.lockfile import DebPackage
 
 from cog.progress import Progress
 
+_CLOSURE_FORMAT = 1
+
+
+def read_releases(sources: Iterable[SuiteSource], arch: str) -> list[SuiteRelease]:
+    return [read_release(source, arch) for source in sources]
+
 
 def load_universe(
-    sources: Iterable[SuiteSource], arch: str, cache_dir: Path, progress: Progress
+    releases: Iterable[SuiteRelease], arch: str, cache_dir: Path, progress: Progress
 ) -> Universe:
     packages: list[IndexedPackage] = []
-    for source in sources:
-        task = progress.task(f"Reading the Debian index {source.suite}")
-        packages += fetch_suite(source, arch, cache_dir)
-        task.finish(f"Read the Debian index {source.suite}")
+    for release in releases:
+        task = progress.task(f"Reading the Debian index {release.source.suite}")
+        packages += load_packages(release, cache_dir)
+        task.finish(f"Read the Debian index {release.source.suite}")
     return Universe(packages, arch)
 
 
@@ -38,20 +58,56 @@ def _pin(p: IndexedPackage) -> DebPackage:
     )
 
 
+def _closure_key(
+    releases: list[SuiteRelease],
+    arch: str,
+    roots: list[str],
+    exclude: frozenset[str],
+    prefer: Mapping[str, str],
+) -> str:
+    key = {
+        "format": _CLOSURE_FORMAT,
+        "indexes": [[r.source.suite, *r.index_digests()] for r in releases],
+        "arch": arch,
+        "roots": sorted(set(roots)),
+        "exclude": sorted(exclude),
+        "prefer": sorted(prefer.items()),
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+
 def resolve_debian(
-    universe: Universe,
+    sources: Iterable[SuiteSource],
+    arch: str,
     suite: Suite,
     system_packages: Iterable[str],
     prefer: Mapping[str, str],
+    *,
+    cache_dir: Path,
+    progress: Progress,
 ) -> tuple[DebPackage, ...]:
     """Baseline + the interpreter's packages + the user's system_packages, closed."""
     data = debian_data()
-    roots = [*data.baseline, *suite.interpreter, *system_packages]
+    wanted = list(system_packages)
+    roots = [*data.baseline, *suite.interpreter, *wanted]
+    exclude = data.exclude - set(wanted)
+    releases = read_releases(sources, arch)
+    cached = (
+        cache_dir
+        / "debian-closure"
+        / f"{_closure_key(releases, arch, roots, exclude, prefer)}.json"
+    )
+    try:
+        return tuple(DebPackage.model_validate(d) for d in json.loads(cached.read_bytes()))
+    except (FileNotFoundError, json.JSONDecodeError):
+        pass  # not resolved with these indexes and roots yet
     chosen = closure(
-        universe,
+        load_universe(releases, arch, cache_dir, progress),
         roots,
-        exclude=data.exclude - set(system_packages),
+        exclude=exclude,
         prefer=prefer,
         suite_label=f"Debian {suite.codename} ({', '.join(suite.main + suite.security)})",
     )
-    return tuple(_pin(p) for p in chosen)
+    pins = tuple(_pin(p) for p in chosen)
+    atomic_write(cached, json.dumps([p.model_dump() for p in pins]).encode())
+    return pins

@@ -62,7 +62,7 @@ class _Compiler:
         return to_wheels(packages, self.target)
 
 
-def _cpu_constraints(index: IndexConfig, target: Target) -> list[str]:
+def cpu_constraints(index: IndexConfig, target: Target) -> list[str]:
     constraints = []
     for name in sorted(runtime_data().cpu_variants):
         offered = cpu_versions(name, index, target.python_version, _arch(target))
@@ -74,7 +74,7 @@ def _cpu_constraints(index: IndexConfig, target: Target) -> list[str]:
 def _joint(requirements: list[str], compile_: _Compiler, gpu: bool, progress: Progress) -> Resolved:
     # A constraint on a package nobody requires is inert, so the CPU builds on offer can
     # be constrained up front: one resolution in the usual case.
-    constraints = [] if gpu else _cpu_constraints(compile_.index, compile_.target)
+    constraints = [] if gpu else cpu_constraints(compile_.index, compile_.target)
     if constraints:
         try:
             resolved = compile_(requirements, constraints)

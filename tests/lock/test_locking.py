@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import socket
 import time
@@ -129,10 +130,15 @@ def test_resolution_errors(requirement: str, platform: PythonTarget, match: str)
 @pytest.mark.network
 @pytest.mark.integration
 def test_lock_relock_and_staleness(make_project: MakeProject, cog_cache: Path) -> None:
-    project = make_project(SIMPLE)
+    project = make_project(SIMPLE + "weights:\n  - path: weights\n")
+    (project / "weights" / "sub").mkdir(parents=True)
+    (project / "weights" / "sub" / "w.bin").write_bytes(b"abc")
     result = lock_project(project, progress=NullProgress())
     assert result.changed
     lock = result.lock
+    assert [(w.path, w.sha256, w.size) for w in lock.weights] == [
+        ("weights/sub/w.bin", hashlib.sha256(b"abc").hexdigest(), 3)
+    ]
     debs = {d.name: d for d in lock.debian}
     assert {"jq", "libjq1", "libc6", "python3.11", "tzdata"} <= set(debs)
     assert not set(debs) & {"dpkg", "debconf", "mawk"}
@@ -149,7 +155,7 @@ def test_lock_relock_and_staleness(make_project: MakeProject, cog_cache: Path) -
     assert result.path.stat().st_mtime_ns == mtime
     assert check_lock(project) == lock
 
-    (project / "cog.yaml").write_text(SIMPLE + "# a comment\n")
+    (project / "cog.yaml").write_text(SIMPLE + "weights:\n  - path: weights\n# a comment\n")
     with pytest.raises(LockError, match="stale"):
         check_lock(project)
     relocked = lock_project(project, progress=NullProgress())
