@@ -60,26 +60,6 @@ def test_debug_adds_the_traceback(project: Path, runner: CliRunner) -> None:
     assert "cog.errors.ConfigError" in result.stderr
 
 
-@pytest.mark.unit
-@pytest.mark.parametrize(
-    ("argv", "capability"),
-    [
-        (["doctor"], "project diagnostics"),
-    ],
-)
-def test_not_yet_available_names_the_capability(
-    project: Path, runner: CliRunner, argv: list[str], capability: str
-) -> None:
-    (project / "cog.yaml").write_text("build:\n  python_version: '3.12'\n")
-    result = runner.invoke(cli, argv)
-    assert result.exit_code == 1
-    assert result.stderr == (
-        f"error: `cog {argv[0]}` is not available yet: it needs {capability}, which has not "
-        "landed in this version\nUse a later version of cog, or run the steps that are "
-        "available (`cog init`, `cog schema`).\n"
-    )
-
-
 def _crash(*args: object, **kwargs: object) -> None:
     raise RuntimeError("disk on fire")
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from cog.cli import _options
-from cog.cli._capability import not_yet
 from cog.cli._options import ProjectFile
+from cog.doctor import diagnose
+from cog.errors import CogError
 
 
 @click.command("doctor")
@@ -24,4 +25,18 @@ def doctor_command(config_file: str, fix: bool) -> None:
 
 
 def doctor(project: ProjectFile, *, fix: bool) -> None:
-    not_yet("doctor", "project diagnostics")
+    failed = 0
+    for finding in diagnose(project.config_path):
+        if not finding.ok and fix and finding.fix is not None:
+            click.echo(f"fixed  {finding.check}: {finding.fix()}")
+            continue
+        mark = "ok    " if finding.ok else "FAILED"
+        click.echo(f"{mark} {finding.check}: {finding.message}")
+        if finding.hint:
+            click.echo(f"       {finding.hint}")
+        failed += not finding.ok
+    if failed:
+        raise CogError(
+            f"cog doctor found {failed} problem{'s' if failed > 1 else ''}",
+            "Fix them as shown above" + ("" if fix else ", or run `cog doctor --fix`."),
+        )

@@ -1,0 +1,122 @@
+"""`cog doctor`: what stands between this project and a running image, and how to fix it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cog._run.store import cache_root
+from cog.config import Config, load_config
+from cog.errors import CogError
+from cog.progress import NullProgress
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    ok: bool
+    message: str
+    hint: str | None = None
+    fix: Callable[[], str] | None = None  # applies the fix, returns what it did
+
+
+def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> list[Finding]:
+    """Every check, in order; ``config_path`` as the user named it (errors repeat it)."""
+    env = os.environ if env is None else env
+    project_dir, config_file = config_path.absolute().parent, config_path.name
+    findings: list[Finding] = []
+    try:
+        config = load_config(config_path)
+    except CogError as exc:
+        findings.append(Finding("cog.yaml", False, exc.message, exc.hint))
+    else:
+        findings.append(Finding("cog.yaml", True, f"{config_file} is valid"))
+        findings.extend(_lock_findings(project_dir, config_file))
+        findings.extend(_credential_findings(config, env))
+    if not env.get("COG_SKIP_DOCKER_CHECK"):
+        findings.extend(_runtime_findings())
+    findings.append(_cache_finding())
+    return findings
+
+
+def _lock_findings(project_dir: Path, config_file: str) -> Iterator[Finding]:
+    from cog.locking import check_lock, lock_project  # noqa: PLC0415 (resolver loads on demand)
+
+    def relock() -> str:
+        result = lock_project(project_dir, config_file=config_file, progress=NullProgress())
+        return f"wrote {result.path}"
+
+    try:
+        check_lock(project_dir, config_file)
+    except CogError as exc:
+        yield Finding("cog.lock", False, exc.message, exc.hint, fix=relock)
+    else:
+        yield Finding("cog.lock", True, "cog.lock matches cog.yaml and its files")
+
+
+def _credential_findings(config: Config, env: Mapping[str, str]) -> Iterator[Finding]:
+    from cog.rules.registry.auth import credentials_for  # noqa: PLC0415
+    from cog.rules.registry.reference import model_reference  # noqa: PLC0415
+
+    if config.image is None and not env.get("COG_MODEL"):
+        return
+    try:
+        reference = model_reference(config.image, env=env)
+    except CogError as exc:
+        yield Finding("registry", False, exc.message, exc.hint)
+        return
+    credentials = credentials_for(reference.registry, env=env)
+    if credentials is None:
+        yield Finding(
+            "registry",
+            True,
+            f"no stored login for {reference.registry}: pushes will be anonymous",
+            f"If the registry needs one: cog login {reference.registry}",
+        )
+    else:
+        yield Finding("registry", True, f"a login for {reference.registry} is stored")
+
+
+def _runtime_findings() -> Iterator[Finding]:
+    runc = shutil.which("runc")
+    if runc is None:
+        yield Finding(
+            "runc",
+            False,
+            "runc is not installed: cog run, serve and exec need an OCI runtime",
+            "Install it: apt-get install runc",
+        )
+        return
+    done = subprocess.run([runc, "--version"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        yield Finding("runc", False, f"{runc} --version failed: {done.stderr.strip()}")
+        return
+    yield Finding("runc", True, done.stdout.splitlines()[0])
+    if os.geteuid() != 0:
+        yield Finding(
+            "runc",
+            False,
+            "cog runs containers with runc as root; this user is not root",
+            "Run cog as root (for example with sudo).",
+        )
+
+
+def _cache_finding() -> Finding:
+    root = cache_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        return Finding(
+            "cache",
+            False,
+            f"the cache directory {root} is not writable: {exc.strerror}",
+            "Set COG_CACHE_DIR to a writable directory.",
+        )
+    return Finding("cache", True, f"cache at {root}")
