@@ -9,6 +9,7 @@ from the diff, so no secret ever reaches a layer.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -115,17 +116,42 @@ def run_layer(
             f"build.run command {step.command!r} failed with exit status {proc.returncode}:\n"
             + (proc.stdout + proc.stderr)[-3000:]
         )
-    # Mount points bwrap created for secrets and resolv.conf are not the command's work.
-    ignored = {"tmp", "proc", "dev", "etc/resolv.conf"}
-    ignored |= {target.strip("/") for _, target in step.mounts}
-    for rel in ignored - set(before):
+    # Mount points bwrap created (for secrets, resolv.conf) are not the command's work.
+    created = _created_mount_points(step, set(before))
+    for rel in sorted(created, key=lambda r: -r.count("/")):
         path = rootfs / rel
-        if path.is_file() and not path.is_symlink():
+        if path.is_dir() and not path.is_symlink():
+            with contextlib.suppress(OSError):  # not empty: the command wrote there too
+                path.rmdir()
+        elif path.is_file() and path.stat().st_size == 0:
             path.unlink()
+    ignored = {"tmp", "proc", "dev", "etc/resolv.conf"} | {t.strip("/") for _, t in step.mounts}
     entries = diff_entries(rootfs, before, _snapshot(rootfs), ignored)
     record = write_layer(entries, cache, f"RUN {step.command}")
     shutil.rmtree(workdir, ignore_errors=True)
     return record
+
+
+def _created_mount_points(step: RunStep, existed: set[str]) -> set[str]:
+    created: set[str] = set()
+    for target in ["etc/resolv.conf", *(t.strip("/") for _, t in step.mounts)]:
+        parts = target.split("/")
+        for i in range(1, len(parts) + 1):
+            rel = "/".join(parts[:i])
+            if rel not in existed:
+                created.add(rel)
+    return created
+
+
+def _same(
+    before: tuple[int, int, int, int, int, str] | None, after: tuple[int, int, int, int, int, str]
+) -> bool:
+    if before is None:
+        return False
+    if stat.S_ISDIR(after[0]) and stat.S_ISDIR(before[0]):
+        # A directory whose only change is its mtime (an entry added and removed) is unchanged.
+        return before[:3] == after[:3]
+    return before == after
 
 
 def diff_entries(root: Path, before: _Snapshot, after: _Snapshot, ignored: set[str]) -> list[Entry]:
@@ -135,7 +161,7 @@ def diff_entries(root: Path, before: _Snapshot, after: _Snapshot, ignored: set[s
     entries: list[Entry] = []
     as_root = os.geteuid() == 0
     for rel, (mode, uid, gid, _size, _mtime, link) in after.items():
-        if skip(rel) or before.get(rel) == after[rel]:
+        if skip(rel) or _same(before.get(rel), after[rel]):
             continue
         owner = (uid, gid) if as_root else (0, 0)
         if stat.S_ISDIR(mode):
