@@ -106,7 +106,6 @@ class Prediction:
         self.status = "processing"
         self.started_at = now()
         self.events.emit(Event("start", {"id": self.id, "status": self.status}))
-        self._touch()
 
     def add_log(self, source: str, data: str) -> None:
         self.logs.append(data)

@@ -88,7 +88,12 @@ class Service:
         if request.webhook:
             s = self.settings
             self._nursery.start_soon(
-                send_webhooks, prediction, s.throttle_interval, s.webhook_retries, s.webhook_backoff
+                send_webhooks,
+                prediction,
+                prediction.to_json(),
+                s.throttle_interval,
+                s.webhook_retries,
+                s.webhook_backoff,
             )
         return prediction
 

@@ -35,14 +35,19 @@ async def _send(url: str, body: dict[str, object]) -> int | None:
 
 
 async def send_webhooks(
-    prediction: Prediction, throttle: float, retries: int, backoff: float
+    prediction: Prediction,
+    start_body: dict[str, object],
+    throttle: float,
+    retries: int,
+    backoff: float,
 ) -> None:
+    """``start_body``: the prediction as it was created (status starting)."""
     url = prediction.request.webhook
     if url is None:
         return
     wanted = prediction.request.webhook_events
     if "start" in wanted:
-        await _send(url, prediction.to_json())
+        await _send(url, start_body)
     last = trio.current_time() - throttle
     progress = wanted & {"output", "logs"}
     while not prediction.done.is_set():

@@ -83,6 +83,15 @@ async def _await(awaitable: Any) -> None:
     await awaitable
 
 
+def _has_healthcheck(obj: object) -> bool:
+    """Only a healthcheck() the user wrote is worth a round trip per health request."""
+    from cog._sdk.predictor import user_method_owner  # noqa: PLC0415
+
+    if not isinstance(obj, type):
+        return False
+    return user_method_owner(obj, "healthcheck") is not None
+
+
 def _healthcheck(instance: object) -> HealthResult:
     check = getattr(instance, "healthcheck", None)
     if not callable(check):
@@ -127,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         writer.send(SetupDone(f"{type(exc).__name__}: {exc}"))
         return
     capture.finish(None)
-    writer.send(SetupDone(None, has_healthcheck=callable(getattr(target, "healthcheck", None))))
+    writer.send(SetupDone(None, has_healthcheck=_has_healthcheck(obj)))
     from cog._signature.introspect import entry_method  # noqa: PLC0415
 
     method = entry_method(target, Mode(args.mode)) if isinstance(obj, type) else target

@@ -117,7 +117,7 @@ def test_webhooks_start_and_completed(shared: ServerFactory, helper: HelperServe
     )
     assert response.status_code == 202
     bodies = _wait_for_webhooks(helper, "/webhook", 2)
-    assert bodies[0]["status"] in ("starting", "processing")
+    assert bodies[0]["status"] == "starting"
     assert bodies[-1]["status"] == "succeeded"
     assert bodies[-1]["output"] == ["chunk0", "chunk1", "chunk2"]
 
@@ -160,3 +160,15 @@ def test_dead_webhook_receiver_does_not_slow_predictions(shared: ServerFactory) 
     body = srv.predict({"input": {"text": "w"}, "webhook": dead}).json()
     assert body["status"] == "succeeded"
     assert time.monotonic() - started < 2.0
+
+
+def test_output_webhooks_are_throttled(server: ServerFactory, helper: HelperServer) -> None:
+    # Two outputs 0.5 s apart, a 30 s interval: the first output goes out at once, the
+    # second only inside the completed webhook.
+    srv = server("outputs.py:SlowStreamRunner", throttle_interval=30.0)
+    body = srv.predict({"input": {"seconds": 0.5}, "webhook": helper.url + "/webhook"}).json()
+    assert body["status"] == "succeeded"
+    bodies = _wait_for_webhooks(helper, "/webhook", 2)
+    progress = [b["output"] for b in bodies if b["status"] == "processing"]
+    assert progress == [["first"]]
+    assert bodies[-1]["output"] == ["first", "second"]

@@ -1,0 +1,85 @@
+"""``python -m cog.runtime`` as an image runs it: cog.yaml, PORT, SIGTERM draining."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.integration
+
+PROJECT = Path(__file__).resolve().parent.parent / "fixtures" / "runtime" / "project"
+
+
+class Process:
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        self.proc = proc
+        self.url = url
+
+
+@pytest.fixture
+def runtime_process() -> Iterator[Process]:
+    env = dict(os.environ, PORT="0")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cog.runtime", "--host", "127.0.0.1"],
+        cwd=PROJECT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    url = None
+    deadline = time.monotonic() + 60
+    while url is None and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        found = re.search(r"Running on (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            url = found.group(1)
+    assert url is not None, "the server never said where it listens"
+    try:
+        yield Process(proc, url)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+        proc.stderr.close()
+
+
+def _wait_ready(url: str) -> dict[str, object]:
+    deadline = time.monotonic() + 60
+    while True:
+        body: dict[str, object] = requests.get(url + "/health-check", timeout=10).json()
+        if body["status"] == "READY":
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.02)
+
+
+def test_serves_the_cog_yaml_model_and_drains_on_sigterm(runtime_process: Process) -> None:
+    url = runtime_process.url
+    _wait_ready(url)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        running = [
+            pool.submit(
+                requests.post, url + "/predictions", json={"input": {"seconds": 1.0}}, timeout=60
+            )
+            for _ in range(2)
+        ]
+        deadline = time.monotonic() + 30
+        while requests.get(url + "/health-check", timeout=10).json()["status"] != "BUSY":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        runtime_process.proc.send_signal(signal.SIGTERM)
+        results = [future.result() for future in running]
+    assert [r.status_code for r in results] == [200, 200]
+    assert [r.json()["output"] for r in results] == ["slept 1.0", "slept 1.0"]
+    assert runtime_process.proc.wait(30) == 0
