@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cog.rules.lockfile import Lock, Target
+from cog.rules.lockfile import Lock, Target, Wheel
 from cog.rules.lockfile_text import dumps
 from cog.rules.pylock.config import IndexConfig, read_index_config
 from cog.rules.pylock.resolve import Target as PythonTarget
@@ -179,3 +179,24 @@ def test_system_package_not_in_suite(make_project: MakeProject, cog_cache: Path)
         LockError, match=r"'libssl' is not in Debian bookworm.*Did you mean: .*libssl3"
     ):
         lock_project(project, progress=NullProgress())
+
+
+@pytest.mark.network
+@pytest.mark.integration
+def test_pins_are_kept_unless_upgraded(make_project: MakeProject, cog_cache: Path) -> None:
+    project = make_project(SIMPLE)
+    old_idna = Wheel(
+        name="idna", version="3.7", filename="idna-3.7-py3-none-any.whl", sha256="0" * 64, size=1
+    )
+    previous = Lock(
+        inputs_sha256="0" * 64,  # stale on purpose: forces a resolution
+        target=Target(python_version="3.11", debian_suite="bookworm"),
+        runtime=(old_idna,),
+    )
+    (project / "cog.lock").write_text(dumps(previous))
+    kept = lock_project(project, progress=NullProgress())
+    assert {w.name: w.version for w in kept.lock.runtime}["idna"] == "3.7"
+    upgraded = lock_project(project, upgrade=["idna"], progress=NullProgress())
+    idna = {w.name: w for w in upgraded.lock.runtime}["idna"]
+    assert idna.version != "3.7"
+    assert idna.sha256 != "0" * 64
