@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import lzma
+import os
 import subprocess
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +120,27 @@ def release_hashes(release_text: str) -> tuple[dict[str, tuple[str, int]], bool]
     return hashes, fields.get("Acquire-By-Hash", "no").lower() == "yes"
 
 
+def check_valid_until(release_text: str, url: str, now: datetime | None = None) -> None:
+    """Refuse an expired index (a mirror replaying old security data), as apt does.
+
+    COG_DEBIAN_ALLOW_EXPIRED=1 accepts one, for snapshot mirrors of a past date.
+    """
+    fields = next(iter_stanzas(release_text), {})
+    valid_until = fields.get("Valid-Until")
+    if valid_until is None or os.environ.get("COG_DEBIAN_ALLOW_EXPIRED") == "1":
+        return
+    try:
+        expires = parsedate_to_datetime(valid_until)
+    except (TypeError, ValueError):
+        raise LockError(f"{url}: unreadable Valid-Until {valid_until!r}") from None
+    if expires < (now or datetime.now(UTC)):
+        raise LockError(
+            f"{url} expired on {valid_until} (Valid-Until): the mirror serves stale data",
+            hint="Use an up-to-date mirror, or set COG_DEBIAN_ALLOW_EXPIRED=1 for a "
+            "snapshot mirror of a past date.",
+        )
+
+
 def _unreachable(source: SuiteSource, error: TransportError) -> LockError:
     return LockError(
         f"cannot read the Debian suite {source.suite} from {source.uri} "
@@ -173,7 +197,9 @@ def read_release(source: SuiteSource, arch: str) -> SuiteRelease:
         raw = get_bytes(url)
     except TransportError as e:
         raise _unreachable(source, e) from e
-    hashes, by_hash = release_hashes(verify_inrelease(raw, source.keyring, url))
+    verified = verify_inrelease(raw, source.keyring, url)
+    check_valid_until(verified, url)
+    hashes, by_hash = release_hashes(verified)
     # A component this suite does not carry (updates without contrib) is skipped.
     indexes = tuple(
         path

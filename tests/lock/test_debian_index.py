@@ -8,10 +8,11 @@ from __future__ import annotations
 import shutil
 import socket
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cog.rules.debian.index import SuiteSource, fetch_suite
+from cog.rules.debian.index import SuiteSource, check_valid_until, fetch_suite
 
 from cog.errors import LockError
 
@@ -85,3 +86,18 @@ def test_unreachable_mirror_fails_fast_naming_the_setting(tmp_path: Path) -> Non
     with pytest.raises(LockError, match=r"cannot read the Debian suite bookworm .*set in X"):
         fetch_suite(source, "amd64", tmp_path)
     assert time.monotonic() - started < 10
+
+
+@pytest.mark.unit
+def test_expired_index_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = "Suite: bookworm-security\nValid-Until: Sat, 28 Nov 2026 00:53:02 UTC\n"
+    before = datetime(2026, 11, 27, tzinfo=UTC)
+    after = datetime(2026, 11, 29, tzinfo=UTC)
+    check_valid_until(release, "u", before)
+    with pytest.raises(LockError, match=r"u expired on Sat, 28 Nov 2026") as info:
+        check_valid_until(release, "u", after)
+    assert info.value.hint is not None
+    assert "COG_DEBIAN_ALLOW_EXPIRED" in info.value.hint
+    monkeypatch.setenv("COG_DEBIAN_ALLOW_EXPIRED", "1")
+    check_valid_until(release, "u", after)
+    check_valid_until("Suite: bookworm\n", "u", after)
