@@ -9,16 +9,16 @@ import urllib.parse
 from functools import partial
 
 import trio
-from cog.runtime._app import Application
 from cog.runtime._service import Service
 from cog.runtime.settings import Settings
 from hypercorn.config import Config
-from hypercorn.trio import serve as hypercorn_serve
 
 log = logging.getLogger("cog.runtime")
 
 
 def _hypercorn_config(settings: Settings) -> Config:
+    from hypercorn.config import Config  # noqa: PLC0415
+
     config = Config()
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     config.bind = [f"{host}:{settings.port}"]
@@ -42,7 +42,11 @@ async def serve(
     shutdown = trio.Event()
     http_stop = trio.Event()
     async with trio.open_nursery() as nursery:
+        # Workers start first: they import the model while we import the HTTP stack.
         await nursery.start(service.run)
+        from cog.runtime._app import Application  # noqa: PLC0415
+        from hypercorn.trio import serve as hypercorn_serve  # noqa: PLC0415
+
         app = Application(service, shutdown.set)
 
         async def http(*, task_status: trio.TaskStatus[list[str]]) -> None:
@@ -57,6 +61,7 @@ async def serve(
         if settings.handle_signals:
             nursery.start_soon(partial(_signals, settings, shutdown))
         nursery.start_soon(_drain, service, shutdown, http_stop)
+        nursery.start_soon(app.load_quart)
         port = urllib.parse.urlsplit(urls[0]).port if urls else settings.port
         log.info("serving on %s", ", ".join(urls))
         task_status.started(port or settings.port)
