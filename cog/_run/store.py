@@ -48,10 +48,19 @@ def resolve_image(
     if name.startswith("oci:"):
         return _from_layout_reference(name[len("oci:") :])
     project_layout = project_dir / PROJECT_LAYOUT
-    for layout in (project_layout, pulled_layout()):
-        if (layout / "index.json").is_file() and name in tags(layout):
-            return load_image(layout, tags(layout)[name])
-    return _pull(name, progress)
+    if (project_layout / "index.json").is_file() and name in tags(project_layout):
+        return load_image(project_layout, tags(project_layout)[name])
+    key = pulled_name(name)
+    if (pulled_layout() / "index.json").is_file() and key in tags(pulled_layout()):
+        return load_image(pulled_layout(), tags(pulled_layout())[key])
+    return pull_image(name, progress=progress)
+
+
+def pulled_name(name: str) -> str:
+    """The tag a pulled image gets in the shared layout: its full, canonical reference."""
+    from cog.rules.registry.reference import parse_reference  # noqa: PLC0415
+
+    return str(parse_reference(name))
 
 
 def _from_layout_reference(spec: str) -> Image:
@@ -62,9 +71,17 @@ def _from_layout_reference(spec: str) -> Image:
     return load_image(layout, resolve_tag(layout, tag or None))
 
 
-def _pull(name: str, progress: Progress) -> Image:
+def pull_image(name: str, *, platform: str = "linux/amd64", progress: Progress) -> Image:
+    """Pull ``name`` into the shared layout (only the blobs the cache lacks)."""
     from cog.rules.registry import pull  # noqa: PLC0415 (network stack loads on demand)
 
     layout = pulled_layout()
-    result = pull(name, layout, cache_dir=cache_root(), progress=progress)
+    result = pull(
+        name,
+        layout,
+        cache_dir=cache_root(),
+        platform=platform,
+        progress=progress,
+        tag_as=pulled_name(name),
+    )
     return load_image(layout, result.manifest_digest)

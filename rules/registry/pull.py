@@ -142,10 +142,11 @@ def pull(
     ca_file: Path | None = None,
     progress: Progress,
     env: Mapping[str, str] | None = None,
+    tag_as: str | None = None,
 ) -> PullResult:
     """Pull ``reference`` (an index resolves to ``platform``'s image) into the cache and
-    into the OCI layout ``dest_layout``, tagged with the reference's tag (``latest`` for a
-    reference by digest alone).
+    into the OCI layout ``dest_layout``, tagged ``tag_as`` or else with the reference's tag
+    (``latest`` for a reference by digest alone).
     """
     env = os.environ if env is None else env
     ref = reference if isinstance(reference, Reference) else parse_reference(reference, env=env)
@@ -170,6 +171,6 @@ def pull(
     for desc, path in zip(blobs, paths, strict=True):
         layout.add_blob(path, desc.media_type, desc.digest, desc.size)
     layout.add_bytes(body, media)
-    tag = ref.tag or DEFAULT_TAG
+    tag = tag_as or ref.tag or DEFAULT_TAG
     layout.tag(tag, digest)
     return PullResult(manifest_digest=digest, tag=tag)

@@ -12,7 +12,7 @@ from cog.cli._options import ProjectFile
 from cog.cli._progress import command_progress
 from cog.config import load_config
 from cog.errors import CogError
-from cog.locking import check_lock, lock_project
+from cog.locking import check_lock, lock_path, lock_project
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def lock(request: LockRequest) -> None:
     load_config(project.config_path)  # its errors name the file as the user gave it
     if request.check:
         check_lock(project.project_dir, project.config_file)
-        click.echo(f"{project.project_dir / 'cog.lock'} is up to date", err=True)
+        click.echo(f"{lock_path(project.project_dir, project.config_file)} is up to date", err=True)
         return
     result = lock_project(
         project.project_dir,

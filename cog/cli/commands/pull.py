@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 import click
 
-from cog._run.store import cache_root, pulled_layout
+from cog._run.store import pull_image
 from cog.cli import _options
 from cog.cli._progress import command_progress
-from cog.rules.registry import pull as pull_image
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,7 @@ def pull_command(platform: str, progress: str, image: str) -> None:
 
 
 def pull(request: PullRequest) -> None:
-    result = pull_image(
-        request.image,
-        pulled_layout(),
-        cache_dir=cache_root(),
-        platform=request.platform,
-        progress=command_progress(request.progress),
+    image = pull_image(
+        request.image, platform=request.platform, progress=command_progress(request.progress)
     )
-    click.echo(f"Pulled {request.image}@{result.manifest_digest}")
+    click.echo(f"Pulled {request.image}@{image.manifest_digest}")

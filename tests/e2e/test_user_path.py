@@ -1,0 +1,201 @@
+"""The whole user path, from a fresh project to a prediction, against real components.
+
+lock → build → push to a real docker-registry → pull into an empty cache → `cog run` by
+reference → `cog serve` and curl → the same pushed image under podman. Every step runs
+the installed `cog` command in a subprocess, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.support.registry import Registry, free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.network]
+
+ROOT = Path(__file__).resolve().parents[2]
+COG = str(Path(sys.executable).parent / "cog")
+READY_DEADLINE_S = 60.0
+
+
+def cog(*args: str, cwd: Path, cache: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"COG_CACHE_DIR": str(cache), "NO_COLOR": "1"}
+    done = subprocess.run(
+        [COG, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"cog {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """examples/hello, locked and built: (project, cache, manifest digest)."""
+    work = tmp_path_factory.mktemp("e2e")
+    project = work / "hello"
+    shutil.copytree(ROOT / "examples" / "hello", project, ignore=shutil.ignore_patterns(".cog"))
+    subprocess.run(["./prepare.sh"], cwd=project, check=True, capture_output=True)
+    cache = work / "cache-build"
+    cog("lock", cwd=project, cache=cache)
+    out = cog("build", "-t", "hello:e2e", cwd=project, cache=cache).stdout
+    digest = out.split()[-1]
+    assert digest.startswith("sha256:"), out
+    return project, cache, digest
+
+
+def wait_ready(port: int, process: subprocess.Popen[str] | None = None) -> None:
+    deadline = time.monotonic() + READY_DEADLINE_S
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"server exited early: {process.communicate()}")
+        try:
+            health = requests.get(f"http://127.0.0.1:{port}/health-check", timeout=1).json()
+        except requests.ConnectionError:
+            time.sleep(0.1)
+            continue
+        if health["status"] == "READY":
+            return
+        assert health["status"] == "STARTING", health
+        time.sleep(0.1)
+    raise AssertionError(f"not READY on port {port} after {READY_DEADLINE_S} s")
+
+
+def predict(port: int, name: str) -> dict[str, object]:
+    response = requests.post(
+        f"http://127.0.0.1:{port}/predictions", json={"input": {"name": name}}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_push_pull_run_serve(
+    built: tuple[Path, Path, str], registry: Registry, tmp_path: Path
+) -> None:
+    project, build_cache, digest = built
+    reference = f"{registry.host}/e2e/hello:v1"
+
+    pushed = cog("push", reference, cwd=project, cache=build_cache).stdout
+    assert f"@{digest}" in pushed
+    again = cog("push", reference, cwd=project, cache=build_cache).stdout
+    assert "0 uploaded" in again
+
+    elsewhere = tmp_path / "elsewhere"  # no cog.yaml here: only the registry has the model
+    elsewhere.mkdir()
+    fresh_cache = tmp_path / "cache-pull"
+    pulled = cog("pull", reference, cwd=elsewhere, cache=fresh_cache).stdout
+    assert f"@{digest}" in pulled
+
+    ran = cog("run", reference, "-i", "name=e2e", "-i", "times=2", cwd=elsewhere, cache=fresh_cache)
+    assert ran.stdout == "hello, e2e! hello, e2e!\n"
+
+    bad = cog(
+        "run",
+        reference,
+        "-i",
+        "nobody=1",
+        "-i",
+        "times=20",
+        cwd=elsewhere,
+        cache=fresh_cache,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "times: 20 is greater than the maximum of 10" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+    port = free_port()
+    env = os.environ | {"COG_CACHE_DIR": str(fresh_cache)}
+    server = subprocess.Popen(
+        [COG, "serve", reference, "-p", str(port)],
+        cwd=elsewhere,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_ready(port, server)
+        body = predict(port, "curl")
+        assert body["status"] == "succeeded"
+        assert body["output"] == "hello, curl!"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=60)
+    assert server.returncode == 0
+    assert list(Path("/run/runc").glob("cog-*")) == []
+
+
+def podman_env(root: Path, registry: Registry) -> dict[str, str]:
+    """podman configured as DESIGN.md says, with its storage and registries kept in root."""
+    (root / "containers.conf").write_text(
+        "[containers]\n"
+        'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n'
+        "[engine]\n"
+        'runtime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+    )
+    (root / "storage.conf").write_text(
+        f'[storage]\ndriver = "vfs"\ngraphroot = "{root}/graph"\nrunroot = "{root}/run"\n'
+    )
+    (root / "registries.conf").write_text(
+        f'[[registry]]\nlocation = "{registry.host}"\ninsecure = true\n'
+    )
+    return os.environ | {
+        "CONTAINERS_CONF": str(root / "containers.conf"),
+        "CONTAINERS_STORAGE_CONF": str(root / "storage.conf"),
+        "CONTAINERS_REGISTRIES_CONF": str(root / "registries.conf"),
+    }
+
+
+def test_podman_runs_the_pushed_image(
+    built: tuple[Path, Path, str], registry: Registry, tmp_path: Path
+) -> None:
+    if shutil.which("podman") is None:
+        pytest.fail("podman is not installed (Debian package podman)")
+    project, build_cache, digest = built
+    reference = f"{registry.host}/e2e/podman:v1"
+    cog("push", reference, cwd=project, cache=build_cache)
+    env = podman_env(tmp_path, registry)
+    port = free_port()
+    name = f"cog-e2e-{port}"
+
+    def podman(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["podman", *args], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    started = podman(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "host",
+        reference,
+        "python3",
+        "-m",
+        "cog.runtime",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    )
+    try:
+        assert started.returncode == 0, started.stderr
+        inspected = json.loads(podman("image", "inspect", reference).stdout)
+        assert inspected[0]["Digest"] == digest
+        wait_ready(port)
+        assert predict(port, "podman")["output"] == "hello, podman!"
+    finally:
+        podman("rm", "-f", name)
+        podman("rmi", "-f", reference)
