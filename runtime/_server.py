@@ -27,6 +27,9 @@ def _hypercorn_config(settings: Settings) -> Config:
     # idle keep-alive connections a client left open.
     config.graceful_timeout = 2.0
     config.keep_alive_timeout = 75.0
+    # Hypercorn closes a connection after 1000 requests by default; orchestrators keep
+    # one connection per model for its whole life.
+    config.keep_alive_max_requests = 2**31
     config.h11_max_incomplete_size = 64 * 1024
     return config
 

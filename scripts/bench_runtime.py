@@ -32,7 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-PREDICTOR = '''
+PREDICTOR = """
 import time
 from cog import BasePredictor, Input
 
@@ -45,7 +45,7 @@ class Predictor(BasePredictor):
         if sleep:
             time.sleep(sleep)
         return text
-'''
+"""
 COG_YAML = 'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
 
 
@@ -103,9 +103,7 @@ def _start(server: Server, model_dir: Path, port: int) -> tuple[subprocess.Popen
     raise RuntimeError(f"{server.name} never became READY")
 
 
-async def _client(
-    port: int, stop: float, latencies: list[float], statuses: dict[int, int]
-) -> None:
+async def _client(port: int, stop: float, latencies: list[float], statuses: dict[int, int]) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     body = b'{"input":{"text":"hello"}}'
     request = (
@@ -115,7 +113,12 @@ async def _client(
     while time.perf_counter() < stop:
         started = time.perf_counter()
         writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:  # the server closed a keep-alive connection
+            writer.close()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            continue
         status = int(head.split(b" ", 2)[1])
         length = 0
         for line in head.split(b"\r\n"):
@@ -240,8 +243,9 @@ def _table(servers: list[Server]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--ref023", default="/tmp/ref023")
-    parser.add_argument("--ref016", default="/tmp/ref016")
+    scratch = Path(tempfile.gettempdir())
+    parser.add_argument("--ref023", default=str(scratch / "ref023"))
+    parser.add_argument("--ref016", default=str(scratch / "ref016"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cog-bench-") as tmp:
         model_dir = Path(tmp)
