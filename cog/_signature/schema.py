@@ -83,9 +83,11 @@ def project_schema(
 def _imported_signature(project_dir: Path, ref: str, mode: Mode, python: str) -> Signature:
     argv = [python, "-m", "cog._signature.fallback", str(project_dir), ref, mode.value]
     env = dict(os.environ)
-    if not _COG_ROOT.name.endswith(("site-packages", "dist-packages")):
-        # A checkout or a pex's own wheel directory holds only cog: safe to put first. A
-        # whole site-packages would drag this interpreter's packages into another one.
+    foreign = Path(python).resolve() != Path(sys.executable).resolve()
+    if foreign and not _COG_ROOT.name.endswith(("site-packages", "dist-packages")):
+        # Another interpreter must import this cog: from a checkout or a pex's own wheel
+        # directory. (This interpreter finds it as installed, with nothing else exposed.)
+        # A whole site-packages would drag this interpreter's packages into another one.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_COG_ROOT), env.get("PYTHONPATH")]))
     try:
         done = subprocess.run(
