@@ -21,6 +21,7 @@ class Status(enum.Enum):
 class RunJob:
     id: str
     inputs: dict[str, object]  # validated; file inputs are local paths
+    context: dict[str, str] | None = None  # the request's "context", for current_scope()
 
 
 @dataclass(frozen=True, slots=True)

@@ -252,7 +252,8 @@ class Pool(Listener):
             job.worker = worker
             job.started = time.perf_counter()
             job.prediction.start()
-            await worker.run(RunJob(job.prediction.id, job.kwargs))
+            context = job.prediction.request.context or None
+            await worker.run(RunJob(job.prediction.id, job.kwargs, context))
 
     async def cancel(self, job: Job) -> None:
         job.prediction.cancel_requested = True

@@ -164,6 +164,7 @@ def _parse(body: bytes, mode: Mode, path_id: str | None, signature: Signature) -
         webhook=_string(payload, "webhook"),
         webhook_events=_events(payload.get("webhook_events_filter")),
         output_file_prefix=_string(payload, "output_file_prefix"),
+        context=_context(payload.get("context")),
     )
 
 
@@ -176,6 +177,18 @@ def _string(payload: dict[str, object], key: str) -> str | None:
             request_validation_error(("body", key), "Input should be a valid string", "string_type")
         )
     return value
+
+
+def _context(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise _invalid(
+            request_validation_error(
+                ("body", "context"), "must be an object of strings", "value_error"
+            )
+        )
+    return {str(k): v for k, v in value.items()}
 
 
 def _events(value: object) -> frozenset[str]:

@@ -118,7 +118,7 @@ class SyncRunner(_Base):
         status, output, error, metrics = Status.SUCCEEDED, None, None, {}
         started = time.perf_counter()
         try:
-            with prediction_scope(self._metric_sender(job.id)) as scope:
+            with prediction_scope(self._metric_sender(job.id), context=job.context) as scope:
                 try:
                     output = self._call(job)
                 except CancelationException:
@@ -199,7 +199,7 @@ class AsyncRunner(_Base):
         status, output, error, metrics = Status.SUCCEEDED, None, None, {}
         started = time.perf_counter()
         try:
-            with prediction_scope(self._metric_sender(job.id)) as scope:
+            with prediction_scope(self._metric_sender(job.id), context=job.context) as scope:
                 kwargs = convert_inputs(self._signature, job.inputs)
                 # The user's code runs in its own task, so that a cancel that arrives
                 # before it starts still lands inside our try.

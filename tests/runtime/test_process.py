@@ -26,11 +26,20 @@ class Process:
         self.url = url
 
 
-@pytest.fixture
-def runtime_process() -> Iterator[Process]:
+SERVE_LOCAL = (
+    "from pathlib import Path; from cog.runtime import serve_local; "
+    "serve_local(Path('.'), '127.0.0.1', 0, None)"
+)
+
+
+@pytest.fixture(
+    params=[["-m", "cog.runtime", "--host", "127.0.0.1"], ["-c", SERVE_LOCAL]],
+    ids=["python -m cog.runtime", "serve_local"],
+)
+def runtime_process(request: pytest.FixtureRequest) -> Iterator[Process]:
     env = dict(os.environ, PORT="0")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cog.runtime", "--host", "127.0.0.1"],
+        [sys.executable, *request.param],
         cwd=PROJECT,
         env=env,
         stderr=subprocess.PIPE,

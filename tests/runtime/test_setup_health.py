@@ -87,3 +87,19 @@ def test_shutdown_drains_running_predictions(server: ServerFactory) -> None:
     assert refused.status_code == 503
     assert "shutting down" in refused.json()["detail"]
     assert srv.join(30)
+
+
+def test_a_worker_that_cannot_come_back_is_defunct(server: ServerFactory) -> None:
+    srv = server("failing.py:SecondSetupFails")
+    body = srv.predict({"input": {}}).json()
+    assert body["status"] == "failed"
+    srv.wait_for("DEFUNCT")
+    response = srv.predict({"input": {}})
+    assert response.status_code == 503
+    assert "defunct" in response.json()["detail"]
+
+
+def test_request_context_reaches_the_model(shared: ServerFactory) -> None:
+    srv = shared("failing.py:ContextRunner")
+    assert srv.predict({"input": {}, "context": {"user": "ada"}}).json()["output"] == "ada"
+    assert srv.predict({"input": {}, "context": "nope"}).status_code == 422
