@@ -23,6 +23,7 @@ def _hypercorn_config(settings: Settings) -> Config:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     config.bind = [f"{host}:{settings.port}"]
     config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")  # once, through logging
     # Running predictions are drained before Hypercorn is told to stop; this only bounds
     # idle keep-alive connections a client left open.
     config.graceful_timeout = 2.0

@@ -141,3 +141,14 @@ def test_put_reusing_a_running_id_with_other_input_is_422(server: ServerFactory)
     assert response.status_code == 422
     assert "already running" in response.json()["detail"][0]["msg"]
     _cancel(srv, "r2")
+
+
+def test_concurrent_async_predictions_keep_their_own_logs(server: ServerFactory) -> None:
+    srv = server("sleepy.py:AsyncPrintRunner", max_concurrency=2)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        bodies = list(
+            pool.map(lambda tag: srv.predict({"input": {"tag": tag}}).json(), ["red", "blue"])
+        )
+    for body, tag in zip(bodies, ["red", "blue"], strict=True):
+        assert body["output"] == tag
+        assert body["logs"] == f"{tag} start\n{tag} end\n"
