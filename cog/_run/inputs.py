@@ -35,6 +35,17 @@ def _resolve(prop: Mapping[str, Any], components: Mapping[str, Any]) -> Mapping[
     return prop
 
 
+def check_input_names(inputs: Mapping[str, Any], properties: Mapping[str, Any]) -> None:
+    """Names the model does not take are a mistake on the command line, not data to drop."""
+    unknown = sorted(set(inputs) - set(properties))
+    if unknown:
+        known = ", ".join(properties) or "no inputs"
+        raise RunError(
+            f"the model has no input named {', '.join(repr(n) for n in unknown)}",
+            f"It takes: {known}.",
+        )
+
+
 def type_inputs(inputs: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:
     """Strings from the command line converted to the JSON type each input declares."""
     return {name: _typed(name, value, properties.get(name, {})) for name, value in inputs.items()}

@@ -17,7 +17,7 @@ from typing import Any
 
 from cog._run.client import RuntimeClient
 from cog._run.image import Image
-from cog._run.inputs import input_properties, type_inputs
+from cog._run.inputs import check_input_names, input_properties, type_inputs
 from cog._run.outputs import Rendered, render_prediction
 from cog._run.rootfs import unpacked_rootfs
 from cog._run.runc import BindMount, Container, ContainerSpec
@@ -53,6 +53,18 @@ def run_options_for(
     want_gpus = bool(gpus) or (gpu_default and Path("/dev/nvidiactl").exists())
     timeout = float(setup_timeout) if setup_timeout else None
     return RunOptions(env=env, gpus=want_gpus, setup_timeout=timeout)
+
+
+def require_free_port(host: str, port: int) -> None:
+    """Fail before starting anything when the port is taken (the server would die later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RunError(
+                f"port {port} on {host} is already in use ({exc.strerror})",
+                "Choose another one with -p PORT.",
+            ) from exc
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -130,7 +142,10 @@ def predict(
 ) -> Rendered:
     endpoint = "trainings" if train else "predictions"
     schema = image_schema(image)
-    typed = type_inputs(inputs, input_properties(schema, train))
+    properties = input_properties(schema, train)
+    if schema is not None:
+        check_input_names(inputs, properties)
+    typed = type_inputs(inputs, properties)
     with running_server(image, options, progress=progress) as (_, client):
         prediction_id = secrets.token_hex(13)
         try:
@@ -164,6 +179,7 @@ def serve(
     image: Image, *, port: int, host: str, upload_url: str | None, options: RunOptions
 ) -> int:
     """Serve in the foreground until Ctrl-C or the server exits; returns its exit code."""
+    require_free_port(host, port)
     extra = ("--upload-url", upload_url) if upload_url else ()
     with running_server(image, options, port=port, host=host, extra_args=extra) as (container, _):
         print(f"Serving at http://{host}:{port}", file=sys.stderr)

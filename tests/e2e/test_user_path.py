@@ -199,3 +199,36 @@ def test_podman_runs_the_pushed_image(
     finally:
         podman("rm", "-f", name)
         podman("rmi", "-f", reference)
+
+
+BROKEN_RUNNER = """
+from cog import BaseRunner
+
+
+class Runner(BaseRunner):
+    def setup(self) -> None:
+        print("loading weights from /nowhere")
+        raise RuntimeError("weights not found")
+
+    def run(self, name: str = "x") -> str:
+        return name
+"""
+
+
+def test_setup_failure_shows_the_setup_logs(built: tuple[Path, Path, str], tmp_path: Path) -> None:
+    project, build_cache, _ = built
+    broken = tmp_path / "broken"
+    shutil.copytree(project, broken, ignore=shutil.ignore_patterns(".cog", "cog.lock"))
+    (broken / "run.py").write_text(BROKEN_RUNNER)
+    stale = cog("run", "-i", "name=x", cwd=broken, cache=build_cache, check=False)
+    assert stale.returncode == 1
+    assert "cog lock" in stale.stderr  # no lock yet: the build says which command to run
+
+    cog("lock", cwd=broken, cache=build_cache)
+    failed = cog("run", "-i", "name=x", cwd=broken, cache=build_cache, check=False)
+    assert failed.returncode == 1, failed.stdout
+    assert "error: the model's setup failed" in failed.stderr
+    assert "loading weights from /nowhere" in failed.stderr
+    assert "weights not found" in failed.stderr
+    assert "Traceback (most recent call last)" in failed.stderr  # the model's, in its logs
+    assert failed.stdout == ""
