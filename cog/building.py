@@ -73,6 +73,7 @@ def build_project(
     lock = check_lock(project_dir, config_file)
     cache = cache or Cache()
     cache.sweep_stale_temps()
+    epoch = _epoch()
     weights = _weights_paths(lock, config) if separate_weights else ()
     code = tuple(project_files(project_dir, skip=frozenset(weights)))
     assembly = Assembly(
@@ -85,6 +86,7 @@ def build_project(
         ),
         cog_version=__version__,
         secrets=dict(secrets or {}),
+        mtime=epoch,
     )
     records = Assembler(
         assembly, cache, locate or _default_locator(project_dir), progress, reuse=not no_cache
@@ -93,8 +95,8 @@ def build_project(
         arch=lock.target.arch,
         gpu=lock.target.gpu,
         environment=config.environment,
-        labels=_labels(config, lock, project_dir),
-        created=_epoch(),
+        labels=_labels(config, lock, project_dir, epoch),
+        created=epoch,
     )
     name = tag or config.image or default_tag(project_dir)
     layout = OciLayout(project_dir / LAYOUT_DIR)
@@ -145,7 +147,7 @@ def _default_locator(project_dir: Path) -> Locator:
     return locate
 
 
-def _labels(config: Config, lock: Lock, project_dir: Path) -> dict[str, str]:
+def _labels(config: Config, lock: Lock, project_dir: Path, epoch: int) -> dict[str, str]:
     from cog._signature.schema import project_schema  # noqa: PLC0415  (may spawn a subprocess)
 
     schema = project_schema(project_dir, config.predict, config.train).document
@@ -159,7 +161,7 @@ def _labels(config: Config, lock: Lock, project_dir: Path) -> dict[str, str]:
         "run.cog.config": json.dumps(config.reference_json(), separators=(",", ":")),
         "run.cog.openapi_schema": json.dumps(schema, separators=(",", ":")),
         "run.cog.pip_freeze": "\n".join(freeze),
-        "org.opencontainers.image.created": timestamp(_epoch()),
+        "org.opencontainers.image.created": timestamp(epoch),
     }
 
 

@@ -42,6 +42,7 @@ class Assembly:
     run_steps: tuple[RunStep, ...] = ()
     cog_version: str = "0"
     secrets: dict[str, Path] = field(default_factory=dict)
+    mtime: int = 0  # of every layer entry: 0, or SOURCE_DATE_EPOCH
 
 
 @dataclass
@@ -69,6 +70,9 @@ class Assembler:
         self._rootfs: Path | None = None
         self._rootfs_lock = threading.Lock()
         self._planned: list[_Planned] = []
+
+    def _key(self, kind: str, **inputs: object) -> str:
+        return layers.layer_key(kind, mtime=self.spec.mtime, **inputs)
 
     # inputs
 
@@ -121,7 +125,7 @@ class Assembler:
         debs = list(lock.debian)
         planned = [
             _Planned(
-                layers.layer_key(
+                self._key(
                     "os",
                     debs=[d.sha256 for d in debs],
                     python=self.python,
@@ -141,9 +145,7 @@ class Assembler:
         planned += self._runtime_layers(compiler_id)
         for step in spec.run_steps:
             below = [p.key for p in planned]
-            key = layers.layer_key(
-                "run", command=step.command, mounts=step.mount_ids(), below=below
-            )
+            key = self._key("run", command=step.command, mounts=step.mount_ids(), below=below)
             planned.append(
                 _Planned(
                     key,
@@ -171,7 +173,7 @@ class Assembler:
         extra: list[tuple[str, Path | bytes]] | None = None,
         extra_digest: str = "",
     ) -> _Planned:
-        key = layers.layer_key(
+        key = self._key(
             "wheels",
             wheels=[w.sha256 for w in wheels],
             extra=extra_digest,
@@ -190,6 +192,7 @@ class Assembler:
                 compiler=self._compiler(),
                 description=description,
                 extra_files=extra or (),
+                mtime=self.spec.mtime,
             )
             shutil.rmtree(staging, ignore_errors=True)
             return record
@@ -216,11 +219,13 @@ class Assembler:
         if rel not in pinned:
             raise BuildError(f"weights file {rel} is not in cog.lock", "Run `cog lock`.")
         entry = pinned[rel]
-        key = layers.layer_key("weights", path=rel, sha256=entry.sha256)
+        key = self._key("weights", path=rel, sha256=entry.sha256)
         source = self.spec.project_dir / rel
 
         def build() -> LayerRecord:
-            return layers.build_files_layer([(f"src/{rel}", source)], self.cache, f"weights {rel}")
+            return layers.build_files_layer(
+                [(f"src/{rel}", source)], self.cache, f"weights {rel}", mtime=self.spec.mtime
+            )
 
         if self.cache.file_sha256(source) != entry.sha256:
             raise BuildError(
@@ -241,11 +246,11 @@ class Assembler:
             )
             for dest, path in files
         ]
-        key = layers.layer_key("code", files=listing)
+        key = self._key("code", files=listing)
         return _Planned(
             key,
             f"code ({len(files)} files)",
-            lambda: layers.build_files_layer(files, self.cache, "code"),
+            lambda: layers.build_files_layer(files, self.cache, "code", mtime=self.spec.mtime),
         )
 
     def _build_os(self, debs: list[DebPackage]) -> LayerRecord:
@@ -269,6 +274,7 @@ class Assembler:
             compiler=compiler,
             description=self._planned[0].description,
             rootfs_arch=rootfs_arch,
+            mtime=self.spec.mtime,
         )
         with self._rootfs_lock:
             # The staged tree runs as it is: keep it for later builds' .pyc compiles.
@@ -284,9 +290,9 @@ class Assembler:
                 blob = self.cache.blob_path(p.record.digest)
                 assert blob is not None
                 blobs.append(blob)
-            return run_layer(
-                step, blobs, self._scratch / f"run-{index}", self.cache, self.spec.secrets
-            )
+            workdir = self._scratch / f"run-{index}"
+            secrets = self.spec.secrets
+            return run_layer(step, blobs, workdir, self.cache, secrets, mtime=self.spec.mtime)
 
         return build
 

@@ -49,6 +49,7 @@ def build_os_layer(
     compiler: Interpreter | None,
     description: str,
     rootfs_arch: str | None = None,
+    mtime: int = 0,
 ) -> LayerRecord:
     """Unpack the debs, apply the fix-ups, precompile the stdlib; ``staging`` stays behind
     as a runnable rootfs for later steps (the caller removes it).
@@ -67,7 +68,7 @@ def build_os_layer(
     if compiler is not None:
         stdlib = [f"usr/lib/python{python_version}", "usr/lib/python3/dist-packages"]
         compile_into(tree, stdlib, compiler)
-    return write_layer(tree.layer_entries(), cache, description)
+    return write_layer(tree.layer_entries(), cache, description, mtime=mtime)
 
 
 def build_wheels_layer(
@@ -79,6 +80,7 @@ def build_wheels_layer(
     compiler: Interpreter | None,
     description: str,
     extra_files: Iterable[tuple[str, Path | bytes]] = (),
+    mtime: int = 0,
 ) -> tuple[LayerRecord, list[InstalledDist]]:
     tree = Tree(staging)
     installed = [install_wheel(tree, wheel, python_version) for wheel in wheels]
@@ -90,7 +92,7 @@ def build_wheels_layer(
                 tree.add_stream(dest, f, 0o644)
     if compiler is not None:
         compile_into(tree, [site_packages(python_version)], compiler)
-    return write_layer(tree.layer_entries(), cache, description), installed
+    return write_layer(tree.layer_entries(), cache, description, mtime=mtime), installed
 
 
 def _parents(path: str) -> Iterable[str]:
@@ -118,9 +120,9 @@ def project_entries(files: Sequence[tuple[str, Path]]) -> list[Entry]:
 
 
 def build_files_layer(
-    files: Sequence[tuple[str, Path]], cache: Cache, description: str
+    files: Sequence[tuple[str, Path]], cache: Cache, description: str, *, mtime: int = 0
 ) -> LayerRecord:
-    return write_layer(project_entries(files), cache, description)
+    return write_layer(project_entries(files), cache, description, mtime=mtime)
 
 
 def extract_layer(blob: Path, dest: Path) -> None:

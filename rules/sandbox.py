@@ -96,6 +96,8 @@ def run_layer(
     workdir: Path,
     cache: Cache,
     secrets: Mapping[str, Path],
+    *,
+    mtime: int = 0,
 ) -> LayerRecord:
     if shutil.which("bwrap") is None:
         raise BuildError("build.run needs bubblewrap (bwrap)", "Install the bubblewrap package.")
@@ -127,7 +129,7 @@ def run_layer(
             path.unlink()
     ignored = {"tmp", "proc", "dev", "etc/resolv.conf"} | {t.strip("/") for _, t in step.mounts}
     entries = diff_entries(rootfs, before, _snapshot(rootfs), ignored)
-    record = write_layer(entries, cache, f"RUN {step.command}")
+    record = write_layer(entries, cache, f"RUN {step.command}", mtime=mtime)
     shutil.rmtree(workdir, ignore_errors=True)
     return record
 

@@ -2,6 +2,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +104,61 @@ def test_file_digests_are_memoised_by_identity(tmp_path: Path) -> None:
     f.write_bytes(b"two")
     os.utime(f, ns=(2_000_000_000, 2_000_000_000))
     assert cache.file_sha256(f) == hashlib.sha256(b"two").hexdigest()
+
+
+@pytest.mark.unit
+def test_two_writers_of_one_blob_both_succeed(tmp_path: Path) -> None:
+    payload = bytes(range(256)) * 40000
+    digest = hashlib.sha256(payload).hexdigest()
+    caches = [Cache(tmp_path), Cache(tmp_path)]
+    barrier = threading.Barrier(2)
+
+    def write(cache: Cache) -> None:
+        with cache.writer(digest) as w:
+            w.write(payload[:1000])
+            barrier.wait()
+            w.write(payload[1000:])
+
+    threads = [threading.Thread(target=write, args=(c,)) for c in caches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    blob = caches[0].blob_path(digest)
+    assert blob is not None
+    assert blob.read_bytes() == payload
+    assert list(caches[0].tmp.iterdir()) == []
+
+
+_KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from cog.rules.cache import Cache
+cache = Cache(Path(sys.argv[1]))
+with cache.writer() as w:
+    w.write(b"x" * 100000)
+    w.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.integration
+def test_a_build_killed_mid_write_leaves_no_blob_and_the_cache_works(tmp_path: Path) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "writing\n"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    cache = Cache(tmp_path)
+    assert list((tmp_path / "blobs" / "sha256").iterdir()) == []
+    assert [p.suffix for p in cache.tmp.iterdir()] == [".partial"]
+    digest = cache.put_bytes(b"x" * 100000)
+    assert cache.blob_path(digest) is not None
+    old = time.time() - 3 * 24 * 3600
+    for leftover in cache.tmp.iterdir():
+        os.utime(leftover, (old, old))
+    cache.sweep_stale_temps()
+    assert list(cache.tmp.iterdir()) == []
