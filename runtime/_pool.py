@@ -8,6 +8,7 @@ that waits for its response before sending the next request never sees 409.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -62,7 +63,8 @@ class Job:
     def finish(self, result: Done) -> None:
         if self.result is None:
             self.result = result
-            self.chunks.close()
+            with contextlib.suppress(trio.BrokenResourceError):
+                self.chunks.close()
             self.finished.set()
 
 
@@ -176,7 +178,9 @@ class Pool(Listener):
         if isinstance(message, Log):
             job.prediction.add_log(message.source, message.data)
         elif isinstance(message, Output):
-            job.chunks.send_nowait((message.index, message.value))
+            # Closed when the prediction already ended (an upload failed): drop the chunk.
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                job.chunks.send_nowait((message.index, message.value))
         elif isinstance(message, Metric):
             job.prediction.add_metric(message.name, message.value, message.mode)
         else:

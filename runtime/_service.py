@@ -146,6 +146,7 @@ class Service:
         except UploadError as exc:
             prediction.complete(Status.FAILED.value, None, str(exc), {}, None)
         finally:
+            job.chunk_receive.close()
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
             if not any(p.jobs for p in self.pools.values()):
