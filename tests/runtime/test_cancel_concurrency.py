@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import socket
 import time
 
 import pytest
@@ -152,3 +153,20 @@ def test_concurrent_async_predictions_keep_their_own_logs(server: ServerFactory)
     for body, tag in zip(bodies, ["red", "blue"], strict=True):
         assert body["output"] == tag
         assert body["logs"] == f"{tag} start\n{tag} end\n"
+
+
+def test_a_dropped_connection_cancels_its_sync_prediction(server: ServerFactory) -> None:
+    srv = server("sleepy.py:SleepRunner")
+    body = b'{"input": {"seconds": 30}}'
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as client:
+        client.sendall(
+            b"POST /predictions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        srv.wait_for("BUSY")
+    started = time.monotonic()
+    srv.wait_for("READY")
+    assert time.monotonic() - started < 10

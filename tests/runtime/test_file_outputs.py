@@ -58,3 +58,15 @@ def test_upload_url_setting_applies_to_async_predictions(
         assert time.monotonic() < deadline
         time.sleep(0.02)
     assert helper.recorded.of("/upload/")[0][1] == "/upload/result.txt"
+
+
+def test_streamed_files_are_uploaded_as_they_come(
+    shared: ServerFactory, helper: HelperServer
+) -> None:
+    srv = shared("outputs.py:IterFileRunner")
+    body = srv.predict({"input": {}, "output_file_prefix": helper.url + "/upload/"}).json()
+    assert body["output"] == [f"{helper.url}/upload/output.{i}.txt" for i in range(2)]
+    assert [r[1] for r in helper.recorded.of("/upload/")] == [
+        "/upload/output.0.txt",
+        "/upload/output.1.txt",
+    ]

@@ -37,9 +37,13 @@ SERVE_LOCAL = (
     ids=["python -m cog.runtime", "serve_local"],
 )
 def runtime_process(request: pytest.FixtureRequest) -> Iterator[Process]:
+    yield from _launch(request.param)
+
+
+def _launch(args: list[str]) -> Iterator[Process]:
     env = dict(os.environ, PORT="0")
     proc = subprocess.Popen(
-        [sys.executable, *request.param],
+        [sys.executable, *args],
         cwd=PROJECT,
         env=env,
         stderr=subprocess.PIPE,
@@ -92,3 +96,18 @@ def test_serves_the_cog_yaml_model_and_drains_on_sigterm(runtime_process: Proces
     assert [r.status_code for r in results] == [200, 200]
     assert [r.json()["output"] for r in results] == ["slept 1.0", "slept 1.0"]
     assert runtime_process.proc.wait(30) == 0
+
+
+def test_await_explicit_shutdown_ignores_sigterm() -> None:
+    launched = _launch(["-m", "cog.runtime", "--host", "127.0.0.1", "--await-explicit-shutdown"])
+    process = next(launched)
+    try:
+        _wait_ready(process.url)
+        process.proc.send_signal(signal.SIGTERM)
+        response = requests.post(process.url + "/predictions", json={"input": {}}, timeout=30)
+        assert response.json()["output"] == "slept 0.0"
+        assert process.proc.poll() is None
+        requests.post(process.url + "/shutdown", timeout=10)
+        assert process.proc.wait(30) == 0
+    finally:
+        launched.close()
