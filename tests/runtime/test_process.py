@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ def runtime_process(request: pytest.FixtureRequest) -> Iterator[Process]:
     yield from _launch(request.param)
 
 
-def _launch(args: list[str]) -> Iterator[Process]:
+def _launch(args: list[str]) -> Generator[Process, None, None]:
     env = dict(os.environ, PORT="0")
     proc = subprocess.Popen(
         [sys.executable, *args],
