@@ -27,6 +27,7 @@ from cog.runtime._messages import (
     SetupDone,
 )
 from cog.runtime._pipe import BlockingReader, BlockingWriter
+from cog.runtime._weights import weights_argument
 from cog.runtime._worker_run import AsyncRunner, SyncRunner
 
 from cog._signature.model import Mode, Signature
@@ -41,17 +42,6 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--mode", choices=[m.value for m in Mode], required=True)
     parser.add_argument("--weights", default=None)
     return parser.parse_args(argv)
-
-
-def _weights_argument(weights: str | None, project_dir: str) -> object:
-    from cog._sdk.types import Path  # noqa: PLC0415 (keep the worker's start lean)
-
-    if weights:
-        if "://" in weights:
-            return weights
-        return Path(weights)
-    local = pathlib.Path(project_dir, "weights")
-    return Path(local) if local.exists() else None
 
 
 def _load(args: argparse.Namespace) -> tuple[Signature, object]:
@@ -72,7 +62,7 @@ def _setup(signature: Signature, obj: object, args: argparse.Namespace) -> objec
     if callable(setup):
         kwargs: dict[str, Any] = {}
         if signature.setup_takes_weights:
-            kwargs["weights"] = _weights_argument(args.weights, args.project_dir)
+            kwargs["weights"] = weights_argument(setup, args.weights, args.project_dir)
         result = setup(**kwargs)
         if inspect.isawaitable(result):
             asyncio.run(_await(result))

@@ -64,9 +64,16 @@ def test_user_healthcheck_false_is_unhealthy(server: ServerFactory) -> None:
     assert body["user_healthcheck_error"]
 
 
-def test_weights_reach_setup(server: ServerFactory) -> None:
+def test_weights_reach_setup_typed_as_it_asks(server: ServerFactory) -> None:
     srv = server("failing.py:WeightsRunner", weights="/models/w.bin")
     assert srv.predict({"input": {}}).json()["output"] == "/models/w.bin"
+    srv = server("failing.py:StrWeightsRunner", weights="https://example.invalid/w.tar")
+    assert srv.predict({"input": {}}).json()["output"] == "str:https://example.invalid/w.tar"
+
+
+def test_no_weights_means_none(server: ServerFactory) -> None:
+    srv = server("failing.py:StrWeightsRunner")
+    assert srv.predict({"input": {}}).json()["output"] == "NoneType:None"
 
 
 def test_shutdown_endpoint_stops_the_server(server: ServerFactory) -> None:
