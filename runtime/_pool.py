@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import signal
 import time
 from dataclasses import dataclass, field
 
@@ -194,12 +195,12 @@ class Pool(Listener):
                 status, error = Status.CANCELED, None
             else:
                 status = Status.FAILED
-                error = f"the worker process running this prediction exited (exit code {code})"
+                error = f"the worker process running this prediction {_how(code)}"
             job.finish(Done(job.prediction.id, status, None, error, {}, _elapsed(job)))
         self._stopping = self._stopping or stopping
         if self._stopping or self.setup.status != "succeeded":
             if self.setup.status == "starting":
-                self._fail_setup(f"the worker process exited during setup (exit code {code})")
+                self._fail_setup(f"the worker process {_how(code)} during setup")
             return
         if worker.index < len(self.workers) and self.workers[worker.index] is worker:
             if not worker.ever_ready or worker.replacements >= MAX_REPLACEMENTS:
@@ -283,6 +284,15 @@ class Pool(Listener):
         self._stopping = True
         for worker in self.workers:
             worker.kill()
+
+
+def _how(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited (exit code {code})"
 
 
 def _elapsed(job: Job) -> float:

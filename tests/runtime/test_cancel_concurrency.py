@@ -86,6 +86,9 @@ def test_a_worker_that_dies_fails_its_prediction_and_is_replaced(server: ServerF
     assert body["status"] == "failed"
     assert "exit code 3" in body["error"]
     srv.wait_for("READY")
+    killed = srv.predict({"input": {"kill": True}}).json()
+    assert "killed by SIGKILL" in killed["error"]
+    srv.wait_for("READY")
     assert srv.predict({"input": {"crash": False}}).json()["output"] == "alive"
 
 
