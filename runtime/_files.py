@@ -6,6 +6,7 @@ import base64
 import mimetypes
 import os
 import pathlib
+import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -24,6 +25,11 @@ class InputFileError(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def _in_temp(path: str) -> bool:
+    temp = os.path.realpath(tempfile.gettempdir())
+    return os.path.realpath(path).startswith(temp + os.sep)
 
 
 class UploadError(Exception):
@@ -192,8 +198,10 @@ class Uploader:
 
 
 def _cleanup(file: OutputFile) -> None:
-    if file.remove:
+    # The reference deletes returned files once sent; only ever ours or temporary ones.
+    if file.remove or _in_temp(file.path):
         pathlib.Path(file.path).unlink(missing_ok=True)
+    if file.remove:  # the directory is the worker's own mkdtemp()
         try:
             os.rmdir(os.path.dirname(file.path))
         except OSError:

@@ -50,6 +50,7 @@ class Service:
             settings.user_agent or f"cog/{__version__}", settings.download_timeout
         )
         self.accepting = True
+        self._active = 0  # predictions started and not yet answered (outputs included)
         self.idle = trio.Event()
         self.idle.set()
         self._nursery: trio.Nursery | None = None
@@ -82,6 +83,7 @@ class Service:
         assert pool.signature is not None
         if pool.signature.output.kind in _ITERATORS:
             prediction.chunks = []
+        self._active += 1
         self.idle = trio.Event() if self.idle.is_set() else self.idle
         assert self._nursery is not None
         self._nursery.start_soon(self._execute, pool, job)
@@ -149,7 +151,8 @@ class Service:
             job.chunk_receive.close()
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
-            if not any(p.jobs for p in self.pools.values()):
+            self._active -= 1
+            if self._active == 0:
                 self.idle.set()
 
     # health

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import glob
+import os
+import tempfile
 import time
 
 import pytest
@@ -70,3 +73,11 @@ def test_streamed_files_are_uploaded_as_they_come(
         "/upload/output.0.txt",
         "/upload/output.1.txt",
     ]
+
+
+def test_returned_temporary_files_are_deleted_once_sent(shared: ServerFactory) -> None:
+    srv = shared("outputs.py:FileRunner")
+    before = set(glob.glob(os.path.join(tempfile.gettempdir(), "*", "result.txt")))
+    assert srv.predict({"input": {"text": "gone"}}).json()["status"] == "succeeded"
+    after = set(glob.glob(os.path.join(tempfile.gettempdir(), "*", "result.txt")))
+    assert after <= before
