@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 import trio
 from cog.runtime._server import serve
 from cog.runtime.settings import Settings
+
+from cog.errors import CogError
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,12 +20,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upload-url", default=None)
     parser.add_argument("--await-explicit-shutdown", action="store_true")
     args = parser.parse_args(argv)
-    settings = Settings.from_env_and_args(
-        host=args.host,
-        port=args.port,
-        upload_url=args.upload_url,
-        await_explicit_shutdown=args.await_explicit_shutdown,
-    )
+    try:
+        settings = Settings.from_env_and_args(
+            host=args.host,
+            port=args.port,
+            upload_url=args.upload_url,
+            await_explicit_shutdown=args.await_explicit_shutdown,
+        )
+    except CogError as exc:  # cog.yaml is invalid: say where and how to fix it
+        sys.stderr.write(f"error: {exc}\n")
+        raise SystemExit(1) from None
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     if not settings.predict_ref and not settings.train_ref:
         logging.getLogger("cog.runtime").error(

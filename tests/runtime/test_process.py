@@ -111,3 +111,20 @@ def test_await_explicit_shutdown_ignores_sigterm() -> None:
         assert process.proc.wait(30) == 0
     finally:
         launched.close()
+
+
+def test_an_invalid_cog_yaml_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "cog.yaml").write_text('build:\n  python_version: "3.11"\nrun: "nope.py:X"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "cog.runtime", "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        env=dict(os.environ, PORT="0"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "cog.yaml:3" in result.stderr
+    assert "nope.py" in result.stderr
+    assert "Traceback" not in result.stderr
