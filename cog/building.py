@@ -22,6 +22,7 @@ from cog.config.model import Config
 from cog.errors import BuildError
 from cog.progress import Progress
 from cog.rules.assemble import Assembler, Assembly, Locator
+from cog.rules.base_image import pull_base
 from cog.rules.cache import Cache
 from cog.rules.dockerignore import project_files
 from cog.rules.image import ImageSettings, timestamp, write_image
@@ -54,18 +55,15 @@ def build_project(
 ) -> BuildResult:
     """Build the project's image into ``<project>/.cog/image`` and tag it.
 
+    With ``build.base_image``, that image (pulled into the cache) replaces the Debian
+    layer at the bottom; the layers above are the same.
+
     ``secrets`` maps a ``build.run`` mount id to the file bound in for that command.
     ``locate`` (where each pinned file is fetched from) defaults to the user's apt and
     pip/uv configuration; ``cache`` to the user's cache directory.
     """
     project_dir = project_dir.resolve()
     config = load_config(project_dir / config_file)
-    if config.build.base_image:
-        raise BuildError(
-            f"build.base_image ({config.build.base_image}) in {config.path} is not supported "
-            "by this build yet",
-            "Remove build.base_image: images start from the Debian packages in cog.lock.",
-        )
     # Imported here: the lock's modules load the Debian and PyPI resolvers, which a
     # build does not otherwise need.
     from cog.locking import check_lock  # noqa: PLC0415
@@ -74,6 +72,9 @@ def build_project(
     cache = cache or Cache()
     cache.sweep_stale_temps()
     epoch = _epoch()
+    base = None
+    if config.build.base_image:
+        base = pull_base(config.build.base_image, cache, lock.target.arch, progress)
     weights = _weights_paths(lock, config) if separate_weights else ()
     code = tuple(project_files(project_dir, skip=frozenset(weights)))
     assembly = Assembly(
@@ -87,6 +88,7 @@ def build_project(
         cog_version=__version__,
         secrets=dict(secrets or {}),
         mtime=epoch,
+        base=base,
     )
     records = Assembler(
         assembly, cache, locate or _default_locator(project_dir), progress, reuse=not no_cache
@@ -97,6 +99,7 @@ def build_project(
         environment=config.environment,
         labels=_labels(config, lock, project_dir, epoch),
         created=epoch,
+        base_env=base.env if base else (),
     )
     name = tag or config.image or default_tag(project_dir)
     layout = OciLayout(project_dir / LAYOUT_DIR)

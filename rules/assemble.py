@@ -21,13 +21,14 @@ from cog.errors import BuildError
 from cog.progress import Progress
 
 from . import layers
+from .base_image import BaseImage
 from .cache import Cache, LayerRecord
 from .fetch import fetch
 from .lockfile import DebPackage, Lock, Wheel
-from .pyc import Interpreter, host_interpreter, rootfs_interpreter
+from .pyc import Interpreter, host_interpreter, python_prefix, rootfs_interpreter
 from .sandbox import RunStep, run_layer
 from .self_package import dist_info, files_digest, package_files
-from .wheel import site_packages
+from .wheel import PythonLayout
 
 BIG_WHEEL = 100 * 1024 * 1024
 Locator = Callable[[DebPackage | Wheel], list[str]]
@@ -43,6 +44,7 @@ class Assembly:
     cog_version: str = "0"
     secrets: dict[str, Path] = field(default_factory=dict)
     mtime: int = 0  # of every layer entry: 0, or SOURCE_DATE_EPOCH
+    base: BaseImage | None = None  # build.base_image, pulled: it replaces the Debian layer
 
 
 @dataclass
@@ -52,6 +54,7 @@ class _Planned:
     build: Callable[[], LayerRecord]
     needs_rootfs: bool = False
     record: LayerRecord | None = None
+    fixed: bool = False  # a base image's layer: never rebuilt
 
 
 class Assembler:
@@ -70,6 +73,8 @@ class Assembler:
         self._rootfs: Path | None = None
         self._rootfs_lock = threading.Lock()
         self._planned: list[_Planned] = []
+        self._bottom = 1  # how many layers make the interpreter's rootfs
+        self._layout: PythonLayout | None = None
 
     def _key(self, kind: str, **inputs: object) -> str:
         return layers.layer_key(kind, mtime=self.spec.mtime, **inputs)
@@ -83,8 +88,19 @@ class Assembler:
         with ThreadPoolExecutor(max_workers=8) as pool:
             return list(pool.map(self._fetch, items))
 
+    def _rootfs_key(self) -> str:
+        base = self.spec.base
+        return base.rootfs_key() if base else self._planned[0].key
+
+    def _uses_rootfs_python(self) -> bool:
+        if self.spec.base is not None:
+            return platform.machine() == _MACHINES.get(self.spec.lock.target.arch)
+        return rootfs_interpreter_possible(self.spec.lock)
+
     def _compiler_id(self) -> str:
         lock = self.spec.lock
+        if self.spec.base is not None and self._uses_rootfs_python():
+            return "rootfs:" + self.spec.base.rootfs_key()
         if rootfs_interpreter_possible(lock):
             python_debs = sorted(d.sha256 for d in lock.debian if f"python{self.python}" in d.name)
             return "rootfs:" + ",".join(python_debs)
@@ -92,7 +108,7 @@ class Assembler:
         return host.identity if host else "none"
 
     def _compiler(self) -> Interpreter | None:
-        if rootfs_interpreter_possible(self.spec.lock):
+        if self._uses_rootfs_python():
             rootfs = self._ensure_os_rootfs()
             interp = rootfs_interpreter(rootfs, self.python, self.spec.lock.target.arch)
             if interp is not None:
@@ -105,17 +121,36 @@ class Assembler:
 
     def _ensure_os_rootfs_locked(self) -> Path:
         if self._rootfs is None:
-            os_layer = self._planned[0]
-            cached = self.cache.rootfs(os_layer.key)
+            cached = self.cache.rootfs(self._rootfs_key())
             if cached is None:
-                assert os_layer.record is not None
-                blob = self.cache.blob_path(os_layer.record.digest)
-                assert blob is not None
                 staged = self.cache.temp_dir("rootfs")
-                layers.extract_layer(blob, staged)
-                cached = self.cache.put_rootfs(os_layer.key, staged)
+                for bottom in self._planned[: self._bottom]:
+                    assert bottom.record is not None
+                    blob = self.cache.blob_path(bottom.record.digest)
+                    assert blob is not None
+                    layers.extract_layer(blob, staged)
+                cached = self.cache.put_rootfs(self._rootfs_key(), staged)
             self._rootfs = cached
         return self._rootfs
+
+    def _python_layout(self) -> PythonLayout:
+        if self.spec.base is None:
+            return PythonLayout.debian(self.python)
+        with self._rootfs_lock:
+            if self._layout is None:
+                prefix = python_prefix(self._ensure_os_rootfs_locked(), self.python)
+                if prefix is None:
+                    raise BuildError(
+                        f"base image {self.spec.base.reference} has no python{self.python} in "
+                        "/usr/bin or /usr/local/bin",
+                        "Use a base image with the Python that build.python_version names.",
+                    )
+                self._layout = (
+                    PythonLayout.upstream(self.python)
+                    if prefix == "usr/local"
+                    else PythonLayout.debian(self.python)
+                )
+            return self._layout
 
     # plan
 
@@ -123,18 +158,15 @@ class Assembler:
         lock, spec = self.spec.lock, self.spec
         compiler_id = self._compiler_id()
         debs = list(lock.debian)
-        planned = [
-            _Planned(
-                self._key(
-                    "os",
-                    debs=[d.sha256 for d in debs],
-                    python=self.python,
-                    compiler="rootfs" if compiler_id.startswith("rootfs") else compiler_id,
-                ),
-                f"debian packages ({len(debs)}) with python{self.python}",
-                lambda: self._build_os(debs),
-            )
-        ]
+        if spec.base is not None:
+            planned = [
+                _Planned(record.digest, record.description, _never, record=record, fixed=True)
+                for record in spec.base.layers
+            ]
+            self._bottom = len(planned)
+        else:
+            planned = [self._os_planned(debs, compiler_id)]
+        self._planned = planned
         big = sorted((w for w in lock.python if w.size > BIG_WHEEL), key=lambda w: w.name)
         small = sorted((w for w in lock.python if w.size <= BIG_WHEEL), key=lambda w: w.name)
         groups = [([w], f"wheel {w.filename}") for w in big]
@@ -165,6 +197,16 @@ class Assembler:
         self._planned = planned
         return planned
 
+    def _os_planned(self, debs: list[DebPackage], compiler_id: str) -> _Planned:
+        key = self._key(
+            "os",
+            debs=[d.sha256 for d in debs],
+            python=self.python,
+            compiler="rootfs" if compiler_id.startswith("rootfs") else compiler_id,
+        )
+        description = f"debian packages ({len(debs)}) with python{self.python}"
+        return _Planned(key, description, lambda: self._build_os(debs))
+
     def _wheel_layer(
         self,
         wheels: list[Wheel],
@@ -183,6 +225,7 @@ class Assembler:
 
         def build() -> LayerRecord:
             paths = self._fetch_all(wheels)
+            layout = self._python_layout()
             staging = self._scratch / key
             record, _ = layers.build_wheels_layer(
                 paths,
@@ -191,8 +234,9 @@ class Assembler:
                 staging=staging,
                 compiler=self._compiler(),
                 description=description,
-                extra_files=extra or (),
+                extra_files=[(f"{layout.site}/{rel}", data) for rel, data in extra or ()],
                 mtime=self.spec.mtime,
+                layout=layout,
             )
             shutil.rmtree(staging, ignore_errors=True)
             return record
@@ -207,9 +251,8 @@ class Assembler:
             description = f"cog runtime dependencies ({len(wheels)} wheels)"
             planned.append(self._wheel_layer(wheels, description, compiler_id))
         files = package_files()
-        site = site_packages(self.python)
-        extra: list[tuple[str, Path | bytes]] = [(f"{site}/{r}", p) for r, p in files]
-        extra += [(f"{site}/{r}", data) for r, data in dist_info(version)]
+        extra: list[tuple[str, Path | bytes]] = [(r, p) for r, p in files]
+        extra += dist_info(version)
         digest = layers.layer_key("cog", files=files_digest(files), version=version)
         planned.append(self._wheel_layer([], f"cog {version}", compiler_id, extra, digest))
         return planned
@@ -302,7 +345,8 @@ class Assembler:
         planned = self.plan()
         try:
             for p in planned:
-                p.record = self.cache.get_layer(p.key) if self.reuse else None
+                if not p.fixed:
+                    p.record = self.cache.get_layer(p.key) if self.reuse else None
             self._build_missing(planned)
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
@@ -315,9 +359,10 @@ class Assembler:
         task.finish(f"built {p.description}")
 
     def _build_missing(self, planned: list[_Planned]) -> None:
-        os_layer, rest = planned[0], planned[1:]
-        if os_layer.record is None:
-            self._build_one(os_layer)
+        rest = planned[self._bottom :]
+        for bottom in planned[: self._bottom]:
+            if bottom.record is None:
+                self._build_one(bottom)
         parallel = [p for p in rest if p.record is None and not p.needs_rootfs]
         with ThreadPoolExecutor(max_workers=max(2, len(parallel))) as pool:
             for future in [pool.submit(self._build_one, p) for p in parallel]:
@@ -327,8 +372,15 @@ class Assembler:
                 self._build_one(p)
 
 
+_MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
+
+
+def _never() -> LayerRecord:
+    raise AssertionError("a base image layer is never built")
+
+
 def rootfs_interpreter_possible(lock: Lock) -> bool:
-    wanted = {"amd64": "x86_64", "arm64": "aarch64"}.get(lock.target.arch)
+    wanted = _MACHINES.get(lock.target.arch)
     return platform.machine() == wanted and any(
         d.name == f"python{lock.target.python_version}-minimal" for d in lock.debian
     )

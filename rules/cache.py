@@ -65,6 +65,7 @@ class LayerRecord:
     diff_id: str  # sha256 hex of the uncompressed tar
     size: int  # bytes of the gzip blob
     description: str  # for the image history
+    media_type: str = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
 class BlobWriter:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cache import Cache, LayerRecord
-from .oci import MEDIA_CONFIG, MEDIA_LAYER_GZIP, Descriptor, OciLayout, canonical_json
+from .oci import MEDIA_CONFIG, Descriptor, OciLayout, canonical_json
 
 MAX_LAYERS = 100
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -29,6 +29,7 @@ class ImageSettings:
     workdir: str = "/src"
     cmd: tuple[str, ...] = ("python3", "-m", "cog.runtime")
     port: int = 5000
+    base_env: tuple[str, ...] = ()  # a base image's Env, kept under ours
 
 
 def timestamp(seconds: int) -> str:
@@ -36,11 +37,9 @@ def timestamp(seconds: int) -> str:
 
 
 def environment(settings: ImageSettings) -> list[str]:
-    env: dict[str, str] = {
-        "PATH": DEFAULT_PATH,
-        "LANG": "C.UTF-8",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env: dict[str, str] = {"PATH": DEFAULT_PATH}
+    env.update(item.partition("=")[::2] for item in settings.base_env)
+    env.update({"LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"})
     if settings.gpu:
         env.update(GPU_ENV)
     env.update(settings.environment)  # the user's values win, as ENV lines after ours would
@@ -86,7 +85,7 @@ def write_image(
         blob = cache.blob_path(record.digest)
         assert blob is not None, f"layer {record.description} is missing from the cache"
         descriptors.append(
-            layout.add_blob(blob, MEDIA_LAYER_GZIP, f"sha256:{record.digest}", record.size)
+            layout.add_blob(blob, record.media_type, f"sha256:{record.digest}", record.size)
         )
     config = layout.add_bytes(canonical_json(image_config(settings, layers)), MEDIA_CONFIG)
     digest = layout.write_manifest(config, descriptors)

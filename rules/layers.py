@@ -23,7 +23,7 @@ from .pyc import Interpreter, compile_into, rootfs_interpreter
 from .rootfs_fixups import apply_fixups
 from .tar import Entry, write_layer
 from .tree import Tree
-from .wheel import InstalledDist, install_wheel, site_packages
+from .wheel import InstalledDist, PythonLayout, install_wheel
 
 LAYER_FORMAT = "cog-layer-1"
 
@@ -81,9 +81,11 @@ def build_wheels_layer(
     description: str,
     extra_files: Iterable[tuple[str, Path | bytes]] = (),
     mtime: int = 0,
+    layout: PythonLayout | None = None,
 ) -> tuple[LayerRecord, list[InstalledDist]]:
     tree = Tree(staging)
-    installed = [install_wheel(tree, wheel, python_version) for wheel in wheels]
+    layout = layout or PythonLayout.debian(python_version)
+    installed = [install_wheel(tree, wheel, python_version, layout) for wheel in wheels]
     for dest, source in extra_files:
         if isinstance(source, bytes):
             tree.add_bytes(dest, source)
@@ -91,7 +93,7 @@ def build_wheels_layer(
             with source.open("rb") as f:
                 tree.add_stream(dest, f, 0o644)
     if compiler is not None:
-        compile_into(tree, [site_packages(python_version)], compiler)
+        compile_into(tree, [layout.site], compiler)
     return write_layer(tree.layer_entries(), cache, description, mtime=mtime), installed
 
 
@@ -128,7 +130,7 @@ def build_files_layer(
 def extract_layer(blob: Path, dest: Path) -> None:
     """Unpack a layer blob (to run an interpreter or commands on what is below)."""
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(blob, mode="r:gz") as tar:
+    with tarfile.open(blob, mode="r:*") as tar:
         for member in tar:
             if member.name.split("/")[-1].startswith(".wh."):
                 _apply_whiteout(dest, member.name)

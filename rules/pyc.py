@@ -8,7 +8,9 @@ cannot run here (another architecture) and its version matches.
 
 from __future__ import annotations
 
+import os
 import platform
+import posixpath
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -32,20 +34,64 @@ class Interpreter:
     identity: str = ""  # what the layer key records about the compiler
 
 
+def _inside(rootfs: Path, rel: str) -> Path | None:
+    """``rel`` in the rootfs with symlinks followed inside it (an absolute link is read
+    against the rootfs, not the host); None when it does not exist."""
+    parts = [p for p in rel.split("/") if p]
+    done: list[str] = []
+    hops = 0
+    while parts:
+        name = parts.pop(0)
+        path = rootfs.joinpath(*done, name)
+        if path.is_symlink():
+            hops += 1
+            if hops > 40:
+                return None
+            target = os.readlink(path)
+            base = [] if target.startswith("/") else done
+            parts = [
+                p
+                for p in posixpath.normpath("/".join([*base, target])).split("/")
+                if p and p != ".."
+            ] + parts
+            done = []
+            continue
+        done.append(name)
+    path = rootfs.joinpath(*done)
+    return path if path.exists() else None
+
+
+def python_prefix(rootfs: Path, python_version: str) -> str | None:
+    """``usr`` (Debian's python3.X) or ``usr/local`` (python.org's build), by where it is."""
+    for prefix in ("usr", "usr/local"):
+        if _inside(rootfs, f"{prefix}/bin/python{python_version}") is not None:
+            return prefix
+    return None
+
+
 def rootfs_interpreter(rootfs: Path, python_version: str, arch: str) -> Interpreter | None:
     machine, triplet, loader = _LOADERS.get(arch, ("", "", ""))
-    if not machine or platform.machine() != machine:
+    prefix = python_prefix(rootfs, python_version)
+    if not machine or platform.machine() != machine or prefix is None:
         return None
-    ld_so = rootfs / "usr/lib" / triplet / loader
-    if not ld_so.exists():
-        ld_so = rootfs / "usr/lib64" / loader
-    python = rootfs / f"usr/bin/python{python_version}"
-    if not ld_so.exists() or not python.exists():
+    ld_so = next(
+        (
+            found
+            for rel in (f"usr/lib/{triplet}/{loader}", f"lib/{triplet}/{loader}", f"lib64/{loader}")
+            if (found := _inside(rootfs, rel)) is not None
+        ),
+        None,
+    )
+    python = _inside(rootfs, f"{prefix}/bin/python{python_version}")
+    if ld_so is None or python is None:
         return None
-    libs = f"{rootfs}/usr/lib/{triplet}:{rootfs}/usr/lib"
+    libs = ":".join(
+        str(rootfs / d)
+        for d in (f"usr/lib/{triplet}", f"lib/{triplet}", "usr/local/lib", "usr/lib")
+    )
     return Interpreter(
         argv=(str(ld_so), "--library-path", libs, str(python)),
-        env={"PYTHONHOME": str(rootfs / "usr"), "PYTHONHASHSEED": "0", "LC_ALL": "C"},
+        env={"PYTHONHOME": str(rootfs / prefix), "PYTHONHASHSEED": "0", "LC_ALL": "C"},
         identity=f"rootfs python{python_version}",
     )
 

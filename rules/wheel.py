@@ -28,7 +28,7 @@ from .tree import Tree, normalise
 INSTALLER = b"cog\n"
 _SHEBANG_PYTHON = re.compile(rb"^#!python\w*([ \t].*)?$")
 _SCRIPT = """\
-#!/usr/bin/python3
+#!{interpreter}
 import re
 import sys
 from {module} import {attr}
@@ -48,6 +48,28 @@ def site_packages(python_version: str) -> str:
     return f"usr/local/lib/python{python_version}/dist-packages"
 
 
+@dataclass(frozen=True)
+class PythonLayout:
+    """Where an image's interpreter looks for packages, and what a script's #! names."""
+
+    version: str
+    site: str  # in-image, without the leading /
+    interpreter: str  # absolute
+
+    @classmethod
+    def debian(cls, version: str) -> PythonLayout:
+        return cls(version, site_packages(version), "/usr/bin/python3")
+
+    @classmethod
+    def upstream(cls, version: str) -> PythonLayout:
+        """python.org's layout (the official python images): everything under /usr/local."""
+        return cls(
+            version,
+            f"usr/local/lib/python{version}/site-packages",
+            f"/usr/local/bin/python{version}",
+        )
+
+
 def _record_hash(data: bytes) -> str:
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
     return f"sha256={digest.decode()}"
@@ -61,9 +83,9 @@ def _dist_info_dir(zf: zipfile.ZipFile, origin: str) -> str:
     return infos[0]
 
 
-def _destination(name: str, data_dir: str, python_version: str, dist: str) -> tuple[str, bool]:
+def _destination(name: str, data_dir: str, layout: PythonLayout, dist: str) -> tuple[str, bool]:
     """In-image path of a wheel member, and whether it is a script."""
-    site = site_packages(python_version)
+    site, python_version = layout.site, layout.version
     if not name.startswith(data_dir + "/"):
         return f"{site}/{name}", False
     scheme, _, rest = name[len(data_dir) + 1 :].partition("/")
@@ -79,16 +101,19 @@ def _destination(name: str, data_dir: str, python_version: str, dist: str) -> tu
     raise BuildError(f"{data_dir}: unknown wheel data scheme {scheme!r}")
 
 
-def _fix_shebang(data: bytes) -> bytes:
+def _fix_shebang(data: bytes, interpreter: str) -> bytes:
     first, nl, rest = data.partition(b"\n")
     if _SHEBANG_PYTHON.match(first.rstrip(b"\r")):
-        return b"#!/usr/bin/python3" + nl + rest
+        return b"#!" + interpreter.encode() + nl + rest
     return data
 
 
-def install_wheel(tree: Tree, wheel: Path, python_version: str) -> InstalledDist:
+def install_wheel(
+    tree: Tree, wheel: Path, python_version: str, layout: PythonLayout | None = None
+) -> InstalledDist:
     origin = wheel.name
-    site = site_packages(python_version)
+    layout = layout or PythonLayout.debian(python_version)
+    site = layout.site
     with zipfile.ZipFile(wheel) as zf:
         info_dir = _dist_info_dir(zf, origin)
         meta = HeaderParser().parsestr(zf.read(f"{info_dir}/METADATA").decode("utf-8"))
@@ -102,11 +127,11 @@ def install_wheel(tree: Tree, wheel: Path, python_version: str) -> InstalledDist
             rel = normalise(member.filename)
             if rel == f"{info_dir}/RECORD":
                 continue
-            dest, is_script = _destination(rel, data_dir, python_version, dist)
+            dest, is_script = _destination(rel, data_dir, layout, dist)
             exec_bit = (member.external_attr >> 16) & 0o111
             mode = 0o755 if exec_bit or is_script else 0o644
             if is_script:
-                data = _fix_shebang(zf.read(member))
+                data = _fix_shebang(zf.read(member), layout.interpreter)
                 tree.add_bytes(dest, data, mode)
                 records.append((posixpath.relpath(dest, site), _record_hash(data), str(len(data))))
             else:
@@ -119,7 +144,7 @@ def install_wheel(tree: Tree, wheel: Path, python_version: str) -> InstalledDist
             if (f"{info_dir}/entry_points.txt" in zf.namelist())
             else ""
         )
-    for script, data in _console_scripts(entry_points, origin):
+    for script, data in _console_scripts(entry_points, origin, layout.interpreter):
         dest = f"usr/local/bin/{script}"
         tree.add_bytes(dest, data, 0o755)
         records.append((posixpath.relpath(dest, site), _record_hash(data), str(len(data))))
@@ -130,7 +155,7 @@ def install_wheel(tree: Tree, wheel: Path, python_version: str) -> InstalledDist
     return InstalledDist(dist, version)
 
 
-def _console_scripts(text: str, origin: str) -> list[tuple[str, bytes]]:
+def _console_scripts(text: str, origin: str, interpreter: str) -> list[tuple[str, bytes]]:
     if not text:
         return []
     parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
@@ -146,7 +171,9 @@ def _console_scripts(text: str, origin: str) -> list[tuple[str, bytes]]:
         for name, target in sorted(parser.items(section)):
             module, _, call = target.split("[")[0].strip().partition(":")
             attr = call.split(".")[0] or module.rsplit(".", 1)[-1]
-            text_ = _SCRIPT.format(module=module, attr=attr, call=call or attr)
+            text_ = _SCRIPT.format(
+                interpreter=interpreter, module=module, attr=attr, call=call or attr
+            )
             scripts.append((name, text_.encode()))
     return scripts
 

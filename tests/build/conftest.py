@@ -9,6 +9,10 @@ from pathlib import Path
 import pytest
 from cog.rules.cache import Cache
 
+from tests.support.registry import registry
+
+__all__ = ["registry"]
+
 from cog.building import BuildResult, build_project
 from cog.locking import lock_project
 from cog.progress import NullProgress
