@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 import trio
+from cog.runtime._files import has_file_inputs
 from cog.runtime._messages import (
     Done,
     HealthResult,
@@ -82,6 +83,7 @@ class Pool(Listener):
         self.busy = 0
         self.defunct = False
         self.has_healthcheck = False
+        self.file_inputs = False  # any Path/File input: fetch URLs before running
         self.workers: list[Worker] = []
         self.jobs: dict[str, Job] = {}
         self._setup_pending = 0
@@ -146,6 +148,7 @@ class Pool(Listener):
         self._loaded.set()
         if self.signature is None:
             self.signature = message.signature
+            self.file_inputs = has_file_inputs(message.signature)
             extra = 0 if message.signature.is_async else self.capacity - 1
             for index in range(1, 1 + extra):
                 self._spawn(index)

@@ -17,7 +17,6 @@ from cog.runtime._files import (
     contains_file,
     data_url,
     fetch_inputs,
-    has_file_inputs,
     resolve_files,
 )
 from cog.runtime._messages import Done, OutputFile, Status
@@ -121,7 +120,7 @@ class Service:
         try:
             kwargs = job.kwargs
             assert pool.signature is not None
-            if has_file_inputs(pool.signature):
+            if pool.file_inputs:
                 workdir = tempfile.mkdtemp(prefix="cog-inputs-")
                 try:
                     kwargs = await trio.to_thread.run_sync(

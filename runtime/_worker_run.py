@@ -25,16 +25,27 @@ from cog.exceptions import CancelationException
 _ITERATORS = (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR)
 
 
-def convert_inputs(signature: Signature, inputs: dict[str, object]) -> dict[str, object]:
+FileMakers = tuple[tuple[str, Callable[[object], object]], ...]
+
+
+def file_makers(signature: Signature) -> FileMakers:
+    """For each file input: its name and how to turn a local path into what run() expects."""
+    return tuple(
+        (spec.name, _as_path if spec.type.primitive is Primitive.PATH else _as_file)
+        for spec in signature.inputs
+        if spec.type.primitive is not None and spec.type.primitive.is_file
+    )
+
+
+def convert_inputs(makers: FileMakers, inputs: dict[str, object]) -> dict[str, object]:
     """File inputs arrive as local paths: make them cog.Path objects (or open files)."""
+    if not makers:
+        return inputs
     converted = dict(inputs)
-    for spec in signature.inputs:
-        primitive = spec.type.primitive
-        value = converted.get(spec.name)
-        if primitive is None or not primitive.is_file or value is None:
-            continue
-        make = _as_path if primitive is Primitive.PATH else _as_file
-        converted[spec.name] = [make(v) for v in value] if isinstance(value, list) else make(value)
+    for name, make in makers:
+        value = converted.get(name)
+        if value is not None:
+            converted[name] = [make(v) for v in value] if isinstance(value, list) else make(value)
     return converted
 
 
@@ -61,6 +72,7 @@ class _Base:
         self._writer = writer
         self._capture = capture
         self._streams = signature.output.kind in _ITERATORS
+        self._makers = file_makers(signature)
 
     def _metric_sender(self, job_id: str) -> Callable[[str, object, str], None]:
         send = self._writer.send
@@ -138,7 +150,7 @@ class SyncRunner(_Base):
         )
 
     def _call(self, job: RunJob) -> object:
-        kwargs = convert_inputs(self._signature, job.inputs)
+        kwargs = convert_inputs(self._makers, job.inputs)
         self._armed = job.id
         try:
             if job.id in self._canceled:
@@ -200,7 +212,7 @@ class AsyncRunner(_Base):
         started = time.perf_counter()
         try:
             with prediction_scope(self._metric_sender(job.id), context=job.context) as scope:
-                kwargs = convert_inputs(self._signature, job.inputs)
+                kwargs = convert_inputs(self._makers, job.inputs)
                 # The user's code runs in its own task, so that a cancel that arrives
                 # before it starts still lands inside our try.
                 inner = asyncio.ensure_future(self._invoke(job.id, kwargs))
