@@ -107,7 +107,6 @@ def build_project(
         digest, size = write_image(layout, cache, settings, records)
         layout.tag(name, digest, {"architecture": lock.target.arch, "os": "linux"})
         layout.collect_garbage()
-    progress.info(f"built {name} ({digest}, {len(records)} layers)")
     return BuildResult(layout=layout.path, manifest_digest=digest, tag=name, image_size=size)
 
 

@@ -356,7 +356,7 @@ class Assembler:
         task = self.progress.task(f"build {p.description}")
         p.record = p.build()
         self.cache.put_layer(p.key, p.record)
-        task.finish(f"built {p.description}")
+        task.finish(f"{p.record.size / 1e6:.1f} MB")
 
     def _build_missing(self, planned: list[_Planned]) -> None:
         rest = planned[self._bottom :]
