@@ -76,7 +76,7 @@ def build_project(
     if config.build.base_image:
         base = pull_base(config.build.base_image, cache, lock.target.arch, progress)
     weights = _weights_paths(lock, config) if separate_weights else ()
-    code = tuple(project_files(project_dir, skip=frozenset(weights)))
+    code = tuple(project_files(project_dir, skip=frozenset(rel for rel, _ in weights)))
     assembly = Assembly(
         lock=lock,
         project_dir=project_dir,
@@ -127,13 +127,23 @@ def _epoch() -> int:
         ) from e
 
 
-def _weights_paths(lock: Lock, config: Config) -> tuple[str, ...]:
+def _weights_paths(lock: Lock, config: Config) -> tuple[tuple[str, str], ...]:
+    """Each pinned weights file and where it goes: under its source's ``target`` when
+    cog.yaml gives one, else at its place under /src."""
     if not lock.weights:
         raise BuildError(
             f"--separate-weights: cog.lock pins no weights files ({config.path} has no weights)",
             "Add the weights paths under `weights:` in cog.yaml and run `cog lock`.",
         )
-    return tuple(sorted(w.path for w in lock.weights))
+    placed = []
+    for pinned in sorted(lock.weights, key=lambda w: w.path):
+        dest = f"src/{pinned.path}"
+        for source in config.weights:
+            root = source.path.strip("/")
+            if source.target and (pinned.path == root or pinned.path.startswith(root + "/")):
+                dest = source.target.strip("/") + pinned.path[len(root) :]
+        placed.append((pinned.path, dest))
+    return tuple(placed)
 
 
 def _default_locator(project_dir: Path) -> Locator:

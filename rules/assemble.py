@@ -39,7 +39,8 @@ class Assembly:
     lock: Lock
     project_dir: Path
     code_files: tuple[str, ...]  # relative paths for the code layer
-    weights: tuple[str, ...] = ()  # relative paths that get a layer each
+    # (project-relative path, in-image path without the leading /): a layer each
+    weights: tuple[tuple[str, str], ...] = ()
     run_steps: tuple[RunStep, ...] = ()
     cog_version: str = "0"
     secrets: dict[str, Path] = field(default_factory=dict)
@@ -186,8 +187,8 @@ class Assembler:
                     needs_rootfs=True,
                 )
             )
-        for rel in spec.weights:
-            planned.append(self._weights_layer(rel))
+        for rel, dest in spec.weights:
+            planned.append(self._weights_layer(rel, dest))
         planned.append(self._code_layer())
         if len(planned) > 100:
             raise BuildError(
@@ -257,17 +258,17 @@ class Assembler:
         planned.append(self._wheel_layer([], f"cog {version}", compiler_id, extra, digest))
         return planned
 
-    def _weights_layer(self, rel: str) -> _Planned:
+    def _weights_layer(self, rel: str, dest: str) -> _Planned:
         pinned = {w.path: w for w in self.spec.lock.weights}
         if rel not in pinned:
             raise BuildError(f"weights file {rel} is not in cog.lock", "Run `cog lock`.")
         entry = pinned[rel]
-        key = self._key("weights", path=rel, sha256=entry.sha256)
+        key = self._key("weights", path=dest, sha256=entry.sha256)
         source = self.spec.project_dir / rel
 
         def build() -> LayerRecord:
             return layers.build_files_layer(
-                [(f"src/{rel}", source)], self.cache, f"weights {rel}", mtime=self.spec.mtime
+                [(dest, source)], self.cache, f"weights {rel}", mtime=self.spec.mtime
             )
 
         if self.cache.file_sha256(source) != entry.sha256:
