@@ -83,6 +83,7 @@ class Pool(Listener):
         self.busy = 0
         self.defunct = False
         self.has_healthcheck = False
+        self._other_logs: dict[int, list[str]] = {}  # setup output of workers 1..N-1
         self.file_inputs = False  # any Path/File input: fetch URLs before running
         self.workers: list[Worker] = []
         self.jobs: dict[str, Job] = {}
@@ -153,14 +154,18 @@ class Pool(Listener):
             for index in range(1, 1 + extra):
                 self._spawn(index)
 
-    def on_setup_log(self, message: Log) -> None:
-        if self.setup.status == "starting":
+    def on_setup_log(self, worker: Worker, message: Log) -> None:
+        # N workers print the same setup: health shows the first one's, once.
+        if self.setup.status == "starting" and worker.index == 0:
             self.setup.logs.append(message.data)
+        elif self.setup.status == "starting":
+            self._other_logs.setdefault(worker.index, []).append(message.data)
         else:
             log.info("%s", message.data.rstrip("\n"))
 
     def on_setup_done(self, worker: Worker, message: SetupDone) -> None:
         if message.error is not None:
+            self.setup.logs.extend(self._other_logs.get(worker.index, []))
             self._fail_setup(f"setup failed: {message.error}")
             return
         self.has_healthcheck = message.has_healthcheck

@@ -110,3 +110,8 @@ def test_request_context_reaches_the_model(shared: ServerFactory) -> None:
     srv = shared("failing.py:ContextRunner")
     assert srv.predict({"input": {}, "context": {"user": "ada"}}).json()["output"] == "ada"
     assert srv.predict({"input": {}, "context": "nope"}).status_code == 422
+
+
+def test_setup_logs_appear_once_with_several_workers(server: ServerFactory) -> None:
+    srv = server("echo.py:Runner", max_concurrency=3)
+    assert srv.health()["setup"]["logs"] == "setting up echo\n"
