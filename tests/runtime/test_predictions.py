@@ -138,3 +138,9 @@ def test_trainings_use_the_train_entry_point(server: ServerFactory) -> None:
     )
     assert sse.status_code == 406
     assert requests.get(srv.url + "/").json()["trainings_url"] == "/trainings"
+
+
+def test_legacy_predictor_with_predict(server: ServerFactory) -> None:
+    body = server("legacy.py:Predictor").predict({"input": {"text": "x"}}).json()
+    assert body["status"] == "succeeded", body
+    assert body["output"] == "legacy:x"
