@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -24,10 +24,23 @@ class Application:
         self._request_shutdown = request_shutdown
         self._quart: Any = None
         self._quart_ready = trio.Event()
+        self._quart_wanted = trio.Event()
 
     async def load_quart(self) -> None:
-        """Import and build the Quart app off the event loop (run once, in the background)."""
+        """Import and build the Quart app off the event loop (run once, in the background).
+
+        Not before setup has finished (the CPU is the model's until then) unless a request
+        needs Quart sooner.
+        """
         service, shutdown = self._service, self._request_shutdown
+        async with trio.open_nursery() as nursery:
+
+            async def first_of(wait: Callable[[], Awaitable[object]]) -> None:
+                await wait()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(first_of, service.wait_setup)
+            nursery.start_soon(first_of, self._quart_wanted.wait)
 
         def build() -> object:
             from cog.runtime._quart_routes import quart_app  # noqa: PLC0415
@@ -51,6 +64,7 @@ class Application:
         elif kind == "lifespan":
             await _lifespan(receive, send)
             return
+        self._quart_wanted.set()
         await self._quart_ready.wait()
         await self._quart(scope, receive, send)
 

@@ -94,6 +94,10 @@ class Pool(Listener):
         self._nursery: trio.Nursery | None = None
         self._stopping = False
 
+    async def wait_setup(self) -> None:
+        """Return once setup has finished, well or not."""
+        await self._setup_done.wait()
+
     @property
     def ready(self) -> bool:
         return self.setup.status == "succeeded" and not self.defunct

@@ -62,6 +62,10 @@ class Service:
                 await nursery.start(pool.run)
             task_status.started()
 
+    async def wait_setup(self) -> None:
+        for pool in self.pools.values():
+            await pool.wait_setup()
+
     def stop(self) -> None:
         for pool in self.pools.values():
             pool.stop()

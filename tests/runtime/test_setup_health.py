@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 
 import pytest
 import requests
@@ -49,6 +50,14 @@ def test_predictions_before_setup_finished_get_a_different_503(server: ServerFac
     response = srv.predict({"input": {}})
     assert response.status_code == 503
     assert "still starting" in response.json()["detail"]
+    # The schema is known as soon as the model imported, before setup() returns.
+    deadline = time.monotonic() + 30
+    while (schema := requests.get(srv.url + "/openapi.json", timeout=30)).status_code == 503:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert schema.status_code == 200
+    assert "/predictions" in schema.json()["paths"]
+    assert srv.health()["status"] == "STARTING"
 
 
 def test_setup_timeout_fails_setup(server: ServerFactory) -> None:
