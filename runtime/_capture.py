@@ -19,6 +19,7 @@ import sys
 import termios
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from cog.runtime._messages import Log
 
@@ -46,9 +47,10 @@ attribution = _Attribution()
 class TaggedStream(io.TextIOBase):
     """sys.stdout/sys.stderr: each complete line becomes a Log for the printing prediction."""
 
-    def __init__(self, source: str, send: Send) -> None:
+    def __init__(self, source: str, send: Send, fd: int) -> None:
         self._source = source
         self._send = send
+        self._fd = fd
         self._pending: dict[str | None, str] = {}
         self._lock = threading.Lock()
 
@@ -61,6 +63,14 @@ class TaggedStream(io.TextIOBase):
 
     def isatty(self) -> bool:
         return False
+
+    def fileno(self) -> int:
+        # Code that hands sys.stdout to a subprocess or C library writes to the captured fd.
+        return self._fd
+
+    @property
+    def buffer(self) -> _BinaryWriter:
+        return _BinaryWriter(self)
 
     def write(self, text: str) -> int:
         owner = current_prediction.get()
@@ -83,6 +93,21 @@ class TaggedStream(io.TextIOBase):
 
     def flush(self) -> None:
         return None
+
+
+class _BinaryWriter(io.RawIOBase):
+    """``sys.stdout.buffer``: bytes written there are logged like text."""
+
+    def __init__(self, text: TaggedStream) -> None:
+        self._text = text
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._text.write(chunk.decode(errors="replace"))
+        return len(chunk)
 
 
 class _FdPump:
@@ -124,8 +149,8 @@ class _FdPump:
 class Capture:
     def __init__(self, send: Send) -> None:
         self._libc_flush = _libc_fflush()
-        self.stdout = TaggedStream("stdout", send)
-        self.stderr = TaggedStream("stderr", send)
+        self.stdout = TaggedStream("stdout", send, 1)
+        self.stderr = TaggedStream("stderr", send, 2)
         self._pumps = (_FdPump(1, "stdout", send), _FdPump(2, "stderr", send))
         sys.stdout = self.stdout
         sys.stderr = self.stderr

@@ -144,3 +144,10 @@ def test_legacy_predictor_with_predict(server: ServerFactory) -> None:
     body = server("legacy.py:Predictor").predict({"input": {"text": "x"}}).json()
     assert body["status"] == "succeeded", body
     assert body["output"] == "legacy:x"
+
+
+def test_child_processes_and_binary_writes_are_logged(shared: ServerFactory) -> None:
+    body = shared("outputs.py:SubprocessLogsRunner").predict({}).json()
+    assert body["status"] == "succeeded", body
+    assert "from a child\n" in body["logs"]
+    assert "bytes line\n" in body["logs"]
