@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cog.rules.cache import Cache
 from cog.rules.lockfile import DebPackage, Lock, Wheel
 from cog.rules.lockfile_text import dumps
 
@@ -118,7 +119,23 @@ def spdx_expression(text: str) -> str:
             phrase.append(token)
     if phrase:
         out.append(_license_token(" ".join(phrase)))
-    return " ".join(out).replace("( ", "(").replace(" )", ")") or NOASSERTION
+    return (
+        " ".join(_fold_unknown_exceptions(out)).replace("( ", "(").replace(" )", ")") or NOASSERTION
+    )
+
+
+def _fold_unknown_exceptions(out: list[str]) -> list[str]:
+    # SPDX 2.3 allows only listed exception ids after WITH: "X WITH <unknown>" becomes
+    # one LicenseRef naming both.
+    folded: list[str] = []
+    for token in out:
+        after_operand = len(folded) >= 2 and folded[-2] not in ("(", ")", "AND", "OR")
+        if after_operand and folded[-1] == "WITH" and token.startswith("LicenseRef-"):
+            base = folded[-2].removeprefix("LicenseRef-")
+            folded[-2:] = [_license_ref(f"{base}-with-{token.removeprefix('LicenseRef-')}")]
+            continue
+        folded.append(token)
+    return folded
 
 
 def _distro(suite: str) -> str:
@@ -382,3 +399,26 @@ def wheel_license_lookup(wheel_path: Callable[[Wheel], Path | None]) -> WheelLic
             return None
 
     return lookup
+
+
+def image_sbom(
+    lock: Lock,
+    *,
+    image_name: str,
+    manifest_digest: str | None,
+    rootfs: Path | None = None,
+    cache: Cache | None = None,
+) -> bytes:
+    """The SBOM's bytes for a build: deb licenses from ``rootfs`` (an unpacked image) and
+    wheel licenses from the wheels in ``cache``, where given.
+    """
+    doc = sbom_from_lock(
+        lock,
+        image_name=image_name,
+        manifest_digest=manifest_digest,
+        license_lookup=deb_license_lookup(rootfs) if rootfs else None,
+        wheel_license_lookup=wheel_license_lookup(lambda w: cache.blob_path(w.sha256))
+        if cache
+        else None,
+    )
+    return dumps_sbom(doc)

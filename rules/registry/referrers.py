@@ -25,7 +25,14 @@ from cog.rules.oci import canonical_json
 from cog.errors import RegistryError
 
 from ._client import RegistryClient
-from ._layout import OCI_INDEX, OCI_MANIFEST, check_digest, sha256_digest
+from ._layout import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    LayoutReader,
+    check_digest,
+    manifest_media_type,
+    sha256_digest,
+)
 from .reference import Reference, parse_reference
 
 COG_LOCK_ARTIFACT_TYPE = "application/vnd.cog.lock.v1+toml"
@@ -34,7 +41,6 @@ EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_DATA = b"{}"
 EMPTY_DIGEST = sha256_digest(EMPTY_DATA)
 TITLE = "org.opencontainers.image.title"
-_MAX_MANIFEST = 4 * 1024 * 1024
 _MAX_ARTIFACT = 64 * 1024 * 1024
 _TAG_SCHEMA_ATTEMPTS = 3
 
@@ -90,15 +96,15 @@ class Descriptor:
 
 def lock_and_sbom(lock_text: str, sbom: bytes) -> list[Artifact]:
     """The two artifacts a build attaches: cog.lock and the SPDX SBOM."""
+    lock_title, sbom_title = {TITLE: "cog.lock"}, {TITLE: "sbom.spdx.json"}
     return [
-        Artifact(
-            COG_LOCK_ARTIFACT_TYPE,
-            COG_LOCK_ARTIFACT_TYPE,
-            lock_text.encode(),
-            {TITLE: "cog.lock"},
-        ),
-        Artifact(SPDX_ARTIFACT_TYPE, SPDX_ARTIFACT_TYPE, sbom, {TITLE: "sbom.spdx.json"}),
+        Artifact(COG_LOCK_ARTIFACT_TYPE, COG_LOCK_ARTIFACT_TYPE, lock_text.encode(), lock_title),
+        Artifact(SPDX_ARTIFACT_TYPE, SPDX_ARTIFACT_TYPE, sbom, sbom_title),
     ]
+
+
+def _reference(ref: str | Reference, env: Mapping[str, str]) -> Reference:
+    return ref if isinstance(ref, Reference) else parse_reference(ref, env=env)
 
 
 def referrers_tag(subject_digest: str) -> str:
@@ -281,11 +287,7 @@ def attach(
     of ``registry_ref``; returns the artifact manifests' digests, in order.
     """
     env = os.environ if env is None else env
-    ref = (
-        registry_ref
-        if isinstance(registry_ref, Reference)
-        else parse_reference(registry_ref, env=env)
-    )
+    ref = _reference(registry_ref, env)
     check_digest(subject_digest)
     subject = {"mediaType": subject_media_type, "digest": subject_digest, "size": subject_size}
     digests: list[str] = []
@@ -324,11 +326,7 @@ def list_referrers(
 ) -> list[Descriptor]:
     """The referrers of ``subject_digest`` (of ``artifact_type`` only, when given)."""
     env = os.environ if env is None else env
-    ref = (
-        registry_ref
-        if isinstance(registry_ref, Reference)
-        else parse_reference(registry_ref, env=env)
-    )
+    ref = _reference(registry_ref, env)
     check_digest(subject_digest)
     with _connected(ref, False, insecure, ca_file, env) as repo:
         api = f"{repo.base}/referrers/{subject_digest}"
@@ -355,11 +353,7 @@ def fetch_artifact(
 ) -> bytes:
     """The bytes an artifact manifest carries (its one layer), digest-checked."""
     env = os.environ if env is None else env
-    ref = (
-        registry_ref
-        if isinstance(registry_ref, Reference)
-        else parse_reference(registry_ref, env=env)
-    )
+    ref = _reference(registry_ref, env)
     check_digest(manifest_digest)
     with _connected(ref, False, insecure, ca_file, env) as repo:
         body = repo.get_verified("manifests", manifest_digest, OCI_MANIFEST)
@@ -371,6 +365,35 @@ def fetch_artifact(
                 "It was not attached by cog; fetch it with an OCI artifact tool.",
             )
         return repo.get_verified("blobs", str(layers[0].get("digest")), "*/*")
+
+
+def attach_lock_and_sbom(
+    registry_ref: str | Reference,
+    layout: Path,
+    manifest_digest: str,
+    lock_text: str,
+    sbom: bytes,
+    *,
+    insecure: bool = False,
+    ca_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """After ``cog push``: attach cog.lock and the SBOM to the pushed image, whose
+    manifest (size, media type) is read from the build's OCI layout.
+    """
+    reader = LayoutReader(layout)
+    body = reader.read_verified(manifest_digest)
+    media = manifest_media_type(body, reader.index_media_type(manifest_digest), str(layout))
+    return attach(
+        registry_ref,
+        manifest_digest,
+        len(body),
+        media,
+        lock_and_sbom(lock_text, sbom),
+        insecure=insecure,
+        ca_file=ca_file,
+        env=env,
+    )
 
 
 def fetch_attachments(

@@ -5,6 +5,7 @@ back with oras-py as well as with our own client.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from cog.rules.registry.referrers import (
     SPDX_ARTIFACT_TYPE,
     Artifact,
     attach,
+    attach_lock_and_sbom,
     fetch_artifact,
     fetch_attachments,
     list_referrers,
@@ -32,6 +34,7 @@ from cog.rules.sbom import dumps_sbom, sbom_from_lock
 from cog.progress import NullProgress
 
 from .conftest import Registry
+from .referrers_api import referrers_registry
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "sbom"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -59,9 +62,9 @@ def lock_and_sbom_bytes(digest: str) -> tuple[str, bytes]:
 @pytest.fixture
 def attached(registry: Registry, tmp_path: Path) -> tuple[str, str, list[str], str, bytes]:
     ref = f"{registry.host}/acme/model:1"
-    digest, size = push_tiny_image(tmp_path, ref)
+    digest, _ = push_tiny_image(tmp_path, ref)
     lock_text, sbom = lock_and_sbom_bytes(digest)
-    digests = attach(ref, digest, size, MEDIA_MANIFEST, lock_and_sbom(lock_text, sbom), env={})
+    digests = attach_lock_and_sbom(ref, tmp_path / "layout", digest, lock_text, sbom, env={})
     return ref, digest, digests, lock_text, sbom
 
 
@@ -136,3 +139,21 @@ def test_an_image_without_referrers_lists_none(registry: Registry, tmp_path: Pat
     assert list_referrers(ref, digest, env={}) == []
     assert fetch_attachments(ref, digest, tmp_path / "out", env={}) == {}
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.integration
+def test_a_registry_with_the_referrers_api_indexes_them_itself() -> None:
+    subject_body = b'{"schemaVersion":2}'
+    subject = "sha256:" + hashlib.sha256(subject_body).hexdigest()
+    lock_text, sbom = lock_and_sbom_bytes(subject)
+    with referrers_registry() as (host, store):
+        ref = f"{host}/acme/model:1"
+        digests = attach(
+            ref, subject, len(subject_body), MEDIA_MANIFEST, lock_and_sbom(lock_text, sbom), env={}
+        )
+        assert not any(r.endswith(referrers_tag(subject)) for r in store.requests)
+        (lock_ref,) = list_referrers(ref, subject, COG_LOCK_ARTIFACT_TYPE, env={})
+        assert f"GET /v2/acme/model/referrers/{subject}" in store.requests
+        assert lock_ref.digest == digests[0]
+        assert fetch_artifact(ref, lock_ref.digest, env={}) == lock_text.encode()
+        assert [d.digest for d in list_referrers(ref, subject, env={})] == sorted(digests)

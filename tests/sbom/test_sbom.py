@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from cog.rules.cache import Cache
 from cog.rules.lockfile import DebPackage, Lock, Wheel
 from cog.rules.lockfile_text import loads
 from cog.rules.sbom import (
@@ -14,6 +15,7 @@ from cog.rules.sbom import (
     deb_license_lookup,
     deb_purl,
     dumps_sbom,
+    image_sbom,
     metadata_license,
     sbom_from_lock,
     spdx_expression,
@@ -59,6 +61,25 @@ def test_sbom_of_the_fixture_lock_is_the_hand_written_document(tmp_path: Path) -
     expected = json.loads((FIXTURES / "expected.spdx.json").read_text(encoding="utf-8"))
     assert doc == expected
     assert dumps_sbom(doc) == (FIXTURES / "expected.spdx.json").read_bytes()
+
+
+@pytest.mark.unit
+def test_image_sbom_reads_wheels_from_the_cache_and_debs_from_the_rootfs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs = tmp_path / "cache" / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    for sha256, wheel in wheels_with_metadata(tmp_path).items():
+        wheel.rename(blobs / sha256)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    made = image_sbom(
+        fixture_lock(),
+        image_name="hello:1.0",
+        manifest_digest=DIGEST,
+        rootfs=FIXTURES / "rootfs",
+        cache=Cache(tmp_path / "cache"),
+    )
+    assert made == (FIXTURES / "expected.spdx.json").read_bytes()
 
 
 @pytest.mark.unit
@@ -128,6 +149,11 @@ def test_without_lookups_every_license_is_noassertion() -> None:
         ("mit", "MIT"),
         ("Some Vendor License", "LicenseRef-Some-Vendor-License"),
         ("LicenseRef-Custom", "LicenseRef-Custom"),
+        ("BSD-3-clause with Vendor-exception", "LicenseRef-BSD-3-Clause-with-Vendor-exception"),
+        (
+            "(GPL-2 with Font-exception) or MIT",
+            "(LicenseRef-GPL-2.0-only-with-Font-exception) OR MIT",
+        ),
     ],
 )
 def test_spdx_expression(text: str, expression: str) -> None:
