@@ -23,6 +23,12 @@ from cog._signature.model import OutputKind, Primitive, Signature
 from cog.exceptions import CancelationException
 
 _ITERATORS = (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR)
+Setup = Callable[[], object]
+Failed = Callable[[BaseException], None]
+
+
+async def _awaited(awaitable: Any) -> None:
+    await awaitable
 
 
 FileMakers = tuple[tuple[str, Callable[[object], object]], ...]
@@ -120,7 +126,15 @@ class SyncRunner(_Base):
             return
         raise CancelationException
 
-    def serve(self) -> None:
+    def serve(self, setup: Setup, ready: Callable[[], None], failed: Failed) -> None:
+        try:
+            result = setup()
+            if inspect.isawaitable(result):
+                asyncio.run(_awaited(result))
+        except BaseException as exc:  # noqa: BLE001 (reported as SETUP_FAILED)
+            failed(exc)
+            return
+        ready()
         while True:
             self._run(self._jobs.get())
 
@@ -179,11 +193,21 @@ class AsyncRunner(_Base):
         self._ready = threading.Event()
         self._tasks: dict[str, asyncio.Future[object]] = {}
 
-    def serve(self) -> None:
-        asyncio.run(self._main())
+    def serve(self, setup: Setup, ready: Callable[[], None], failed: Failed) -> None:
+        asyncio.run(self._main(setup, ready, failed))
 
-    async def _main(self) -> None:
+    async def _main(self, setup: Setup, ready: Callable[[], None], failed: Failed) -> None:
+        # setup() runs on the loop the predictions will use: what it creates (clients,
+        # sessions) stays usable.
         self._loop = asyncio.get_running_loop()
+        try:
+            result = setup()
+            if inspect.isawaitable(result):
+                await result
+        except BaseException as exc:  # noqa: BLE001 (reported as SETUP_FAILED)
+            failed(exc)
+            return
+        ready()
         self._ready.set()
         await asyncio.Event().wait()
 

@@ -52,25 +52,15 @@ def _load(args: argparse.Namespace) -> tuple[Signature, object]:
     return signature, obj
 
 
-def _setup(signature: Signature, obj: object, args: argparse.Namespace) -> object:
-    from cog._signature.introspect import entry_method  # noqa: PLC0415
-
-    if not signature.is_class or not isinstance(obj, type):
-        return entry_method(obj, Mode(args.mode))
-    instance = obj()
-    setup = getattr(instance, "setup", None)
-    if callable(setup):
-        kwargs: dict[str, Any] = {}
-        if signature.setup_takes_weights:
-            kwargs["weights"] = weights_argument(setup, args.weights, args.project_dir)
-        result = setup(**kwargs)
-        if inspect.isawaitable(result):
-            asyncio.run(_await(result))
-    return instance
-
-
-async def _await(awaitable: Any) -> None:
-    await awaitable
+def _setup_call(signature: Signature, target: object, args: argparse.Namespace) -> object:
+    """Run the model's setup(), if it has one; an async setup's coroutine is returned."""
+    setup = getattr(target, "setup", None) if signature.is_class else None
+    if not callable(setup):
+        return None
+    kwargs: dict[str, Any] = {}
+    if signature.setup_takes_weights:
+        kwargs["weights"] = weights_argument(setup, args.weights, args.project_dir)
+    return setup(**kwargs)
 
 
 def _has_healthcheck(obj: object) -> bool:
@@ -118,27 +108,38 @@ def main(argv: list[str] | None = None) -> None:
     # Cancellation arrives as SIGUSR1 from our own control thread; block it until a
     # prediction is actually running.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-    try:
-        target = _setup(signature, obj, args)
-    except BaseException as exc:  # noqa: BLE001 (reported as SETUP_FAILED with the logs)
-        traceback.print_exc()
-        capture.finish(None)
-        writer.send(SetupDone(f"{type(exc).__name__}: {exc}"))
-        return
-    capture.finish(None)
-    writer.send(SetupDone(None, has_healthcheck=_has_healthcheck(obj)))
     from cog._signature.introspect import entry_method  # noqa: PLC0415
 
-    method = entry_method(target, Mode(args.mode)) if isinstance(obj, type) else target
+    try:
+        target = obj() if signature.is_class and isinstance(obj, type) else obj
+        method = entry_method(target, Mode(args.mode))
+    except BaseException as exc:  # noqa: BLE001 (reported as SETUP_FAILED with the logs)
+        _setup_failed(exc, capture, writer)
+        return
     runner: SyncRunner | AsyncRunner
     if signature.is_async:
         runner = AsyncRunner(signature, method, writer, capture)
     else:
         runner = SyncRunner(signature, method, writer, capture)
-    threading.Thread(
-        target=_control, args=(reader, runner, writer, target), name="cog-control", daemon=True
-    ).start()
-    runner.serve()
+
+    def ready() -> None:
+        capture.finish(None)
+        writer.send(SetupDone(None, has_healthcheck=_has_healthcheck(obj)))
+        threading.Thread(
+            target=_control, args=(reader, runner, writer, target), name="cog-control", daemon=True
+        ).start()
+
+    runner.serve(
+        setup=lambda: _setup_call(signature, target, args),
+        ready=ready,
+        failed=lambda exc: _setup_failed(exc, capture, writer),
+    )
+
+
+def _setup_failed(exc: BaseException, capture: Capture, writer: BlockingWriter) -> None:
+    traceback.print_exception(exc)
+    capture.finish(None)
+    writer.send(SetupDone(f"{type(exc).__name__}: {exc}"))
 
 
 def _control(

@@ -151,3 +151,9 @@ def test_child_processes_and_binary_writes_are_logged(shared: ServerFactory) -> 
     assert body["status"] == "succeeded", body
     assert "from a child\n" in body["logs"]
     assert "bytes line\n" in body["logs"]
+
+
+def test_async_setup_runs_on_the_loop_of_the_predictions(server: ServerFactory) -> None:
+    srv = server("sleepy.py:AsyncSetupRunner")
+    assert srv.health()["setup"]["logs"] == "async setup\n"
+    assert srv.predict({}).json()["output"] is True
