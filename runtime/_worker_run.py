@@ -211,6 +211,10 @@ class AsyncRunner(_Base):
         self._ready.set()
         await asyncio.Event().wait()
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
     def submit(self, job: RunJob) -> None:
         self._ready.wait()
         assert self._loop is not None

@@ -72,14 +72,17 @@ def _has_healthcheck(obj: object) -> bool:
     return user_method_owner(obj, "healthcheck") is not None
 
 
-def _healthcheck(instance: object) -> HealthResult:
+def _healthcheck(instance: object, loop: asyncio.AbstractEventLoop | None) -> HealthResult:
     check = getattr(instance, "healthcheck", None)
     if not callable(check):
         return HealthResult(ok=True)
     try:
         result = check()
         if inspect.isawaitable(result):
-            result = asyncio.run(_await_value(result))
+            if loop is not None:  # an async model: on its own loop, like its predictions
+                result = asyncio.run_coroutine_threadsafe(_await_value(result), loop).result()
+            else:
+                result = asyncio.run(_await_value(result))
     except Exception as exc:  # noqa: BLE001 (reported to the health endpoint)
         return HealthResult(ok=False, error=f"healthcheck raised {type(exc).__name__}: {exc}")
     if result is False:
@@ -142,6 +145,12 @@ def _setup_failed(exc: BaseException, capture: Capture, writer: BlockingWriter) 
     writer.send(SetupDone(f"{type(exc).__name__}: {exc}"))
 
 
+def _report_health(
+    writer: BlockingWriter, target: object, loop: asyncio.AbstractEventLoop | None
+) -> None:
+    writer.send(_healthcheck(target, loop))
+
+
 def _control(
     reader: BlockingReader, runner: SyncRunner | AsyncRunner, writer: BlockingWriter, target: object
 ) -> None:
@@ -155,7 +164,10 @@ def _control(
         elif isinstance(message, Cancel):
             runner.cancel(message.id)
         elif isinstance(message, CheckHealth):
-            threading.Thread(target=lambda: writer.send(_healthcheck(target)), daemon=True).start()
+            loop = runner.loop if isinstance(runner, AsyncRunner) else None
+            threading.Thread(
+                target=_report_health, args=(writer, target, loop), daemon=True
+            ).start()
 
 
 if __name__ == "__main__":

@@ -124,3 +124,9 @@ def test_request_context_reaches_the_model(shared: ServerFactory) -> None:
 def test_setup_logs_appear_once_with_several_workers(server: ServerFactory) -> None:
     srv = server("echo.py:Runner", max_concurrency=3)
     assert srv.health()["setup"]["logs"] == "setting up echo\n"
+
+
+def test_async_healthcheck_runs_on_the_model_loop(server: ServerFactory) -> None:
+    # healthcheck() returns False exactly when it runs on the model's own loop.
+    srv = server("sleepy.py:AsyncUnhealthy", ready=False)
+    assert srv.wait_for("UNHEALTHY")["user_healthcheck_error"] == "healthcheck returned False"
