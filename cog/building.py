@@ -52,6 +52,7 @@ def build_project(
     secrets: Mapping[str, Path] | None = None,
     locate: Locator | None = None,
     cache: Cache | None = None,
+    cog_source: Path | None = None,
 ) -> BuildResult:
     """Build the project's image into ``<project>/.cog/image`` and tag it.
 
@@ -60,7 +61,9 @@ def build_project(
 
     ``secrets`` maps a ``build.run`` mount id to the file bound in for that command.
     ``locate`` (where each pinned file is fetched from) defaults to the user's apt and
-    pip/uv configuration; ``cache`` to the user's cache directory.
+    pip/uv configuration; ``cache`` to the user's cache directory. ``cog_source`` is a
+    folder holding the ``cog`` package as installed, to put in the image instead of the
+    running one (``cog.rules.self_package.snapshot`` makes one).
     """
     project_dir = project_dir.resolve()
     config = load_config(project_dir / config_file)
@@ -89,6 +92,7 @@ def build_project(
         secrets=dict(secrets or {}),
         mtime=epoch,
         base=base,
+        cog_source=cog_source,
     )
     records = Assembler(
         assembly, cache, locate or _default_locator(project_dir), progress, reuse=not no_cache

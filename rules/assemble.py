@@ -46,6 +46,7 @@ class Assembly:
     secrets: dict[str, Path] = field(default_factory=dict)
     mtime: int = 0  # of every layer entry: 0, or SOURCE_DATE_EPOCH
     base: BaseImage | None = None  # build.base_image, pulled: it replaces the Debian layer
+    cog_source: Path | None = None  # where the image's cog package comes from (default: ours)
 
 
 @dataclass
@@ -251,7 +252,7 @@ class Assembler:
         if wheels := sorted(self.spec.lock.runtime, key=lambda w: w.name):
             description = f"cog runtime dependencies ({len(wheels)} wheels)"
             planned.append(self._wheel_layer(wheels, description, compiler_id))
-        files = package_files()
+        files = package_files(self.spec.cog_source)
         extra: list[tuple[str, Path | bytes]] = [(r, p) for r, p in files]
         extra += dist_info(version)
         digest = layers.layer_key("cog", files=files_digest(files), version=version)

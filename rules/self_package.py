@@ -31,8 +31,19 @@ def _package_dir(module: str) -> Path:
     raise RuntimeError(f"cannot find the source folder of {module}")
 
 
-def package_files() -> list[tuple[str, Path]]:
-    """(path relative to site-packages, source file), sorted, without caches."""
+def package_files(source: Path | None = None) -> list[tuple[str, Path]]:
+    """(path relative to site-packages, source file), sorted, without caches.
+
+    ``source``: a folder holding ``cog/`` as installed (rules, runtime and third_party
+    inside it) to take instead of the running cog, e.g. a pinned copy.
+    """
+    if source is not None:
+        top = source / "cog"
+        return sorted(
+            (f"cog/{p.relative_to(top).as_posix()}", p)
+            for p in top.rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.name.endswith(_DATA_SUFFIXES)
+        )
     found: dict[str, Path] = {}
     dirs = {install: _package_dir(module) for module, install in _PACKAGES.items()}
     mapped = set(dirs.values())
@@ -59,6 +70,15 @@ def dist_info(version: str) -> list[tuple[str, bytes]]:
         (f"{info}/INSTALLER", b"cog\n"),
         (f"{info}/RECORD", b""),
     ]
+
+
+def snapshot(dest: Path) -> Path:
+    """Copy the running cog package, as installed, into ``dest``; return ``dest``."""
+    for rel, path in package_files():
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    return dest
 
 
 def files_digest(files: list[tuple[str, Path]]) -> str:

@@ -3,13 +3,13 @@
 Entries are written sorted by path, as PAX, with one fixed mtime (0, or SOURCE_DATE_EPOCH
 when the caller passes it), numeric owners (0/0 unless the entry says otherwise, as a
 .deb's ``/var/local`` 0/50 does), no user or group names, no atime/ctime. The gzip stream
-has mtime 0 and no file name in its header. Contents stream from disk, so memory stays
-bounded whatever the layer's size.
+has mtime 0 and no file name in its header, and is compressed on every core in fixed
+blocks (``pgzip``), so its bytes do not depend on the machine. Contents stream from disk,
+so memory stays bounded whatever the layer's size.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
 import tarfile
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Literal, cast
 
 from .cache import BlobWriter, Cache, LayerRecord
+from .pgzip import ParallelGzip
 
 EntryKind = Literal["file", "dir", "symlink", "hardlink"]
 GZIP_LEVEL = 6
@@ -62,7 +63,7 @@ def sort_key(path: str) -> tuple[str, ...]:
 class _HashingSink:
     """Hashes and counts what the tar writer produces before passing it to gzip."""
 
-    def __init__(self, inner: gzip.GzipFile) -> None:
+    def __init__(self, inner: ParallelGzip) -> None:
         self._inner = inner
         self.hash = hashlib.sha256()
         self.size = 0
@@ -122,9 +123,13 @@ def write_layer(
 
 
 def _write_gzip(entries: Iterable[Entry], blob: BlobWriter, *, mtime: int, level: int) -> str:
-    # filename="" and mtime=0 keep the gzip header free of the temp file's name and the clock.
-    with gzip.GzipFile(filename="", mode="wb", compresslevel=level, fileobj=blob, mtime=0) as gz:
+    gz = ParallelGzip(blob, level)
+    try:
         sink = _HashingSink(gz)
         # tarfile's stream mode buffers in _BUF blocks: the sink sees few, large writes.
         write_tar(entries, cast(IO[bytes], sink), mtime=mtime)
+    except BaseException:
+        gz.abort()
+        raise
+    gz.close()
     return sink.hash.hexdigest()

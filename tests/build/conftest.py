@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from cog.rules.cache import Cache
+from cog.rules.self_package import snapshot
 
 from tests.support.registry import registry
 
@@ -35,9 +36,17 @@ def lock(project: Path) -> None:
     lock_project(project, progress=NullProgress())
 
 
+@pytest.fixture(scope="session")
+def cog_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy of the cog package for every build in the session, so that edits to the
+    working tree during a run cannot make two builds of one project differ."""
+    return snapshot(tmp_path_factory.mktemp("cog-source"))
+
+
 def build(
     project: Path,
     cache_dir: Path,
+    cog_source: Path,
     *,
     tag: str = "hello",
     separate_weights: bool = False,
@@ -51,14 +60,15 @@ def build(
         progress=NullProgress(),
         cache=Cache(cache_dir),
         secrets=secrets,
+        cog_source=cog_source,
     )
 
 
 @pytest.fixture(scope="module")
-def hello(tmp_path_factory: pytest.TempPathFactory) -> Built:
+def hello(tmp_path_factory: pytest.TempPathFactory, cog_source: Path) -> Built:
     """examples/hello with its weights made and locked, built once into a fresh cache."""
     root = tmp_path_factory.mktemp("hello")
     project = copy_project(EXAMPLES / "hello", root / "hello")
     subprocess.run([sys.executable, "make_weights.py"], cwd=project, check=True)
     lock(project)
-    return Built(project, build(project, root / "cache"))
+    return Built(project, build(project, root / "cache", cog_source))

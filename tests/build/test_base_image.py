@@ -26,7 +26,7 @@ def _layers(layout: Path, digest: str) -> list[str]:
 
 
 def test_our_layers_go_on_top_of_a_pulled_base(
-    hello: Built, registry: Registry, tmp_path: Path
+    hello: Built, registry: Registry, tmp_path: Path, cog_source: Path
 ) -> None:
     base = f"{registry.host}/base/hello:1"
     subprocess.run(
@@ -45,7 +45,7 @@ def test_our_layers_go_on_top_of_a_pulled_base(
     (project / "cog.yaml").write_text(template.read_text().replace("BASE", base))
     template.unlink()
     lock(project)
-    result = build(project, tmp_path / "cache", tag="based")
+    result = build(project, tmp_path / "cache", cog_source, tag="based")
     ours = _layers(result.layout, result.manifest_digest)
     theirs = _layers(hello.result.layout, hello.result.manifest_digest)
     assert ours[: len(theirs)] == theirs

@@ -78,9 +78,11 @@ def test_runc_serves_predictions_from_the_unpacked_image(hello: Built, tmp_path:
     assert prediction["output"] == "hello, cog! hello, cog!"
 
 
-def test_a_fresh_cache_gives_the_same_digest(hello: Built, tmp_path: Path) -> None:
+def test_a_fresh_cache_gives_the_same_digest(
+    hello: Built, tmp_path: Path, cog_source: Path
+) -> None:
     # Another directory too: the project's path must not reach the image either.
-    again = build(_fork(hello, tmp_path / "copy"), tmp_path / "other-cache")
+    again = build(_fork(hello, tmp_path / "copy"), tmp_path / "other-cache", cog_source)
     first = _inspect(hello.result.layout, "hello", "--config")
     layers = _inspect(hello.result.layout, "hello")["Layers"]
     second = _inspect(again.layout, "hello")["Layers"]
@@ -91,12 +93,14 @@ def test_a_fresh_cache_gives_the_same_digest(hello: Built, tmp_path: Path) -> No
     assert again.manifest_digest == hello.result.manifest_digest
 
 
-def test_a_code_change_rebuilds_only_the_code_layer(hello: Built, tmp_path: Path) -> None:
+def test_a_code_change_rebuilds_only_the_code_layer(
+    hello: Built, tmp_path: Path, cog_source: Path
+) -> None:
     project = _fork(hello, tmp_path / "edited")
     run_py = project / "run.py"
     run_py.write_text(run_py.read_text().replace('"How many times"', '"How often"'))
     cache = hello.result.layout.parents[2] / "cache"
-    edited = build(project, cache)
+    edited = build(project, cache, cog_source)
     before = _inspect(hello.result.layout, "hello")["Layers"]
     after = _inspect(edited.layout, "hello")["Layers"]
     assert edited.manifest_digest != hello.result.manifest_digest
@@ -105,11 +109,13 @@ def test_a_code_change_rebuilds_only_the_code_layer(hello: Built, tmp_path: Path
     assert after[-1] != before[-1]
 
 
-def test_separate_weights_get_their_own_layer(hello: Built, tmp_path: Path) -> None:
+def test_separate_weights_get_their_own_layer(
+    hello: Built, tmp_path: Path, cog_source: Path
+) -> None:
     cache = hello.result.layout.parents[2] / "cache"
     project = _fork(hello, tmp_path / "weights")
-    build(project, cache)
-    result = build(project, cache, tag="hello-weights", separate_weights=True)
+    build(project, cache, cog_source)
+    result = build(project, cache, cog_source, tag="hello-weights", separate_weights=True)
     layers = _inspect(result.layout, "hello-weights")["Layers"]
     assert len(layers) == len(_inspect(hello.result.layout, "hello")["Layers"]) + 1
     weights = _layer_names(result.layout, layers[-2])

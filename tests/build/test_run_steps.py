@@ -32,15 +32,15 @@ def _read(layout: Path, digest: str, name: str) -> bytes:
         return extracted.read()
 
 
-def test_run_steps_become_layers_without_the_secret(tmp_path: Path) -> None:
+def test_run_steps_become_layers_without_the_secret(tmp_path: Path, cog_source: Path) -> None:
     project = copy_project(FIXTURE, tmp_path / "project")
     lock(project)
     with pytest.raises(BuildError, match="token"):
-        build(project, tmp_path / "cache", tag="steps")
+        build(project, tmp_path / "cache", cog_source, tag="steps")
     secret = tmp_path / "token.txt"
     value = secrets.token_hex(16)
     secret.write_text(value)
-    result = build(project, tmp_path / "cache", tag="steps", secrets={"token": secret})
+    result = build(project, tmp_path / "cache", cog_source, tag="steps", secrets={"token": secret})
     layout = result.layout
     manifest = OciLayout(layout).blob(result.manifest_digest).read_text()
     layers = [layer["digest"] for layer in json.loads(manifest)["layers"]]
