@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from cog.rules.oci import canonical_json
 
 from cog.errors import RegistryError
 
-from ._client import RegistryClient
+from ._client import RegistryClient, RegistryUnreachableError
 from ._layout import (
     OCI_INDEX,
     OCI_MANIFEST,
@@ -42,7 +43,9 @@ EMPTY_DATA = b"{}"
 EMPTY_DIGEST = sha256_digest(EMPTY_DATA)
 TITLE = "org.opencontainers.image.title"
 _MAX_ARTIFACT = 64 * 1024 * 1024
-_TAG_SCHEMA_ATTEMPTS = 3
+_GET_ATTEMPTS = 3
+_PUT_ATTEMPTS = 3
+_TAG_SCHEMA_READS = 5  # each but the last followed by a write when entries are missing
 
 
 @dataclass(frozen=True)
@@ -173,9 +176,15 @@ class _Repo:
         return resp.headers.get("OCI-Subject")
 
     def get(self, path: str, accept: str, what: str, *, missing_ok: bool) -> bytes | None:
-        resp = self.client.request(
-            "GET", path, self.scopes, headers={"Accept": accept}, stream=True
-        )
+        for attempt in range(_GET_ATTEMPTS):
+            resp = self.client.request(
+                "GET", path, self.scopes, headers={"Accept": accept}, stream=True
+            )
+            # distribution answers 500 to a read racing a write of the same tag.
+            if resp.status_code < 500 or attempt + 1 == _GET_ATTEMPTS:
+                break
+            resp.close()
+            time.sleep(0.05 * (attempt + 1))
         try:
             if resp.status_code == 404 and missing_ok:
                 return None
@@ -258,18 +267,46 @@ def _update_tag_schema(repo: _Repo, subject_digest: str, added: list[Descriptor]
     tag = referrers_tag(subject_digest)
     path = f"{repo.base}/manifests/{tag}"
     where = f"{repo.ref.registry}/{repo.ref.repository}:{tag}"
-    for _ in range(_TAG_SCHEMA_ATTEMPTS):
+    failed: RegistryError | None = None
+    for attempt in range(_TAG_SCHEMA_READS):
         current = _index_entries(repo.get(path, OCI_INDEX, where, missing_ok=True), where)
         have = {d.digest for d in current}
         todo = [d for d in added if d.digest not in have]
         if not todo:
             return
-        repo.put_manifest(tag, _index_body(current + todo), OCI_INDEX)
+        if attempt + 1 < _TAG_SCHEMA_READS:
+            try:
+                repo.put_manifest(tag, _index_body(current + todo), OCI_INDEX)
+            except RegistryUnreachableError:
+                raise
+            except RegistryError as err:
+                # distribution refuses an index whose manifests a concurrent identical
+                # write is replacing; read again and retry.
+                failed = err
+    if failed is not None:
+        raise failed
     raise RegistryError(
         f"Could not record the referrers of {subject_digest} in {where}: "
         "another client kept rewriting the tag",
         "Attach again once other pushes to this image have finished.",
     )
+
+
+def _push_artifact(repo: _Repo, artifact: Artifact, digest: str, body: bytes) -> str | None:
+    """Blobs, then the manifest; returns the registry's ``OCI-Subject`` answer."""
+    for attempt in range(_PUT_ATTEMPTS):
+        repo.put_blob(EMPTY_DATA)
+        repo.put_blob(artifact.data)
+        try:
+            return repo.put_manifest(digest, body, OCI_MANIFEST)
+        except RegistryUnreachableError:
+            raise
+        except RegistryError:
+            # distribution calls a blob unknown while a concurrent push of the same blob
+            # commits it; the blobs are checked again before the retry.
+            if attempt + 1 == _PUT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def attach(
@@ -285,6 +322,11 @@ def attach(
 ) -> list[str]:
     """Push each artifact as a referrer of the image ``subject_digest`` in the repository
     of ``registry_ref``; returns the artifact manifests' digests, in order.
+
+    The tag schema has no compare-and-swap: two clients attaching *different* artifacts
+    to one image at the same moment can lose one. cog's artifacts are deterministic (the
+    same image gives the same lock and SBOM bytes), so concurrent pushes of one image
+    write the same entries.
     """
     env = os.environ if env is None else env
     ref = _reference(registry_ref, env)
@@ -293,11 +335,10 @@ def attach(
     digests: list[str] = []
     fallback: list[Descriptor] = []
     with _connected(ref, True, insecure, ca_file, env) as repo:
-        repo.put_blob(EMPTY_DATA)
         for artifact in artifacts:
-            body = _artifact_manifest(artifact, repo.put_blob(artifact.data), subject)
+            body = _artifact_manifest(artifact, sha256_digest(artifact.data), subject)
             digest = sha256_digest(body)
-            answered = repo.put_manifest(digest, body, OCI_MANIFEST)
+            answered = _push_artifact(repo, artifact, digest, body)
             digests.append(digest)
             if answered != subject_digest:
                 # The registry does not index referrers itself: keep the tag schema.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,21 @@ def test_a_registry_with_the_referrers_api_indexes_them_itself() -> None:
         assert lock_ref.digest == digests[0]
         assert fetch_artifact(ref, lock_ref.digest, env={}) == lock_text.encode()
         assert [d.digest for d in list_referrers(ref, subject, env={})] == sorted(digests)
+
+
+@pytest.mark.integration
+def test_two_pushes_of_one_image_attaching_at_once_leave_one_entry_each(
+    registry: Registry, tmp_path: Path
+) -> None:
+    ref = f"{registry.host}/acme/model:2"
+    subject, size = push_tiny_image(tmp_path, ref, b"racing layer")
+    lock_text, sbom = lock_and_sbom_bytes(subject)
+
+    def attach_once(_: int) -> list[str]:
+        artifacts = lock_and_sbom(lock_text, sbom)
+        return attach(ref, subject, size, MEDIA_MANIFEST, artifacts, env={})
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.map(attach_once, range(2))
+    assert first == second
+    assert [d.digest for d in list_referrers(ref, subject, env={})] == first
