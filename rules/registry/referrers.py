@@ -110,6 +110,13 @@ def _reference(ref: str | Reference, env: Mapping[str, str]) -> Reference:
     return ref if isinstance(ref, Reference) else parse_reference(ref, env=env)
 
 
+def _digest_from_json(value: object) -> str:
+    """A digest read from JSON, checked before it goes into a URL."""
+    text = str(value)
+    check_digest(text)
+    return text
+
+
 def referrers_tag(subject_digest: str) -> str:
     return "sha256-" + check_digest(subject_digest)
 
@@ -405,7 +412,7 @@ def fetch_artifact(
                 f"{len(layers)} layers, not one",
                 "It was not attached by cog; fetch it with an OCI artifact tool.",
             )
-        return repo.get_verified("blobs", str(layers[0].get("digest")), "*/*")
+        return repo.get_verified("blobs", _digest_from_json(layers[0].get("digest")), "*/*")
 
 
 def attach_lock_and_sbom(
