@@ -55,20 +55,24 @@ def scanner_purls(status: str) -> set[str]:
     return purls
 
 
-@pytest.mark.unit
-def test_dpkg_status_scan_finds_the_sboms_os_packages() -> None:
-    controls = re.split(r"\n\n(?=Package:)", (FIXTURES / "controls.txt").read_text("utf-8"))
-    status = dpkg_status(controls)
+def sbom_deb_purls() -> set[str]:
     lock = loads((FIXTURES / "cog.lock").read_text(encoding="utf-8"), "cog.lock")
     doc = sbom_from_lock(lock, image_name="m", manifest_digest=None, env={})
-    sbom_debs = {
+    return {
         ref["referenceLocator"]
         for package in doc["packages"]
         for ref in package.get("externalRefs", [])
         if ref["referenceLocator"].startswith("pkg:deb/")
     }
+
+
+@pytest.mark.unit
+def test_dpkg_status_scan_finds_the_sboms_os_packages() -> None:
+    controls = re.split(r"\n\n(?=Package:)", (FIXTURES / "controls.txt").read_text("utf-8"))
+    status = dpkg_status(controls)
+    sbom_debs = sbom_deb_purls()
     found = scanner_purls(status)
-    assert len(found) == len(lock.debian) == 5
+    assert len(found) == 5
     assert found == sbom_debs
 
 
@@ -76,14 +80,7 @@ def test_dpkg_status_scan_finds_the_sboms_os_packages() -> None:
 def test_scanner_tells_a_missing_package_apart() -> None:
     controls = re.split(r"\n\n(?=Package:)", (FIXTURES / "controls.txt").read_text("utf-8"))
     status = dpkg_status(controls[1:])
-    lock = loads((FIXTURES / "cog.lock").read_text(encoding="utf-8"), "cog.lock")
-    doc = sbom_from_lock(lock, image_name="m", manifest_digest=None, env={})
-    sbom_debs = {
-        ref["referenceLocator"]
-        for package in doc["packages"]
-        for ref in package.get("externalRefs", [])
-        if ref["referenceLocator"].startswith("pkg:deb/")
-    }
+    sbom_debs = sbom_deb_purls()
     assert sbom_debs - scanner_purls(status) == {
         "pkg:deb/debian/libc6@2.36-9+deb12u10?arch=amd64&distro=debian-12&upstream=glibc"
     }
