@@ -81,7 +81,9 @@ class PredictionsApi:
         if stream:
             await _stream(prediction, receive, send)
         elif wait:
-            await self._wait(prediction, receive, send)
+            # A dropped POST cancels its prediction; a dropped PUT does not, so that the
+            # client's retry with the same id finds it still running.
+            await self._wait(prediction, receive, send, cancel_on_drop=path_id is None)
         else:
             await respond_json(send, 202, prediction.to_json())
 
@@ -118,11 +120,17 @@ class PredictionsApi:
         prefer = header(scope, b"prefer") or b""
         return pool, request, stream, b"respond-async" not in prefer
 
-    async def _wait(self, prediction: Prediction, receive: Receive, send: Send) -> None:
+    async def _wait(
+        self, prediction: Prediction, receive: Receive, send: Send, *, cancel_on_drop: bool
+    ) -> None:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_cancel_on_disconnect, receive, self.service, prediction)
+            nursery.start_soon(
+                _on_disconnect, receive, self.service, prediction, nursery, cancel_on_drop
+            )
             await prediction.done.wait()
             nursery.cancel_scope.cancel()
+        if not prediction.done.is_set():
+            return  # the client left; nobody to answer
         if prediction.input_error is not None:
             name, message = prediction.input_error
             exc = request_validation_error(("body", "input", name), message, "value_error.url")
@@ -205,12 +213,19 @@ def _events(value: object) -> frozenset[str]:
     return frozenset(value)
 
 
-async def _cancel_on_disconnect(receive: Receive, service: Service, prediction: Prediction) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            await service.cancel(prediction.id)
-            return
+async def _on_disconnect(
+    receive: Receive,
+    service: Service,
+    prediction: Prediction,
+    nursery: trio.Nursery,
+    cancel: bool,
+) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    if cancel:
+        await service.cancel(prediction.id)
+    else:
+        nursery.cancel_scope.cancel()
 
 
 async def _stream(prediction: Prediction, receive: Receive, send: Send) -> None:

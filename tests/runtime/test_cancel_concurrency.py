@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import datetime
 import socket
 import time
 
@@ -173,3 +174,25 @@ def test_a_dropped_connection_cancels_its_sync_prediction(server: ServerFactory)
     started = time.monotonic()
     srv.wait_for("READY")
     assert time.monotonic() - started < 10
+
+
+def test_a_dropped_put_keeps_running_for_its_retry(server: ServerFactory) -> None:
+    srv = server("sleepy.py:SleepRunner")
+    body = b'{"input": {"seconds": 1.5}}'
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as client:
+        client.sendall(
+            b"PUT /predictions/keep HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
+        srv.wait_for("BUSY")
+    retried_at = datetime.datetime.now(datetime.UTC)
+    retry = requests.put(
+        srv.url + "/predictions/keep", json={"input": {"seconds": 1.5}}, timeout=30
+    )
+    assert retry.json()["status"] == "succeeded"
+    assert retry.json()["output"] == "slept"
+    # The same prediction, created by the dropped request, not a second run.
+    assert datetime.datetime.fromisoformat(retry.json()["created_at"]) < retried_at
