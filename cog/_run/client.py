@@ -64,13 +64,25 @@ class RuntimeClient:
                 )
             time.sleep(poll)
 
-    def predict(self, payload: dict[str, Any], endpoint: str = "predictions") -> dict[str, Any]:
-        response = self.session.post(
-            f"{self.base_url}/{endpoint}",
-            data=json.dumps(payload),
-            headers={"Content-Type": "application/json"},
-            timeout=None,
-        )
+    def predict(
+        self, payload: dict[str, Any], endpoint: str = "predictions", setup_wait: float = 300.0
+    ) -> dict[str, Any]:
+        data = json.dumps(payload)
+        deadline = time.monotonic() + setup_wait
+        while True:
+            response = self.session.post(
+                f"{self.base_url}/{endpoint}",
+                data=data,
+                headers={"Content-Type": "application/json"},
+                timeout=None,
+            )
+            # The training worker may still be in setup when health already says READY
+            # for predictions: wait for it as for the first.
+            if response.status_code != 503 or "not finished" not in response.text:
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
         body: dict[str, Any] = response.json()
         if response.status_code == 422:
             raise RunError(_render_422(body), "Check the inputs with `cog schema`.")

@@ -62,14 +62,19 @@ def _write_files(urls: list[str], output_path: Path | None) -> tuple[Path, ...]:
     for index, url in enumerate(urls):
         media_type, data = decode_data_url(url)
         extension = mimetypes.guess_extension(media_type or "") or ""
+        name = f"output{extension}" if len(urls) == 1 else f"output.{index}{extension}"
         if output_path is None:
-            name = f"output{extension}" if len(urls) == 1 else f"output.{index}{extension}"
             target = Path(name)
+        elif output_path.is_dir():
+            target = output_path / name
         elif len(urls) == 1:
             target = output_path
         else:
             target = output_path.with_name(f"{output_path.stem}.{index}{output_path.suffix}")
-        target.write_bytes(data)
+        try:
+            target.write_bytes(data)
+        except OSError as exc:
+            raise RunError(f"cannot write the output to {target}: {exc.strerror}") from exc
         written.append(target)
     return tuple(written)
 

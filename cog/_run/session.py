@@ -18,6 +18,7 @@ from typing import Any
 from cog._run.client import RuntimeClient
 from cog._run.image import Image
 from cog._run.inputs import check_input_names, input_properties, type_inputs
+from cog._run.logstream import log_webhook
 from cog._run.outputs import Rendered, render_prediction
 from cog._run.rootfs import unpacked_rootfs
 from cog._run.runc import BindMount, Container, ContainerSpec
@@ -146,16 +147,31 @@ def predict(
     if schema is not None:
         check_input_names(inputs, properties)
     typed = type_inputs(inputs, properties)
-    with running_server(image, options, progress=progress) as (_, client):
+    with (
+        running_server(image, options, progress=progress) as (_, client),
+        log_webhook(_write_stderr) as (webhook, show_logs),
+    ):
         prediction_id = secrets.token_hex(13)
+        request = {
+            "id": prediction_id,
+            "input": typed,
+            "webhook": webhook,
+            "webhook_events_filter": ["logs"],
+        }
         try:
-            body = client.predict({"id": prediction_id, "input": typed}, endpoint=endpoint)
+            body = client.predict(request, endpoint=endpoint)
         except KeyboardInterrupt:
             client.cancel(prediction_id, endpoint=endpoint)
             raise
+        show_logs(body.get("logs") or "")
     output_schema = _components(schema).get("TrainingOutput" if train else "Output", {})
     concatenate = output_schema.get("x-cog-array-display") == "concatenate"
     return render_prediction(body, output_path, concatenate=concatenate)
+
+
+def _write_stderr(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 def image_schema(image: Image) -> dict[str, Any] | None:

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -232,3 +233,104 @@ def test_setup_failure_shows_the_setup_logs(built: tuple[Path, Path, str], tmp_p
     assert "weights not found" in failed.stderr
     assert "Traceback (most recent call last)" in failed.stderr  # the model's, in its logs
     assert failed.stdout == ""
+
+
+SLOW_RUNNER = """
+import time
+
+from cog import BaseRunner
+
+
+class Runner(BaseRunner):
+    def run(self, seconds: float = 0.0) -> str:
+        print("sleeping", flush=True)
+        time.sleep(seconds)
+        return f"slept {seconds}"
+"""
+
+TRAINER = """
+from cog import Path
+
+
+def train(steps: int = 1) -> Path:
+    out = Path("/tmp/weights.txt")
+    out.write_text(f"trained {steps} steps\\n")
+    return out
+"""
+
+
+@pytest.fixture(scope="module")
+def extras(built: tuple[Path, Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with a slow run() and a train(), locked and built with the shared cache."""
+    _, build_cache, _ = built
+    extras = tmp_path_factory.mktemp("extras") / "project"
+    extras.mkdir()
+    (extras / "run.py").write_text(SLOW_RUNNER)
+    (extras / "train.py").write_text(TRAINER)
+    (extras / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\nrun: "run.py:Runner"\ntrain: "train.py:train"\n'
+    )
+    cog("lock", cwd=extras, cache=build_cache)
+    cog("build", "-t", "extras", cwd=extras, cache=build_cache)
+    return extras
+
+
+def _our_leftovers() -> list[str]:
+    state = sorted(str(p) for p in Path("/run/runc").glob("cog-*"))
+    mounts = [line for line in Path("/proc/mounts").read_text().splitlines() if "/cog-" in line]
+    return state + mounts
+
+
+def test_exec_runs_in_the_image_with_the_project_mounted(
+    built: tuple[Path, Path, str], extras: Path
+) -> None:
+    _, build_cache, _ = built
+    (extras / "note.txt").write_text("from the host\n")
+    done = cog(
+        "exec",
+        "python3",
+        "-c",
+        "import os, sys; print(os.getcwd(), sys.version_info[:2], open('note.txt').read().strip())",
+        cwd=extras,
+        cache=build_cache,
+    )
+    assert done.stdout == "/src (3, 11) from the host\n"
+    failing = cog(
+        "exec", "python3", "-c", "raise SystemExit(7)", cwd=extras, cache=build_cache, check=False
+    )
+    assert failing.returncode == 7
+
+
+def test_train_writes_its_output_file(built: tuple[Path, Path, str], extras: Path) -> None:
+    _, build_cache, _ = built
+    cog("train", "-i", "steps=3", cwd=extras, cache=build_cache)
+    assert (extras / "weights").read_text() == "trained 3 steps\n"
+
+
+def test_ctrl_c_cancels_and_leaves_nothing_behind(
+    built: tuple[Path, Path, str], extras: Path
+) -> None:
+    _, build_cache, _ = built
+    before = _our_leftovers()
+    env = os.environ | {"COG_CACHE_DIR": str(build_cache)}
+    process = subprocess.Popen(
+        [COG, "run", "extras", "-i", "seconds=600"],
+        cwd=extras,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    watchdog = threading.Timer(READY_DEADLINE_S, process.kill)  # if "sleeping" never shows
+    watchdog.start()
+    for line in process.stderr:  # the model's logs reach our stderr while it runs
+        if "sleeping" in line:
+            break
+    watchdog.cancel()
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert time.monotonic() - started < 30
+    assert _our_leftovers() == before
