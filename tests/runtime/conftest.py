@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.server
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,8 +15,6 @@ import pytest
 import requests
 import trio
 from cog.runtime import Settings, serve
-
-import cog
 
 MODELS = Path(__file__).resolve().parent.parent / "fixtures" / "runtime" / "models"
 DEADLINE = 60.0
@@ -109,16 +106,6 @@ def settings_for(ref: str, mode: str = "predict", **overrides: Any) -> Settings:
     )
     refs: dict[str, Any] = {"predict_ref": ref} if mode == "predict" else {"train_ref": ref}
     return dataclasses.replace(base, **refs, **overrides)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _workers_import_this_cog() -> Iterator[None]:
-    # Workers are fresh interpreters started in the model's directory: make them import
-    # the same cog package as this test process.
-    root = str(Path(cog.__file__).resolve().parent.parent)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", root + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        yield
 
 
 ServerFactory = Callable[..., Server]
