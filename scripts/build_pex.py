@@ -12,8 +12,9 @@ first start turns it into a virtual environment under ~/.cache/pex, so ``sys.exe
 can import cog (schema fallback, ``cog serve --local`` workers) and later starts are fast.
 
 Packages come from the user's own configuration (pip.conf, PIP_*, uv.toml, UV_*), read by
-``cog.rules.pylock.config`` and handed to pex as explicit flags: pex's pip would otherwise
-ignore it (``--no-use-pip-config``), or read only part of it.
+``cog.rules.pylock.config`` and handed to pex as explicit flags: pex runs pip isolated
+(no pip.conf, no PIP_*), and knows nothing of uv's settings. Versions are uv.lock's.
+Two builds from the same checkout and configuration give the same bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import configparser
 import hashlib
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,8 @@ from pathlib import Path
 from cog.rules.pylock.config import IndexConfig, read_index_config
 
 ROOT = Path(__file__).resolve().parent.parent
-PEX = ROOT / ".venv" / "bin" / "pex"
+# pex from the dev dependency group, beside the Python running this script (.venv/bin).
+PEX = Path(sys.executable).parent / "pex"
 ARCHES = ("x86_64", "aarch64")
 PYTHONS = ("3.11", "3.12", "3.13")
 ENTRY_POINT = "cog.cli:main"
@@ -53,6 +56,8 @@ class Target:
     pythons: tuple[str, ...]
 
     def platforms(self) -> list[str]:
+        # A full version (3.11.0), so markers on python_full_version evaluate: uv.lock
+        # pins quart differently below and from 3.13.
         return [
             f"linux_{arch}-cp-{py}.0-cp{py.replace('.', '')}"
             for arch in self.arches
@@ -86,6 +91,15 @@ def _pip_setting(key: str) -> str | None:
     return found
 
 
+_PIP_NETWORK_FLAGS = (
+    ("cert", "--cert"),
+    ("client-cert", "--client-cert"),
+    ("proxy", "--proxy"),
+    ("timeout", "--timeout"),
+    ("retries", "--retries"),
+)
+
+
 def index_flags(index: IndexConfig) -> list[str]:
     """The user's indexes, find-links and constraints as pex flags."""
     flags = ["--no-use-pip-config"]
@@ -102,21 +116,27 @@ def index_flags(index: IndexConfig) -> list[str]:
         flags += ["--find-links", link]
     for constraint in index.constraints:
         flags += ["--constraints", constraint]
-    for key, flag in (("cert", "--cert"), ("timeout", "--timeout"), ("retries", "--retries")):
+    for key, flag in _PIP_NETWORK_FLAGS:
         value = _pip_setting(key) or (_pip_setting("default-timeout") if key == "timeout" else None)
         if value:
             flags += [flag, value]
     return flags
 
 
+def _run(
+    argv: list[str], what: str, *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> bytes:
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).decode(errors="replace")
+        raise SystemExit(f"{what} failed ({' '.join(argv)}):\n{output}")
+    return done.stdout
+
+
 def _checkout_files() -> list[str]:
     # Tracked and new files, not what .gitignore excludes (.venv, build/, dist/, caches).
-    out = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    ).stdout
+    argv = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    out = _run(argv, "listing the checkout's files", cwd=ROOT)
     return sorted(name for name in out.decode().split("\0") if name and (ROOT / name).is_file())
 
 
@@ -134,10 +154,12 @@ def build_wheel(work: Path, index: IndexConfig) -> Path:
     argv += [a for link in index.find_links for a in ("--find-links", link)]
     if index.no_index:
         argv.append("--no-index")
+    if index.index_strategy:
+        argv += ["--index-strategy", index.index_strategy]
     # The wheel's zip entries take this date instead of the files' mtimes: pex records
     # them, and a build must not depend on when the checkout was touched.
     env = os.environ | {"SOURCE_DATE_EPOCH": ZIP_EPOCH}
-    subprocess.run([*argv, str(source)], check=True, capture_output=True, env=env)
+    _run([*argv, str(source)], "building the cog wheel", env=env)
     (wheel,) = out.glob("*.whl")
     return wheel
 
@@ -146,12 +168,8 @@ def locked_pins(work: Path) -> Path:
     """uv.lock's versions as a constraints file: the pex ships what the tests ran with."""
     pins = work / "uv-lock-pins.txt"
     argv = ["uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes"]
-    subprocess.run(
-        [*argv, "--format", "requirements-txt", "--output-file", str(pins)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    argv += ["--format", "requirements-txt", "--output-file", str(pins)]
+    _run(argv, "exporting uv.lock's pins", cwd=ROOT)
     return pins
 
 
@@ -174,6 +192,11 @@ def pex_argv(target: Target, wheel: Path, pins: Path, index: IndexConfig) -> lis
 def build(target: Target, *, pex_root: Path | None = None) -> tuple[int, float, str]:
     """Write ``target.output``; return (size in bytes, seconds taken, sha256)."""
     started = time.perf_counter()
+    for tool in (str(PEX), "uv"):
+        if shutil.which(tool) is None:
+            raise SystemExit(
+                f"{tool} not found: run this script with the project's .venv/bin/python"
+            )
     index = read_index_config()
     target.output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cog-pex-") as tmp:
@@ -181,12 +204,37 @@ def build(target: Target, *, pex_root: Path | None = None) -> tuple[int, float, 
         argv = pex_argv(target, wheel, locked_pins(Path(tmp)), index)
         if pex_root is not None:
             argv += ["--pex-root", str(pex_root)]
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"pex failed for {target.output}:\n{done.stdout}{done.stderr}")
+        _run(argv, f"pex, writing {target.output}")
     elapsed = time.perf_counter() - started
     data = target.output.read_bytes()
     return len(data), elapsed, hashlib.sha256(data).hexdigest()
+
+
+def _median_s(argv: list[str], runs: int, env: dict[str, str]) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def report_startup(pex: Path, runs: int) -> None:
+    """``--version`` wall time: the pex (warm venv) against this venv's own ``cog``."""
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    # A system Python, as a user without this checkout has; else the one running us.
+    python3 = "/usr/bin/python3" if Path("/usr/bin/python3").is_file() else sys.executable
+    with tempfile.TemporaryDirectory(prefix="cog-pex-root-") as root:
+        env["PEX_ROOT"] = root
+        first = _median_s([python3, str(pex), "--version"], 1, env)
+        python = _median_s([python3, str(pex), "--version"], runs, env)
+        direct = _median_s([str(pex), "--version"], runs, env)
+    venv = _median_s([str(Path(sys.executable).parent / "cog"), "--version"], runs, env)
+    print(
+        f"cog --version, median of {runs}: {python3} {pex.name} {python * 1e3:.0f} ms,"
+        f" ./{pex.name} {direct * 1e3:.0f} ms, venv cog {venv * 1e3:.0f} ms"
+        f" (pex/venv {python / venv:.2f}x); first start (creates the venv) {first:.1f} s"
+    )
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -202,6 +250,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--per-arch", action="store_true", help="also write dist/cog-linux-<arch>.pex"
     )
     parser.add_argument("--pex-root", type=Path, help="pex's cache (default: pex's own)")
+    parser.add_argument(
+        "--startup", type=int, metavar="N", help="then time N runs of dist/cog.pex --version"
+    )
     return parser.parse_args(argv)
 
 
@@ -217,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{target.output}: {size / 1e6:.1f} MB in {elapsed:.1f} s, sha256 {digest}"
             f" ({'+'.join(target.arches)}, CPython {' '.join(target.pythons)})"
         )
+    if args.startup:
+        report_startup(targets[0].output, args.startup)
     return 0
 
 
