@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cog._run.store import cache_root
 from cog.config import Config, load_config
 from cog.errors import CogError
 from cog.progress import NullProgress
+from cog.rules._files import default_cache_root as cache_root
 
 
 @dataclass(frozen=True)

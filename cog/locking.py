@@ -20,8 +20,8 @@ from cog.config import Config, load_config
 from cog.errors import LockError
 from cog.progress import Progress
 from cog.rules import lockfile_text
+from cog.rules._files import atomic_write, default_cache_root
 from cog.rules.debian import targets as debian_targets
-from cog.rules.debian.cache import atomic_write, cache_root
 from cog.rules.debian.lockset import resolve_debian
 from cog.rules.lockfile import LOCK_VERSION, DebPackage, Lock, Target, WeightsFile
 from cog.rules.pylock import runtime as runtime_set
@@ -224,7 +224,7 @@ def resolve_lock(
                 suite,
                 spec.system_packages,
                 {n: old_debs[n] for n in kept},
-                cache_dir=cache_root(),
+                cache_dir=default_cache_root(),
                 progress=progress,
             )
         sets = python_sets.result()

@@ -29,18 +29,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from cog.rules._files import atomic_write, default_cache_root
+
 from cog.errors import FetchError
 
 _HEX = frozenset("0123456789abcdef")
 _STALE_TEMP_S = 24 * 3600
-
-
-def default_cache_root() -> Path:
-    if env := os.environ.get("COG_CACHE_DIR"):
-        return Path(env)
-    if xdg := os.environ.get("XDG_CACHE_HOME"):
-        return Path(xdg) / "cog"
-    return Path.home() / ".cache" / "cog"
 
 
 def _check_hex(sha256: str) -> str:
@@ -224,12 +218,4 @@ class Cache:
                         entry.unlink()
 
     def _write_json_atomic(self, path: Path, obj: object) -> None:
-        temp = self.tmp / f"{os.getpid()}-{secrets.token_hex(8)}.json"
-        try:
-            with temp.open("x") as f:
-                json.dump(obj, f, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        atomic_write(path, json.dumps(obj, sort_keys=True).encode())

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cog.rules._files import atomic_write
+
 MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 MEDIA_INDEX = "application/vnd.oci.image.index.v1+json"
 MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -48,7 +50,7 @@ class OciLayout:
         self.blobs.mkdir(parents=True, exist_ok=True)
         marker = self.path / "oci-layout"
         if not marker.exists():
-            self._write_atomic(marker, canonical_json({"imageLayoutVersion": "1.0.0"}))
+            atomic_write(marker, canonical_json({"imageLayoutVersion": "1.0.0"}))
         if not (self.path / "index.json").exists():
             self._write_index([])
 
@@ -77,7 +79,7 @@ class OciLayout:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
         target = self.blob(digest)
         if not target.exists():
-            self._write_atomic(target, data)
+            atomic_write(target, data)
         return Descriptor(media_type, digest, len(data))
 
     def write_manifest(
@@ -147,15 +149,4 @@ class OciLayout:
 
     def _write_index(self, manifests: list[dict[str, Any]]) -> None:
         index = {"schemaVersion": 2, "mediaType": MEDIA_INDEX, "manifests": manifests}
-        self._write_atomic(self.path / "index.json", canonical_json(index))
-
-    def _write_atomic(self, path: Path, data: bytes) -> None:
-        temp = path.with_name(f".tmp-{secrets.token_hex(8)}")
-        try:
-            with temp.open("xb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        atomic_write(self.path / "index.json", canonical_json(index))

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from cog.rules import lockfile_text
-from cog.rules.debian.cache import atomic_write
+from cog.rules._files import atomic_write
 from cog.rules.lockfile import Lock
 
 from cog.errors import CogError, LockError

@@ -22,9 +22,9 @@ from cog._run.logstream import log_webhook
 from cog._run.outputs import Rendered, render_prediction
 from cog._run.rootfs import unpacked_rootfs
 from cog._run.runc import BindMount, Container, ContainerSpec
-from cog._run.store import cache_root
 from cog.errors import RunError
 from cog.progress import NullProgress, Progress
+from cog.rules._files import default_cache_root as cache_root
 
 LOOPBACK = "127.0.0.1"
 

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from cog._run.image import Image, load_image, resolve_tag, tags
 from cog.errors import RunError
 from cog.progress import Progress
+from cog.rules._files import default_cache_root as cache_root
 
 PROJECT_LAYOUT = Path(".cog") / "image"
-
-
-def cache_root() -> Path:
-    if os.environ.get("COG_CACHE_DIR"):
-        return Path(os.environ["COG_CACHE_DIR"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "cog"
-    return Path.home() / ".cache" / "cog"
 
 
 def pulled_layout() -> Path:

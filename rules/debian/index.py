@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from cog.rules.debian.cache import atomic_write
+from cog.rules._files import atomic_write
 from cog.rules.debian.control import KEPT_FIELDS, iter_stanzas
 from cog.rules.debian.transport import TransportError, get_bytes
 

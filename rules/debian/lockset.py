@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from cog.rules.debian.cache import atomic_write
+from cog.rules._files import atomic_write
 from cog.rules.debian.index import (
     IndexedPackage,
     SuiteRelease,

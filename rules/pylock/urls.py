@@ -14,7 +14,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from cog.rules.debian.cache import atomic_write, cache_root
+from cog.rules._files import atomic_write, default_cache_root
 from cog.rules.lockfile import Wheel
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.simple import find_in_find_links, find_in_index, url_basename
@@ -23,7 +23,7 @@ _HINTS = "wheel-urls"
 
 
 def remember_urls(urls: dict[str, str], root: Path | None = None) -> None:
-    folder = (root or cache_root()) / _HINTS
+    folder = (root or default_cache_root()) / _HINTS
     for sha256, url in urls.items():
         path = folder / sha256
         if not path.is_file() or path.read_text() != url:
@@ -31,7 +31,7 @@ def remember_urls(urls: dict[str, str], root: Path | None = None) -> None:
 
 
 def remembered_url(sha256: str, root: Path | None = None) -> str | None:
-    path = (root or cache_root()) / _HINTS / sha256
+    path = (root or default_cache_root()) / _HINTS / sha256
     return path.read_text().strip() if path.is_file() else None
 
 

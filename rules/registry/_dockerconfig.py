@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import subprocess
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from cog.rules._files import atomic_write
 
 from cog.errors import RegistryError
 
@@ -194,22 +194,6 @@ def _helper_store(helper: str, registry: str, creds: Credentials, env: Mapping[s
         )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``, mode 0600, so no reader ever sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def store_credentials(registry: str, creds: Credentials, env: Mapping[str, str]) -> Path:
     """Store as ``docker login`` would: the configured helper, else base64 in ``auths``."""
     path = docker_config_path(env)
@@ -222,5 +206,6 @@ def store_credentials(registry: str, creds: Credentials, env: Mapping[str, str])
     encoded = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode("ascii")
     auths[registry] = {"auth": encoded}
     config["auths"] = auths
-    write_atomic(path, json.dumps(config, indent="\t") + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write(path, (json.dumps(config, indent="\t") + "\n").encode(), mode=0o600)
     return path

@@ -8,19 +8,9 @@ Losing this record costs only speed: every entry is checked against the registry
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
-
-def cache_root(env: Mapping[str, str] | None = None) -> Path:
-    """COG_CACHE_DIR, else $XDG_CACHE_HOME/cog, else ~/.cache/cog (as rules.cache)."""
-    env = os.environ if env is None else env
-    if env.get("COG_CACHE_DIR"):
-        return Path(env["COG_CACHE_DIR"])
-    if env.get("XDG_CACHE_HOME"):
-        return Path(env["XDG_CACHE_HOME"]) / "cog"
-    return Path(env.get("HOME") or Path.home()) / ".cache" / "cog"
+from cog.rules._files import atomic_write
 
 
 def _safe(registry: str) -> str:
@@ -61,11 +51,7 @@ class PushRecord:
             return None
 
     def save_upload(self, repository: str, digest: str, location: str) -> None:
-        path = self._upload_file(repository, digest)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(location, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(self._upload_file(repository, digest), location.encode())
 
     def clear_upload(self, repository: str, digest: str) -> None:
         self._upload_file(repository, digest).unlink(missing_ok=True)

@@ -11,13 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog.rules._files import default_cache_root
+
 from cog.errors import RegistryError
 from cog.progress import Progress
 
 from ._client import RegistryClient
 from ._layout import INDEX_TYPES, Descriptor, LayoutReader, manifest_media_type, referenced
 from ._parallel import run_parallel
-from ._record import PushRecord, cache_root
+from ._record import PushRecord
 from ._upload import BlobPusher, Outcome, UploadSettings
 from .reference import Reference, parse_reference
 
@@ -161,7 +163,7 @@ def push(
     )
     try:
         client.connect((f"repository:{ref.repository}:pull,push",))
-        record = PushRecord(cache_dir or cache_root(env), ref.registry)
+        record = PushRecord(cache_dir or default_cache_root(env), ref.registry)
         blobs = BlobPusher(client, ref.repository, record, settings)
         pusher = _Pusher(
             client, ref, layout=reader, blobs=blobs, concurrency=workers, progress=progress

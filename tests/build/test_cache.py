@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from cog.rules.cache import Cache, LayerRecord, default_cache_root
+from cog.rules._files import default_cache_root
+from cog.rules.cache import Cache, LayerRecord
 
 from cog.errors import FetchError
 
