@@ -21,6 +21,7 @@ from cog.config import load_config
 from cog.config.model import Config
 from cog.errors import BuildError
 from cog.progress import Progress
+from cog.rules._files import atomic_write
 from cog.rules.assemble import Assembler, Assembly, Locator
 from cog.rules.base_image import pull_base
 from cog.rules.cache import Cache
@@ -29,6 +30,7 @@ from cog.rules.image import ImageSettings, timestamp, write_image
 from cog.rules.lockfile import DebPackage, Lock, Wheel
 from cog.rules.oci import OciLayout
 from cog.rules.sandbox import RunStep
+from cog.rules.sbom import image_sbom
 
 LAYOUT_DIR = Path(".cog") / "image"
 
@@ -39,6 +41,8 @@ class BuildResult:
     manifest_digest: str
     tag: str
     image_size: int
+    sbom: Path  # SPDX 2.3 JSON of everything in the image, from cog.lock
+    lock: Path  # the cog.lock the image was built from
 
 
 def build_project(
@@ -69,7 +73,7 @@ def build_project(
     config = load_config(project_dir / config_file)
     # Imported here: the lock's modules load the Debian and PyPI resolvers, which a
     # build does not otherwise need.
-    from cog.locking import check_lock  # noqa: PLC0415
+    from cog.locking import check_lock, lock_path  # noqa: PLC0415
 
     lock = check_lock(project_dir, config_file)
     cache = cache or Cache()
@@ -111,7 +115,17 @@ def build_project(
         digest, size = write_image(layout, cache, settings, records)
         layout.tag(name, digest, {"architecture": lock.target.arch, "os": "linux"})
         layout.collect_garbage()
-    return BuildResult(layout=layout.path, manifest_digest=digest, tag=name, image_size=size)
+        sbom = project_dir / ".cog" / "sbom.spdx.json"
+        sbom_bytes = image_sbom(lock, image_name=name, manifest_digest=digest, cache=cache)
+        atomic_write(sbom, sbom_bytes)
+    return BuildResult(
+        layout=layout.path,
+        manifest_digest=digest,
+        tag=name,
+        image_size=size,
+        sbom=sbom,
+        lock=lock_path(project_dir, config_file),
+    )
 
 
 def default_tag(project_dir: Path) -> str:
