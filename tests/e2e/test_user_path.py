@@ -97,23 +97,26 @@ def test_push_pull_run_serve(
     pulled = cog("pull", reference, cwd=elsewhere, cache=fresh_cache).stdout
     assert f"@{digest}" in pulled
 
+    attached = tmp_path / "attached"
+    cog("pull", reference, "--with-sbom", str(attached), cwd=elsewhere, cache=fresh_cache)
+    assert (attached / "cog.lock").read_bytes() == (project / "cog.lock").read_bytes()
+    sbom = json.loads((attached / "sbom.spdx.json").read_text())
+    assert sbom["spdxVersion"] == "SPDX-2.3"
+    names = {package["name"] for package in sbom["packages"]}
+    assert {"libc6", "python3.11", "pydantic", "trio"} <= names
+
     ran = cog("run", reference, "-i", "name=e2e", "-i", "times=2", cwd=elsewhere, cache=fresh_cache)
     assert ran.stdout == "hello, e2e! hello, e2e!\n"
 
-    bad = cog(
-        "run",
-        reference,
-        "-i",
-        "nobody=1",
-        "-i",
-        "times=20",
-        cwd=elsewhere,
-        cache=fresh_cache,
-        check=False,
+    too_many = cog(
+        "run", reference, "-i", "times=20", cwd=elsewhere, cache=fresh_cache, check=False
     )
-    assert bad.returncode == 1
-    assert "times: 20 is greater than the maximum of 10" in bad.stderr
-    assert "Traceback" not in bad.stderr
+    assert too_many.returncode == 1
+    assert "times: 20 is greater than the maximum of 10" in too_many.stderr  # the server's 422
+    assert "Traceback" not in too_many.stderr
+    unknown = cog("run", reference, "-i", "nobody=1", cwd=elsewhere, cache=fresh_cache, check=False)
+    assert unknown.returncode == 1
+    assert "no input named 'nobody'" in unknown.stderr
 
     port = free_port()
     env = os.environ | {"COG_CACHE_DIR": str(fresh_cache)}

@@ -13,6 +13,7 @@ from cog.config import load_config
 from cog.errors import CogError
 from cog.rules.registry import push as push_image
 from cog.rules.registry.reference import model_reference
+from cog.rules.registry.referrers import attach_lock_and_sbom
 
 
 @click.command("push")
@@ -70,3 +71,11 @@ def push(flags: BuildFlags, image: str | None) -> None:
         f"Pushed {destination}@{result.digest} "
         f"({sent} uploaded, {len(result.skipped)} already there, {len(result.mounted)} mounted)"
     )
+    attach_lock_and_sbom(
+        str(destination),
+        built.layout,
+        built.manifest_digest,
+        built.lock.read_text(encoding="utf-8"),
+        built.sbom.read_bytes(),
+    )
+    click.echo(f"Attached cog.lock and the SBOM to {destination}@{result.digest}")
