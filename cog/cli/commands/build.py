@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -59,34 +60,13 @@ class BuildFlags:
 @click.option(
     "-t", "--tag", default=None, help="A name for the built image in the form 'repository:tag'."
 )
-def build_command(
-    *,
-    config_file: str,
-    no_cache: bool,
-    openapi_schema: Path | None,
-    progress: str,
-    secrets: tuple[str, ...],
-    separate_weights: bool,
-    use_cog_base_image: bool,
-    use_cuda_base_image: str,
-    tag: str | None,
-) -> None:
+def build_command(*, tag: str | None, **options: Any) -> None:
     """Build an image from the cog.yaml in the current directory.
 
     The image contains your model code, dependencies, and the Cog runtime. It can be run
     locally with 'cog run' or pushed to a registry with 'cog push'.
     """
-    flags = BuildFlags.from_options(
-        config_file=config_file,
-        no_cache=no_cache,
-        openapi_schema=openapi_schema,
-        progress=progress,
-        secrets=secrets,
-        separate_weights=separate_weights,
-        use_cog_base_image=use_cog_base_image,
-        use_cuda_base_image=use_cuda_base_image,
-    )
-    build(flags, tag)
+    build(BuildFlags.from_options(**options), tag)
 
 
 def build(flags: BuildFlags, tag: str | None) -> None:

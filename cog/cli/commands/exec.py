@@ -9,11 +9,9 @@ import click
 
 from cog._run.session import exec_command as exec_in_container
 from cog._run.session import run_options_for
-from cog._run.store import resolve_image
 from cog.cli import _options
+from cog.cli._images import image_to_run
 from cog.cli._options import ProjectFile, parse_env
-from cog.cli._progress import command_progress
-from cog.config import load_config
 
 
 @dataclass(frozen=True)
@@ -73,12 +71,10 @@ def exec_command(
 
 
 def exec_in_image(request: ExecRequest) -> None:
-    config = load_config(request.project.config_path)
-    progress = command_progress(request.progress)
-    image = resolve_image(None, request.project.project_dir, request.project.config_file, progress)
+    target = image_to_run(None, request.project, request.progress)
     options = run_options_for(
-        env=request.env, gpus=request.gpus, gpu_default=config.build.gpu, setup_timeout=None
+        env=request.env, gpus=request.gpus, gpu_default=target.gpu, setup_timeout=None
     )
-    code = exec_in_container(image, request.args, request.project.project_dir, options)
+    code = exec_in_container(target.image, request.args, request.project.project_dir, options)
     if code:
         raise click.exceptions.Exit(code)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,34 +20,13 @@ from cog.rules.registry.referrers import attach_lock_and_sbom
 @_options.config_file
 @_options.build_flags
 @click.argument("image", required=False)
-def push_command(
-    *,
-    config_file: str,
-    no_cache: bool,
-    openapi_schema: Path | None,
-    progress: str,
-    secrets: tuple[str, ...],
-    separate_weights: bool,
-    use_cog_base_image: bool,
-    use_cuda_base_image: str,
-    image: str | None,
-) -> None:
+def push_command(*, image: str | None, **options: Any) -> None:
     """Build an image from cog.yaml and push it to a container registry.
 
     IMAGE defaults to the image key of cog.yaml. Cog can push to any OCI-compliant
     registry; run 'cog login' first if it needs credentials.
     """
-    flags = BuildFlags.from_options(
-        config_file=config_file,
-        no_cache=no_cache,
-        openapi_schema=openapi_schema,
-        progress=progress,
-        secrets=secrets,
-        separate_weights=separate_weights,
-        use_cog_base_image=use_cog_base_image,
-        use_cuda_base_image=use_cuda_base_image,
-    )
-    push(flags, image)
+    push(BuildFlags.from_options(**options), image)
 
 
 def push(flags: BuildFlags, image: str | None) -> None:

@@ -9,12 +9,10 @@ from typing import Any
 import click
 
 from cog._run.session import predict, run_options_for
-from cog._run.store import resolve_image
 from cog.cli import _options
+from cog.cli._images import image_to_run
 from cog.cli._inputs import check_image_argument, collect_inputs, input_payload
 from cog.cli._options import ProjectFile, parse_env
-from cog.cli._progress import command_progress
-from cog.config import load_config
 
 
 @dataclass(frozen=True)
@@ -116,27 +114,21 @@ def predict_command(**params: Any) -> None:
 
 
 def run(request: RunRequest, *, train: bool = False) -> None:
-    gpu_default = False
-    if request.image is None:
-        gpu_default = load_config(request.project.config_path).build.gpu
-    progress = command_progress(request.progress)
-    image = resolve_image(
-        request.image, request.project.project_dir, request.project.config_file, progress
-    )
+    target = image_to_run(request.image, request.project, request.progress)
     options = run_options_for(
         env=request.env,
         gpus=request.gpus,
-        gpu_default=gpu_default,
+        gpu_default=target.gpu,
         setup_timeout=request.setup_timeout,
         pass_replicate_token=request.use_replicate_token,
     )
     rendered = predict(
-        image,
+        target.image,
         input_payload(request.inputs),
         output_path=request.output,
         options=options,
         train=train,
-        progress=progress,
+        progress=target.progress,
     )
     if rendered.text is not None:
         click.echo(rendered.text)

@@ -9,11 +9,10 @@ import click
 
 from cog._run.session import run_options_for
 from cog._run.session import serve as serve_image
-from cog._run.store import resolve_image
 from cog.cli import _options
 from cog.cli._capability import capability
+from cog.cli._images import image_to_run
 from cog.cli._options import ProjectFile, parse_env
-from cog.cli._progress import command_progress
 from cog.config import load_config
 
 
@@ -99,18 +98,16 @@ def serve(request: ServeRequest) -> None:
     if request.local:
         serve_local(request)
         return
-    gpu_default = False
-    if request.image is None:
-        gpu_default = load_config(request.project.config_path).build.gpu
-    progress = command_progress(request.progress)
-    image = resolve_image(
-        request.image, request.project.project_dir, request.project.config_file, progress
-    )
+    target = image_to_run(request.image, request.project, request.progress)
     options = run_options_for(
-        env=request.env, gpus=request.gpus, gpu_default=gpu_default, setup_timeout=None
+        env=request.env, gpus=request.gpus, gpu_default=target.gpu, setup_timeout=None
     )
     code = serve_image(
-        image, port=request.port, host=request.host, upload_url=request.upload_url, options=options
+        target.image,
+        port=request.port,
+        host=request.host,
+        upload_url=request.upload_url,
+        options=options,
     )
     if code:
         raise click.exceptions.Exit(code)

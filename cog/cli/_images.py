@@ -1,0 +1,27 @@
+"""The image a run/serve/exec command works on: the named one, or the project's build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cog._run.image import Image
+from cog._run.store import resolve_image
+from cog.cli._options import ProjectFile
+from cog.cli._progress import command_progress
+from cog.config import load_config
+from cog.progress import Progress
+
+
+@dataclass(frozen=True)
+class ImageToRun:
+    image: Image
+    gpu: bool  # cog.yaml asks for GPUs (only known when the project was built here)
+    progress: Progress
+
+
+def image_to_run(name: str | None, project: ProjectFile, progress_mode: str) -> ImageToRun:
+    # cog.yaml is checked first, with its errors naming the file as the user gave it.
+    gpu = load_config(project.config_path).build.gpu if name is None else False
+    progress = command_progress(progress_mode)
+    image = resolve_image(name, project.project_dir, project.config_file, progress)
+    return ImageToRun(image=image, gpu=gpu, progress=progress)
