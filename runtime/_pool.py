@@ -82,6 +82,7 @@ class Pool(Listener):
         self.setup = SetupState()
         self.busy = 0
         self.defunct = False
+        self.became_defunct = trio.Event()
         self.has_healthcheck = False
         self._other_logs: dict[int, list[str]] = {}  # setup output of workers 1..N-1
         self.file_inputs = False  # any Path/File input: fetch URLs before running
@@ -225,6 +226,7 @@ class Pool(Listener):
         worker.dead = True
         if all(w.dead for w in self.workers):
             self.defunct = True
+            self.became_defunct.set()
             for job in list(self.jobs.values()):
                 self._release(job)
                 job.finish(

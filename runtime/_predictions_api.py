@@ -6,6 +6,7 @@ import json
 
 import trio
 from cog.runtime._http import (
+    JSON_HEADERS,
     SSE_HEADERS,
     BodyTooLarge,
     ClientGone,
@@ -36,13 +37,27 @@ AT_CAPACITY = {"error": "At capacity - all prediction slots busy", "status": "fa
 
 
 class _Reject(Exception):  # noqa: N818
-    def __init__(self, status: int, body: bytes) -> None:
+    def __init__(
+        self, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         self.status = status
         self.body = body
+        self.headers = headers
 
 
 def _error(status: int, message: str) -> _Reject:
     return _Reject(status, dumps({"detail": message}))
+
+
+def _draining() -> _Reject:
+    message = (
+        "the server is shutting down: it finishes the predictions it is running but takes"
+        " no new ones; send this request to another instance"
+    )
+    # Close the connection too: a client's pooled keep-alive connection would otherwise
+    # keep reaching this instance instead of being balanced onto another.
+    headers = [*JSON_HEADERS, (b"connection", b"close"), (b"retry-after", b"1")]
+    return _Reject(503, dumps({"detail": message}), headers)
 
 
 def _invalid(exc: InputValidationError) -> _Reject:
@@ -74,7 +89,7 @@ class PredictionsApi:
                 except AtCapacity:
                     raise _Reject(409, dumps(AT_CAPACITY)) from None
         except _Reject as reject:
-            await respond(send, reject.status, reject.body)
+            await respond(send, reject.status, reject.body, reject.headers)
             return
         except ClientGone:
             return
@@ -106,7 +121,7 @@ class PredictionsApi:
         except (BodyTooLarge, ValueError):
             raise _error(413, f"request body larger than {self.max_body} bytes") from None
         if not service.accepting:
-            raise _error(503, "the server is shutting down")
+            raise _draining()
         signature = pool.signature
         if pool.defunct:
             raise _error(503, "the model is defunct: its worker cannot be restarted")

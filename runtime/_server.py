@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import sys
 import urllib.parse
@@ -64,18 +65,39 @@ async def serve(
         urls: list[str] = await nursery.start(http)
         if settings.handle_signals:
             nursery.start_soon(partial(_signals, settings, shutdown))
-        nursery.start_soon(_drain, service, shutdown, http_stop)
+        if settings.ready_file is not None:
+            from cog.runtime._readiness import maintain  # noqa: PLC0415
+
+            nursery.start_soon(maintain, service, settings.ready_file)
+        nursery.start_soon(_drain, settings, service, shutdown, http_stop)
         nursery.start_soon(app.load_quart)
         port = urllib.parse.urlsplit(urls[0]).port if urls else settings.port
         log.info("serving on %s", ", ".join(urls))
         task_status.started(port or settings.port)
 
 
-async def _drain(service: Service, shutdown: trio.Event, http_stop: trio.Event) -> None:
+async def _drain(
+    settings: Settings, service: Service, shutdown: trio.Event, http_stop: trio.Event
+) -> None:
     await shutdown.wait()
-    log.info("shutting down: waiting for running predictions to finish")
-    service.accepting = False
-    await service.idle.wait()
+    service.stop_accepting()  # no await since the check: nothing new starts after this
+    grace = settings.shutdown_grace
+    if service.running:
+        limit = "" if grace is None else f" (COG_SHUTDOWN_GRACE={grace:g}s)"
+        log.info("shutting down: refusing new predictions; %d running%s", service.running, limit)
+    with trio.move_on_after(math.inf if grace is None else grace):
+        await service.idle.wait()
+    if not service.idle.is_set():
+        log.warning(
+            "shutting down: COG_SHUTDOWN_GRACE=%gs passed; canceling %d running predictions",
+            grace,
+            service.running,
+        )
+        service.cancel_all()
+        # A prediction that ignores its cancelation has its worker killed after
+        # cancel_grace; the margin lets its response go out before the server stops.
+        with trio.move_on_after(settings.cancel_grace + 2.0):
+            await service.idle.wait()
     http_stop.set()
 
 

@@ -22,6 +22,7 @@ from cog.runtime._files import (
 from cog.runtime._messages import Done, OutputFile, Status
 from cog.runtime._pool import Job, Pool
 from cog.runtime._prediction import Prediction, Request
+from cog.runtime._user_health import UserHealth
 from cog.runtime._webhooks import send_webhooks
 from cog.runtime._workers import WorkerSpec
 from cog.runtime.settings import Settings
@@ -45,10 +46,12 @@ class Service:
                 self.pools[mode] = Pool(
                     spec, capacity, settings.setup_timeout, settings.cancel_grace
                 )
+        self._user_health = {mode: UserHealth(pool) for mode, pool in self.pools.items()}
         self.fetcher = Fetcher(
             settings.user_agent or f"cog/{__version__}", settings.download_timeout
         )
         self.accepting = True
+        self.draining = trio.Event()  # set once: no new predictions from then on
         self._active = 0  # predictions started and not yet answered (outputs included)
         self.idle = trio.Event()
         self.idle.set()
@@ -69,6 +72,27 @@ class Service:
     def stop(self) -> None:
         for pool in self.pools.values():
             pool.stop()
+
+    @property
+    def primary_pool(self) -> Pool | None:
+        """The pool whose state /health-check (and the readiness file) report."""
+        return self.pools.get(Mode.PREDICT) or self.pools.get(Mode.TRAIN)
+
+    def stop_accepting(self) -> None:
+        """Refuse new predictions from now on; running ones go on (shutdown drain)."""
+        self.accepting = False
+        self.draining.set()
+
+    @property
+    def running(self) -> int:
+        return self._active
+
+    def cancel_all(self) -> None:
+        """Cancel every admitted prediction (the shutdown grace period has passed)."""
+        assert self._nursery is not None
+        for pool in self.pools.values():
+            for job in list(pool.jobs.values()):
+                self._nursery.start_soon(pool.cancel, job)
 
     # predictions
 
@@ -161,12 +185,12 @@ class Service:
     # health
 
     async def health(self) -> dict[str, object]:
-        pool = self.pools.get(Mode.PREDICT) or self.pools.get(Mode.TRAIN)
+        pool = self.primary_pool
         body: dict[str, object] = {"status": "READY"}
         if pool is None:
             body["status"] = "SETUP_FAILED"
         else:
-            body["status"] = await self._status(pool, body)
+            body["status"] = self._status(pool, body)
             setup = pool.setup
             body["setup"] = {
                 "started_at": setup.started_at,
@@ -181,7 +205,7 @@ class Service:
         }
         return body
 
-    async def _status(self, pool: Pool, body: dict[str, object]) -> str:
+    def _status(self, pool: Pool, body: dict[str, object]) -> str:
         if pool.defunct:
             return "DEFUNCT"
         if pool.setup.status == "failed":
@@ -189,7 +213,8 @@ class Service:
         if pool.setup.status == "starting":
             return "STARTING"
         if pool.has_healthcheck:
-            result = await pool.healthcheck(timeout=5.0)
+            assert self._nursery is not None
+            result = self._user_health[pool.spec.mode].latest(self._nursery)
             if not result.ok:
                 body["user_healthcheck_error"] = result.error
                 return "UNHEALTHY"

@@ -2,6 +2,16 @@
 
 Invalid environment values are ignored with a warning and the default is used, as the
 reference documents for each COG_* variable.
+
+Variables this runtime adds to the reference's:
+
+- ``COG_SHUTDOWN_GRACE``: seconds that running predictions get to finish after SIGTERM
+  (or POST /shutdown) before they are canceled; unset: no limit (the orchestrator's own
+  kill is the bound). Under Kubernetes, keep the pod's terminationGracePeriodSeconds
+  above this plus a few seconds for the cancelation (see examples/kubernetes/).
+- ``COG_READY_FILE``: where the readiness file goes when ``KUBERNETES_SERVICE_HOST`` is
+  set (default ``/var/run/cog/ready``, as the reference); present while the server can
+  take predictions.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ log = logging.getLogger("cog.runtime")
 DEFAULT_PORT = 5000
 DEFAULT_THROTTLE = 0.5
 DEFAULT_HISTORY = 1024
+DEFAULT_READY_FILE = Path("/var/run/cog/ready")
 LOG_LEVELS = {"debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING"}
 LOG_LEVELS["error"] = "ERROR"
 
@@ -47,6 +58,8 @@ class Settings:
     webhook_retries: int = 12
     webhook_backoff: float = 0.25  # first retry delay in seconds; doubles, capped at 8 s
     python: str | None = None  # the interpreter for workers; None: this one
+    shutdown_grace: float | None = None  # seconds to drain before canceling; None: no limit
+    ready_file: Path | None = None  # the Kubernetes readiness file; None: none written
     handle_signals: bool = True  # SIGTERM/SIGINT drain; only possible in the main thread
 
     @classmethod
@@ -89,6 +102,8 @@ class Settings:
             weights=env.get("COG_WEIGHTS") or None,
             user_agent=env.get("COG_USER_AGENT") or None,
             log_level=_log_level(env),
+            shutdown_grace=_shutdown_grace(env),
+            ready_file=_ready_file(env),
         )
 
 
@@ -139,6 +154,29 @@ def _float_env(env: Mapping[str, str], name: str, default: float) -> float:
 def _setup_timeout(env: Mapping[str, str]) -> float | None:
     value = _float_env(env, "COG_SETUP_TIMEOUT", 0.0)
     return None if value == 0 else value
+
+
+def _shutdown_grace(env: Mapping[str, str]) -> float | None:
+    raw = env.get("COG_SHUTDOWN_GRACE")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        _warn("COG_SHUTDOWN_GRACE", raw, "no limit")
+        return None
+    return value
+
+
+def _ready_file(env: Mapping[str, str]) -> Path | None:
+    # The reference writes it only under Kubernetes: elsewhere nobody reads it, and
+    # /var/run may not be writable.
+    if not env.get("KUBERNETES_SERVICE_HOST"):
+        return None
+    raw = env.get("COG_READY_FILE", "").strip()
+    return Path(raw) if raw else DEFAULT_READY_FILE
 
 
 def _log_level(env: Mapping[str, str]) -> str:
