@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cog._run.client import RuntimeClient
+from cog._run.engines import EngineContainer
 from cog._run.image import Image
 from cog._run.inputs import check_input_names, input_properties, type_inputs
 from cog._run.logstream import log_webhook
@@ -35,6 +36,7 @@ class RunOptions:
     gpus: bool = False
     setup_timeout: float | None = 300.0
     mounts: tuple[BindMount, ...] = ()
+    engine: str = "runc"  # or podman, docker
 
 
 def run_options_for(
@@ -44,6 +46,7 @@ def run_options_for(
     gpu_default: bool,
     setup_timeout: float | None,
     pass_replicate_token: bool = False,
+    engine: str = "runc",
 ) -> RunOptions:
     """The container options the run/serve/exec flags and cog.yaml ask for."""
     env = dict(env)
@@ -53,7 +56,7 @@ def run_options_for(
     # NVIDIA driver runs the model on the CPU instead, as the reference retries without.
     want_gpus = bool(gpus) or (gpu_default and Path("/dev/nvidiactl").exists())
     timeout = float(setup_timeout) if setup_timeout else None
-    return RunOptions(env=env, gpus=want_gpus, setup_timeout=timeout)
+    return RunOptions(env=env, gpus=want_gpus, setup_timeout=timeout, engine=engine)
 
 
 def require_free_port(host: str, port: int) -> None:
@@ -72,6 +75,16 @@ def free_port(host: str = LOOPBACK) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def make_container(
+    image: Image, spec: ContainerSpec, engine: str, progress: Progress | None = None
+) -> Container | EngineContainer:
+    """runc on the cached, unpacked image; or podman/docker with the image loaded into them."""
+    if engine == "runc":
+        rootfs = unpacked_rootfs(image, cache_root(), progress or NullProgress())
+        return Container(rootfs, spec)
+    return EngineContainer(engine, image, spec)
 
 
 def require_cog_image(image: Image) -> None:
@@ -118,12 +131,12 @@ def running_server(
     host: str = LOOPBACK,
     extra_args: tuple[str, ...] = (),
     progress: Progress | None = None,
-) -> Iterator[tuple[Container, RuntimeClient]]:
-    """The image's server running under runc, ready (setup done) when this yields."""
+) -> Iterator[tuple[Container | EngineContainer, RuntimeClient]]:
+    """The image's server running (runc by default), ready (setup done) when this yields."""
     require_cog_image(image)
-    rootfs = unpacked_rootfs(image, cache_root(), progress or NullProgress())
     port = port if port is not None else free_port(host)
-    container = Container(rootfs, server_spec(image, port, host, options, extra_args))
+    spec = server_spec(image, port, host, options, extra_args)
+    container = make_container(image, spec, options.engine, progress)
     with _terminate_as_interrupt(), container:
         # The model's own output goes to our stderr, keeping stdout for the prediction.
         process = container.start(stdout=sys.stderr.fileno(), stderr=sys.stderr.fileno())
@@ -209,14 +222,13 @@ def exec_command(
     image: Image, args: tuple[str, ...], project_dir: Path, options: RunOptions
 ) -> int:
     """Run ``args`` in the image with the project mounted at /src, as `cog exec` does."""
-    rootfs = unpacked_rootfs(image, cache_root(), NullProgress())
     env = image.config.env_dict() | dict(options.env)
     mounts = (BindMount(project_dir.resolve(), "/src"), *options.mounts)
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
     spec = ContainerSpec(
         args=args, env=env, cwd="/src", mounts=mounts, terminal=terminal, gpus=options.gpus
     )
-    with _terminate_as_interrupt(), Container(rootfs, spec) as container:
+    with _terminate_as_interrupt(), make_container(image, spec, options.engine) as container:
         process = container.start(stdin=None)
         try:
             return process.wait()

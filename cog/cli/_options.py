@@ -71,6 +71,14 @@ gpus = click.option(
     metavar="GPUS",
     help="GPU devices to add to the container, in the same format as `docker run --gpus`.",
 )
+runtime = click.option(
+    "--runtime",
+    type=click.Choice(["runc", "podman", "docker"]),
+    default="runc",
+    show_default=True,
+    envvar="COG_RUNTIME",
+    help="What runs the image: runc (no daemon needed), podman or docker.",
+)
 build_flags = compose(
     click.option("--no-cache", is_flag=True, help="Do not use cache when building the image."),
     click.option(

@@ -348,3 +348,31 @@ def test_ctrl_c_cancels_and_leaves_nothing_behind(
     assert process.returncode == 130, err
     assert time.monotonic() - started < 30
     assert _our_leftovers() == before
+
+
+def test_cog_run_with_podman_as_the_runtime(
+    built: tuple[Path, Path, str], registry: Registry, tmp_path: Path
+) -> None:
+    if shutil.which("podman") is None:
+        pytest.fail("podman is not installed (Debian package podman)")
+    project, build_cache, _ = built
+    env = podman_env(tmp_path, registry) | {"COG_CACHE_DIR": str(build_cache)}
+    done = subprocess.run(
+        [COG, "run", "hello:e2e", "--runtime", "podman", "-i", "name=engine"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "hello, engine!\n"
+    left = subprocess.run(
+        ["podman", "ps", "-a", "--format", "{{.Names}}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [name for name in left.stdout.split() if name.startswith("cog-")] == []

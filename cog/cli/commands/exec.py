@@ -20,6 +20,7 @@ class ExecRequest:
     args: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     gpus: str | None = None
+    runtime: str = "runc"
     publish: tuple[str, ...] = ()
     progress: str = "auto"
 
@@ -32,6 +33,7 @@ class ExecRequest:
 @_options.env
 @_options.config_file
 @_options.gpus
+@_options.runtime
 @_options.progress
 @click.option(
     "-p",
@@ -48,6 +50,7 @@ def exec_command(
     env: tuple[str, ...],
     config_file: str,
     gpus: str | None,
+    runtime: str,
     progress: str,
     publish: tuple[str, ...],
     use_cog_base_image: bool,
@@ -64,6 +67,7 @@ def exec_command(
         args=command,
         env=parse_env(env),
         gpus=gpus,
+        runtime=runtime,
         publish=publish,
         progress=progress,
     )
@@ -73,7 +77,11 @@ def exec_command(
 def exec_in_image(request: ExecRequest) -> None:
     target = image_to_run(None, request.project, request.progress)
     options = run_options_for(
-        env=request.env, gpus=request.gpus, gpu_default=target.gpu, setup_timeout=None
+        env=request.env,
+        gpus=request.gpus,
+        gpu_default=target.gpu,
+        setup_timeout=None,
+        engine=request.runtime,
     )
     code = exec_in_container(target.image, request.args, request.project.project_dir, options)
     if code:

@@ -25,6 +25,7 @@ class RunRequest:
     output: Path | None = None
     env: dict[str, str] = field(default_factory=dict)
     gpus: str | None = None
+    runtime: str = "runc"
     setup_timeout: int = 300
     progress: str = "auto"
     use_replicate_token: bool = False
@@ -37,6 +38,7 @@ def run_options(function: Any) -> Any:
         _options.env,
         _options.config_file,
         _options.gpus,
+        _options.runtime,
         click.option(
             "-i",
             "--input",
@@ -81,6 +83,7 @@ def run_request(params: dict[str, Any], default_output: Path | None = None) -> R
         output=Path(output) if output is not None else default_output,
         env=parse_env(params["env"]),
         gpus=params["gpus"],
+        runtime=params["runtime"],
         setup_timeout=params["setup_timeout"],
         progress=params["progress"],
         use_replicate_token=params["use_replicate_token"],
@@ -120,6 +123,7 @@ def run(request: RunRequest, *, train: bool = False) -> None:
         gpus=request.gpus,
         gpu_default=target.gpu,
         setup_timeout=request.setup_timeout,
+        engine=request.runtime,
         pass_replicate_token=request.use_replicate_token,
     )
     rendered = predict(

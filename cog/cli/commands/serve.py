@@ -26,6 +26,7 @@ class ServeRequest:
     local: bool = False
     env: dict[str, str] = field(default_factory=dict)
     gpus: str | None = None
+    runtime: str = "runc"
     progress: str = "auto"
 
 
@@ -34,6 +35,7 @@ class ServeRequest:
 @_options.config_file
 @_options.env
 @_options.gpus
+@_options.runtime
 @click.option(
     "-p",
     "--port",
@@ -67,6 +69,7 @@ def serve_command(
     config_file: str,
     env: tuple[str, ...],
     gpus: str | None,
+    runtime: str,
     port: int,
     host: str,
     progress: str,
@@ -89,6 +92,7 @@ def serve_command(
         local=local,
         env=parse_env(env),
         gpus=gpus,
+        runtime=runtime,
         progress=progress,
     )
     serve(request)
@@ -100,7 +104,11 @@ def serve(request: ServeRequest) -> None:
         return
     target = image_to_run(request.image, request.project, request.progress)
     options = run_options_for(
-        env=request.env, gpus=request.gpus, gpu_default=target.gpu, setup_timeout=None
+        env=request.env,
+        gpus=request.gpus,
+        gpu_default=target.gpu,
+        setup_timeout=None,
+        engine=request.runtime,
     )
     code = serve_image(
         target.image,

@@ -1,0 +1,150 @@
+"""Running an image with podman or docker instead of runc, when the user picks them.
+
+runc needs nothing but the unpacked image; podman and docker need the image in their own
+store first: podman reads our OCI layout directly (``oci:`` transport), docker gets it
+through skopeo's ``docker-daemon:`` transport. The container is then run the same way as
+under runc: host network, the same environment, mounts and command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from cog._run.image import Image, tags
+from cog._run.runc import ContainerSpec
+from cog.errors import RunError
+
+ENGINES = ("runc", "podman", "docker")
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise RunError(
+            f"--runtime {name} was asked for, but {name} is not installed",
+            f"Install it (apt-get install {name if name != 'docker' else 'docker.io'}), "
+            "or use the default runtime, runc.",
+        )
+    return found
+
+
+def _skopeo_for_docker() -> str:
+    skopeo = shutil.which("skopeo")
+    if skopeo is None:
+        raise RunError(
+            "--runtime docker loads the image with skopeo, which is not installed",
+            "Install it: apt-get install skopeo",
+        )
+    return skopeo
+
+
+def _tag_of(image: Image) -> str:
+    # The oci: transport of podman and skopeo names an image in a layout by tag only.
+    for tag, digest in sorted(tags(image.layout).items()):
+        if digest == image.manifest_digest:
+            return tag
+    raise RunError(f"{image.manifest_digest} has no tag in {image.layout} to load it by")
+
+
+class EngineContainer:
+    """The Container interface (start, wait, signal, stop) on podman or docker."""
+
+    def __init__(self, engine: str, image: Image, spec: ContainerSpec) -> None:
+        self.engine = engine
+        self._cli = _binary(engine)
+        self.image = image
+        self.spec = spec
+        self.id = "cog-" + secrets.token_hex(6)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _load(self) -> str:
+        """The image's name in the engine's store, loading it there if needed."""
+        name = f"localhost/cog-run:{self.image.manifest_digest.removeprefix('sha256:')[:32]}"
+        # podman names an oci: image after its path, which must then be a valid image
+        # name: a link from a plain temporary path stands in for .cog/image.
+        with tempfile.TemporaryDirectory(prefix="cog-load-") as scratch:
+            link = Path(scratch) / "image"
+            link.symlink_to(self.image.layout.resolve())
+            source = f"oci:{link}:{_tag_of(self.image)}"
+            if self.engine == "podman":
+                command = [self._cli, "pull", "-q", source]
+            else:
+                command = [_skopeo_for_docker(), "copy", "-q", source, f"docker-daemon:{name}"]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RunError(f"{self.engine} could not load the image: {done.stderr.strip()}")
+        if self.engine == "podman":
+            return done.stdout.strip().splitlines()[-1]  # the image id
+        return name
+
+    def _run_args(self, image_name: str) -> list[str]:
+        args = [self._cli, "run", "--rm", "--name", self.id, "--network", "host"]
+        args += ["--workdir", self.spec.cwd]
+        if self.spec.terminal:
+            args += ["-i", "-t"]
+        for name, value in self.spec.env.items():
+            args += ["-e", f"{name}={value}"]
+        for mount in self.spec.mounts:
+            suffix = ":ro" if mount.read_only else ""
+            args += ["-v", f"{mount.source}:{mount.destination}{suffix}"]
+        if self.spec.gpus:
+            args += (
+                ["--gpus", "all"] if self.engine == "docker" else ["--device", "nvidia.com/gpu=all"]
+            )
+        return [*args, "--entrypoint", self.spec.args[0], image_name, *self.spec.args[1:]]
+
+    def start(
+        self,
+        *,
+        stdin: IO[bytes] | int | None = subprocess.DEVNULL,
+        stdout: IO[bytes] | int | None = None,
+        stderr: IO[bytes] | int | None = None,
+    ) -> subprocess.Popen[bytes]:
+        command = self._run_args(self._load())
+        self.process = subprocess.Popen(
+            command,
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=not self.spec.terminal,
+        )
+        return self.process
+
+    def signal(self, signum: int) -> None:
+        subprocess.run(
+            [self._cli, "kill", "--signal", str(int(signum)), self.id],
+            capture_output=True,
+            check=False,
+        )
+
+    def wait(self, timeout: float | None = None) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            subprocess.run(
+                [self._cli, "stop", "-t", str(int(grace)), self.id],
+                capture_output=True,
+                check=False,
+            )
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(grace + 5)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        subprocess.run([self._cli, "rm", "-f", self.id], capture_output=True, check=False)
+
+    def __enter__(self) -> EngineContainer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
