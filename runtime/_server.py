@@ -16,6 +16,10 @@ from hypercorn.config import Config
 
 log = logging.getLogger("cog.runtime")
 
+# After the shutdown grace, canceled predictions get cancel_grace to stop (then their
+# worker is killed) and this much more for their responses to go out.
+CANCEL_MARGIN = 2.0
+
 
 def _hypercorn_config(settings: Settings) -> Config:
     from hypercorn.config import Config  # noqa: PLC0415
@@ -80,7 +84,9 @@ async def _drain(
     settings: Settings, service: Service, shutdown: trio.Event, http_stop: trio.Event
 ) -> None:
     await shutdown.wait()
-    service.stop_accepting()  # no await since the check: nothing new starts after this
+    # Admission checks this flag and starts the prediction with no await in between, so
+    # nothing new starts from here on.
+    service.stop_accepting()
     grace = settings.shutdown_grace
     if service.running:
         limit = "" if grace is None else f" (COG_SHUTDOWN_GRACE={grace:g}s)"
@@ -88,15 +94,15 @@ async def _drain(
     with trio.move_on_after(math.inf if grace is None else grace):
         await service.idle.wait()
     if not service.idle.is_set():
-        log.warning(
-            "shutting down: COG_SHUTDOWN_GRACE=%gs passed; canceling %d running predictions",
-            grace,
-            service.running,
-        )
-        service.cancel_all()
-        # A prediction that ignores its cancelation has its worker killed after
-        # cancel_grace; the margin lets its response go out before the server stops.
-        with trio.move_on_after(settings.cancel_grace + 2.0):
+        if service.running:
+            log.warning(
+                "shutting down: COG_SHUTDOWN_GRACE=%gs passed; canceling %d running predictions",
+                grace,
+                service.running,
+            )
+            service.cancel_all()
+        # Canceled predictions get cancel_grace, and their webhooks a little more.
+        with trio.move_on_after(settings.cancel_grace + CANCEL_MARGIN):
             await service.idle.wait()
     http_stop.set()
 

@@ -53,7 +53,8 @@ class Service:
         self.accepting = True
         self.draining = trio.Event()  # set once: no new predictions from then on
         self._active = 0  # predictions started and not yet answered (outputs included)
-        self.idle = trio.Event()
+        self._webhooks = 0  # webhook senders still delivering (completed retries included)
+        self.idle = trio.Event()  # set while both are 0: a shutdown drain waits for it
         self.idle.set()
         self._nursery: trio.Nursery | None = None
         self.shutdown_requested = trio.Event()
@@ -115,16 +116,23 @@ class Service:
         assert self._nursery is not None
         self._nursery.start_soon(self._execute, pool, job)
         if request.webhook:
-            s = self.settings
-            self._nursery.start_soon(
-                send_webhooks,
-                prediction,
-                prediction.to_json(),
-                s.throttle_interval,
-                s.webhook_retries,
-                s.webhook_backoff,
-            )
+            self._webhooks += 1
+            self._nursery.start_soon(self._deliver, prediction, prediction.to_json())
         return prediction
+
+    async def _deliver(self, prediction: Prediction, start_body: dict[str, object]) -> None:
+        s = self.settings
+        try:
+            await send_webhooks(
+                prediction, start_body, s.throttle_interval, s.webhook_retries, s.webhook_backoff
+            )
+        finally:
+            self._webhooks -= 1
+            self._maybe_idle()
+
+    def _maybe_idle(self) -> None:
+        if self._active == 0 and self._webhooks == 0:
+            self.idle.set()
 
     async def cancel(self, prediction_id: str) -> bool:
         found = self.find(prediction_id)
@@ -179,8 +187,7 @@ class Service:
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
             self._active -= 1
-            if self._active == 0:
-                self.idle.set()
+            self._maybe_idle()
 
     # health
 

@@ -7,6 +7,7 @@ wait on gate files the test creates, so every step is ordered without sleeping.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import os
 import re
 import signal
@@ -23,9 +24,10 @@ import pytest
 import requests
 import yaml
 from cog.runtime import Settings
+from cog.runtime._server import CANCEL_MARGIN, _hypercorn_config
 from cog.runtime.settings import DEFAULT_READY_FILE
 
-from tests.runtime.conftest import DEADLINE, ServerFactory
+from tests.runtime.conftest import DEADLINE, HelperServer, ServerFactory
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kubernetes" / "deployment.yaml"
 CANCEL_GRACE = Settings().cancel_grace
@@ -189,6 +191,29 @@ def test_shutdown_removes_the_ready_file_while_predictions_drain(
         (project / "g1").touch()
         assert running.result().json()["output"] == "finished g1"
     assert srv.join(30)
+
+
+@pytest.mark.integration
+def test_shutdown_waits_for_the_completed_webhook(
+    server: ServerFactory, helper: HelperServer, tmp_path: Path
+) -> None:
+    project = _project(tmp_path / "project")
+    srv = server("model.py:Gated", project_dir=project, webhook_backoff=0.2)
+    helper.recorded.fail_first = 2  # the completed event is delivered on its third try
+    body = {
+        "input": {"gate": "g2"},
+        "webhook": helper.url + "/webhook",
+        "webhook_events_filter": ["completed"],
+    }
+    started = srv.predict(body, headers={"Prefer": "respond-async"})
+    assert started.status_code == 202
+    _eventually((project / "g2.running").exists, "the prediction to start")
+    requests.post(srv.url + "/shutdown", timeout=10)
+    (project / "g2").touch()
+    assert srv.join(30)
+    posts = helper.recorded.of("/webhook")
+    assert len(posts) == 3
+    assert json.loads(posts[-1][3])["status"] == "succeeded"
 
 
 # /health-check
@@ -370,8 +395,9 @@ def test_the_example_matches_the_runtime() -> None:
     settings = Settings.from_env_and_args(project_dir=EXAMPLE.parent, env=env)
     assert settings.shutdown_grace is not None
     pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-    needed = pre_stop + settings.shutdown_grace + CANCEL_GRACE
-    assert pod["spec"]["terminationGracePeriodSeconds"] >= needed + 2
+    http_close = _hypercorn_config(settings).graceful_timeout
+    needed = pre_stop + settings.shutdown_grace + CANCEL_GRACE + CANCEL_MARGIN + http_close
+    assert pod["spec"]["terminationGracePeriodSeconds"] >= needed
     labels = pod["metadata"]["labels"]
     service = docs["Service"]["spec"]
     assert service["selector"].items() <= labels.items()
