@@ -88,9 +88,8 @@ async def _drain(
     # nothing new starts from here on.
     service.stop_accepting()
     grace = settings.shutdown_grace
-    if service.running:
-        limit = "" if grace is None else f" (COG_SHUTDOWN_GRACE={grace:g}s)"
-        log.info("shutting down: refusing new predictions; %d running%s", service.running, limit)
+    limit = "" if grace is None else f", COG_SHUTDOWN_GRACE={grace:g}s"
+    log.info("shutting down: refusing new predictions (%d running%s)", service.running, limit)
     with trio.move_on_after(math.inf if grace is None else grace):
         await service.idle.wait()
     if not service.idle.is_set():
