@@ -42,6 +42,8 @@ def runtime_process(request: pytest.FixtureRequest) -> Iterator[Process]:
 
 def _launch(args: list[str]) -> Generator[Process, None, None]:
     env = dict(os.environ, PORT="0")
+    # Outside these tests' control: a CI pod would otherwise get a readiness file written.
+    env.pop("KUBERNETES_SERVICE_HOST", None)
     proc = subprocess.Popen(
         [sys.executable, *args],
         cwd=PROJECT,
