@@ -15,8 +15,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-import requests
-
 __all__ = [
     "AsyncConcatenateIterator",
     "ConcatenateIterator",
@@ -88,6 +86,10 @@ class URLFile(io.IOBase):
 
     def _raw(self) -> Any:
         if self._response is None:
+            # Imported here, not at module level: `import cog` runs on every worker start
+            # and schema fallback, and requests alone costs 50-180 ms there.
+            import requests  # noqa: PLC0415
+
             headers = {}
             if agent := os.environ.get("COG_USER_AGENT"):
                 headers["User-Agent"] = agent
