@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import secrets
@@ -160,8 +161,10 @@ def predict(
     if schema is not None:
         check_input_names(inputs, properties)
     typed = type_inputs(inputs, properties)
+    # One prediction: the server's own start and stop lines would only bury the model's.
+    quiet = dataclasses.replace(options, env={"COG_LOG_LEVEL": "warning", **options.env})
     with (
-        running_server(image, options, progress=progress) as (_, client),
+        running_server(image, quiet, progress=progress) as (_, client),
         log_webhook(_write_stderr) as (webhook, show_logs),
     ):
         prediction_id = secrets.token_hex(13)
