@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cog._signature._static_module import Module, Site, Undecided
-from cog._signature.model import MISSING, InputSpec, Primitive
+from cog._signature.model import MISSING, FieldType, InputSpec, Primitive
 from cog.errors import SchemaError
 
 _MAX_DEPTH = 20
@@ -140,6 +140,52 @@ def optional_choices(at: Site, values: dict[str, object]) -> tuple[str | int | f
     raise _bad_keyword(at, "choices", "a list of strings or integers", value)
 
 
+def normalize_default(at: Site, ftype: FieldType, value: object) -> object:
+    """The default as the runtime holds it (an int for a float input becomes a float).
+
+    A default of the wrong type, or a non-list default for a list input, is the error the
+    runtime's worker would raise when it starts, raised here so the build fails instead.
+    """
+    if value is MISSING or value is None:
+        return value
+    shown = f"{at.prefix}: input '{at.param}'"
+    if not ftype.is_list:
+        return _normalize_scalar(shown, ftype.primitive, value)
+    if not isinstance(value, list):
+        raise SchemaError(
+            f"{shown}: the default {value!r} is not a list",
+            "Give a list input a list default, for example Input(default=[]).",
+        )
+    return [_normalize_scalar(shown, ftype.primitive, item) for item in value]
+
+
+def _normalize_scalar(shown: str, primitive: Primitive | None, value: object) -> object:
+    if primitive is Primitive.FLOAT and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    expected = _DEFAULT_TYPES.get(primitive) if primitive is not None else None
+    if expected is None:
+        return value  # unions and opaque values: the request validator checks them
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        assert primitive is not None
+        raise SchemaError(
+            f"{shown}: the default {value!r} is not a valid {primitive.value}",
+            "Make the default match the input's type annotation.",
+        )
+    return value
+
+
+_DEFAULT_TYPES: dict[Primitive, type] = {
+    Primitive.BOOL: bool,
+    Primitive.INTEGER: int,
+    Primitive.FLOAT: float,
+    Primitive.STRING: str,
+    Primitive.PATH: str,
+    Primitive.FILE: str,
+    Primitive.SECRET: str,
+}
+
+
 def check_constraints(at: Site, spec: InputSpec) -> None:
     """The checks the reference makes when it loads a model, as errors with a fix."""
     primitive = spec.type.primitive
@@ -160,6 +206,7 @@ def check_constraints(at: Site, spec: InputSpec) -> None:
             f"{shown} has min_length/max_length/regex but is not a string",
             "Use those constraints on str inputs only.",
         )
+    _check_lengths(shown, spec, defaults)
     if spec.regex is not None:
         try:
             pattern = re.compile(spec.regex)
@@ -171,10 +218,25 @@ def check_constraints(at: Site, spec: InputSpec) -> None:
         _check_choices(shown, spec, lengths)
 
 
+def _check_lengths(shown: str, spec: InputSpec, defaults: list[object]) -> None:
+    texts = [d for d in defaults if isinstance(d, str)]
+    if spec.min_length is not None and any(len(t) < spec.min_length for t in texts):
+        raise SchemaError(
+            f"{shown}: the default is shorter than min_length={spec.min_length}",
+            "Change the default or the constraint so that the default is allowed.",
+        )
+    if spec.max_length is not None and any(len(t) > spec.max_length for t in texts):
+        raise SchemaError(
+            f"{shown}: the default is longer than max_length={spec.max_length}",
+            "Change the default or the constraint so that the default is allowed.",
+        )
+
+
 def _check_choices(shown: str, spec: InputSpec, lengths: bool) -> None:
     primitive = spec.type.primitive
     assert spec.choices is not None
-    if primitive not in (Primitive.STRING, Primitive.INTEGER) or spec.type.is_list:
+    # list[str]/list[int] may have choices too: each element must be one of them.
+    if primitive not in (Primitive.STRING, Primitive.INTEGER):
         raise SchemaError(f"{shown} has choices but is not a str or int", "Use choices on str/int.")
     if len(spec.choices) < 2:
         raise SchemaError(f"{shown}: choices must have at least 2 elements", "Add choices.")

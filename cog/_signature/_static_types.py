@@ -26,18 +26,23 @@ _PRIMITIVES = {
     "typing.Any": Primitive.ANY,
     "builtins.dict": Primitive.ANY,
     "typing.Dict": Primitive.ANY,
-    "typing.Mapping": Primitive.ANY,
-    "collections.abc.Mapping": Primitive.ANY,
 }
 _OPTIONAL = {"typing.Optional"}
 _UNION = {"typing.Union"}
 _LIST = {"builtins.list", "typing.List"}
-_DICT = {"builtins.dict", "typing.Dict", "typing.Mapping", "collections.abc.Mapping"}
+# Only dict: the runtime rejects Mapping ("only list and dict are supported collections").
+_DICT = {"builtins.dict", "typing.Dict"}
 _ANNOTATED = {"typing.Annotated"}
 _ITERATORS = {
     f"{module}.{name}"
     for module in ("typing", "collections.abc")
-    for name in ("Iterator", "AsyncIterator", "Generator", "AsyncGenerator", "Iterable")
+    for name in ("Iterator", "AsyncIterator")
+}
+# Spellings the runtime does not take as a streamed output, rejected with the fix.
+_OTHER_ITERABLES = {
+    f"{module}.{name}"
+    for module in ("typing", "collections.abc")
+    for name in ("Generator", "AsyncGenerator", "Iterable", "AsyncIterable")
 }
 _CONCATENATE = {"cog.ConcatenateIterator", "cog.AsyncConcatenateIterator"}
 _BASE_MODELS = {"cog.BaseModel", "pydantic.BaseModel"}
@@ -75,7 +80,10 @@ def input_type(  # noqa: PLR0911 (one return per annotation shape)
     if r.kind == "generic" and r.name in _OPTIONAL | _UNION:
         return _union_input(r, at)
     if r.kind == "generic" and r.name in _LIST:
-        inner = input_type(r.module, at, _one_arg(r, at))
+        element = _one_arg(r, at)
+        if _is_opaque(_resolve(r.module, at, element, 0)):
+            return FieldType(primitive=Primitive.ANY, is_list=True)  # its shape is not looked at
+        inner = input_type(r.module, at, element)
         if inner.is_list or inner.nullable or inner.union:
             raise _unsupported(at, r.expr, "nested types inside list[...] are not supported")
         return replace(inner, is_list=True)
@@ -107,39 +115,81 @@ def output_spec(  # noqa: PLR0911 (one return per annotation shape)
             "union and Optional outputs are not supported",
             "Return one type; for optional values use a BaseModel with Optional fields.",
         )
+    if r.kind in ("generic", "name") and r.name in _OTHER_ITERABLES:
+        raise _unsupported(
+            site,
+            r.expr,
+            f"{r.name.rpartition('.')[2]} is not a supported output type",
+            "Annotate a streamed output as Iterator[T] or AsyncIterator[T] (from typing or "
+            "collections.abc), or ConcatenateIterator[str].",
+        )
     if r.kind == "generic" and r.name in _ITERATORS:
-        return OutputSpec(_element(r.module, site, _first_arg(r, site), 0), OutputKind.ITERATOR)
+        return OutputSpec(_iterator_element(r, site), OutputKind.ITERATOR)
     if r.kind == "generic" and r.name in _CONCATENATE:
         element = _element(r.module, site, _one_arg(r, site), 0)
         if element != FieldType(primitive=Primitive.STRING):
             raise _unsupported(site, r.expr, "ConcatenateIterator must yield str")
         return OutputSpec(element, OutputKind.CONCATENATE_ITERATOR)
     if r.kind == "generic" and r.name in _LIST:
-        return OutputSpec(_element(r.module, site, _one_arg(r, site), 0), OutputKind.LIST)
+        item = _one_arg(r, site)
+        if _is_opaque(_resolve(r.module, site, item, 0)):
+            # Each item is an opaque JSON value: its own shape is not looked at.
+            return OutputSpec(FieldType(primitive=Primitive.ANY), OutputKind.LIST)
+        return OutputSpec(_element(r.module, site, item, 0), OutputKind.LIST)
     if r.kind == "name" and r.name in _LIST:
         return OutputSpec(FieldType(primitive=Primitive.ANY), OutputKind.LIST)
     if r.kind == "generic" and r.name in _ANNOTATED:
         field = _annotated(r, site, lambda m, a, e: _element(m, a, e, 0))
+        if field.nullable:
+            raise _unsupported(
+                site,
+                r.expr,
+                "Optional is not allowed as a top-level return type, also inside Opaque",
+                "Return one type; for optional values use a BaseModel with Optional fields.",
+            )
         if field.is_list:
             return OutputSpec(replace(field, is_list=False), OutputKind.LIST)
         return OutputSpec(field)
     return OutputSpec(_element(module, site, expr, 0))
 
 
+def _iterator_element(r: _Resolved, site: Site) -> FieldType:
+    """Iterator[T]'s T: one value per item, so neither a list nor Optional (as the runtime)."""
+    element = _first_arg(r, site)
+    inner = _resolve(r.module, site, element, 0)
+    if _is_opaque(inner):
+        return FieldType(primitive=Primitive.ANY)  # its shape is not looked at
+    if inner.name in _LIST or _union_members(inner) is not None:
+        raise _unsupported(
+            site,
+            r.expr,
+            "an iterator's element type must not be a list or Optional",
+            "Yield one plain value (str, int, float, bool, Path, dict or a BaseModel) per "
+            "item; wrap a list as Annotated[list[...], Opaque] if it must be one item.",
+        )
+    return _element(r.module, site, element, 0)
+
+
 def _element(  # noqa: PLR0911 (one return per annotation shape)
-    module: Module, at: Site, expr: ast.expr, depth: int
+    module: Module, at: Site, expr: ast.expr, depth: int, *, models: bool = True
 ) -> FieldType:
-    """An output value, an element of an output list/iterator, or a BaseModel field."""
+    """An output value, an element of an output list/iterator, or (``models=False``) a
+    BaseModel field, which the runtime does not allow to hold another BaseModel."""
     r = _resolve(module, at, expr, 0)
     if r.kind == "class":
         assert r.cls is not None
         if not _is_model(r.module, r.cls, 0):
             raise _undecided(r, at)
+        if not models:
+            raise _nested_model(at, r.expr)
         if depth > _MAX_DEPTH:
             return FieldType(primitive=Primitive.ANY)
         return FieldType(model=_model_spec(r.module, at, r.cls, depth + 1))
     if r.kind == "generic" and r.name in _LIST:
-        inner = _element(r.module, at, _one_arg(r, at), depth)
+        element = _one_arg(r, at)
+        if _is_opaque(_resolve(r.module, at, element, 0)):
+            return FieldType(primitive=Primitive.ANY, is_list=True)  # its shape is not looked at
+        inner = _element(r.module, at, element, depth, models=models)
         if inner.is_list:
             raise _unsupported(at, r.expr, "nested lists are not supported")
         return replace(inner, is_list=True)
@@ -148,7 +198,7 @@ def _element(  # noqa: PLR0911 (one return per annotation shape)
     if r.kind == "generic" and r.name in _DICT:
         return FieldType(primitive=Primitive.ANY)
     if r.kind == "generic" and r.name in _ANNOTATED:
-        return _annotated(r, at, lambda m, a, e: _element(m, a, e, depth))
+        return _annotated(r, at, lambda m, a, e: _element(m, a, e, depth, models=models))
     if r.kind == "union" or (r.kind == "generic" and r.name in _OPTIONAL | _UNION):
         raise _unsupported(at, r.expr, "union types are not supported here")
     return FieldType(primitive=_primitive(r, at))
@@ -172,30 +222,90 @@ def _model_spec(module: Module, at: Site, cls: ast.ClassDef, depth: int) -> Mode
 
 def _model_field(module: Module, at: Site, expr: ast.expr, depth: int) -> FieldType:
     r = _resolve(module, at, expr, 0)
-    members = _union_members(r)
+    bare = _strip_annotated(r, at)
+    members = _flat_union(bare, at)
+    if any(
+        m.kind == "class" and m.cls and _is_model(m.module, m.cls, 0) for m in members or [bare]
+    ):
+        # Even Annotated[Model, Opaque]: the runtime looks through Annotated for this check.
+        raise _nested_model(at, r.expr)
+    members = _flat_union(r, at)
     if members is not None:
-        rest = [m for m in members if _resolve(r.module, at, m, 0).kind != "none"]
+        rest = _distinct([m for m in members if m.kind != "none"])
         if len(rest) == 1 and len(rest) < len(members):
-            return replace(_element(r.module, at, rest[0], depth), nullable=True)
+            field = _element(rest[0].module, at, rest[0].expr, depth, models=False)
+            return replace(field, nullable=True)
         raise _unsupported(at, r.expr, "BaseModel fields may be Optional, not other unions")
-    return _element(module, at, expr, depth)
+    return _element(module, at, expr, depth, models=False)
+
+
+def _nested_model(at: Site, expr: ast.expr) -> SchemaError:
+    # ``at.where`` is "Model.field" here (see _model_spec).
+    return SchemaError(
+        f"{at.prefix}: output field {at.where}, `{ast.unparse(expr)}`: a BaseModel field "
+        "cannot hold another BaseModel (nested BaseModel fields are not supported)",
+        "Flatten the inner model's fields into the output model, or type the field as dict.",
+    )
+
+
+def _strip_annotated(r: _Resolved, at: Site) -> _Resolved:
+    depth = 0
+    while r.kind == "generic" and r.name in _ANNOTATED and r.args and depth < _MAX_DEPTH:
+        r, depth = _resolve(r.module, at, r.args[0], 0), depth + 1
+    return r
+
+
+def _is_opaque(r: _Resolved) -> bool:
+    return (
+        r.kind == "generic"
+        and r.name in _ANNOTATED
+        and any(r.module.resolve(a) == "cog.Opaque" for a in r.args[1:])
+    )
+
+
+def _flat_union(r: _Resolved, at: Site, depth: int = 0) -> list[_Resolved] | None:
+    """A union's members with nested unions and Optionals flattened, as Python does."""
+    members = _union_members(r)
+    if members is None:
+        return None
+    flat: list[_Resolved] = []
+    for member in members:
+        resolved = _resolve(r.module, at, member, 0)
+        nested = _flat_union(resolved, at, depth + 1) if depth < _MAX_DEPTH else None
+        flat.extend(nested if nested is not None else [resolved])
+    return flat
+
+
+def _distinct(members: list[_Resolved]) -> list[_Resolved]:
+    """Repeated members dropped (Union[str, str] is str), keeping the first of each."""
+    seen: set[tuple[object, ...]] = set()
+    kept = []
+    for member in members:
+        key: tuple[object, ...] = (
+            member.kind,
+            member.name if member.name is not None else ast.unparse(member.expr),
+            tuple(ast.unparse(a) for a in member.args),
+            id(member.cls),
+        )
+        if key not in seen:
+            seen.add(key)
+            kept.append(member)
+    return kept
 
 
 def _union_input(r: _Resolved, at: Site) -> FieldType:
-    members = _union_members(r) or []
-    resolved = [_resolve(r.module, at, m, 0) for m in members]
-    rest = [m for m, res in zip(members, resolved, strict=True) if res.kind != "none"]
-    nullable = len(rest) < len(members)
+    members = _flat_union(r, at) or []
+    rest = _distinct([m for m in members if m.kind != "none"])
+    nullable = any(m.kind == "none" for m in members)
     if not rest:
         raise _unsupported(at, r.expr, "None alone is not an input type")
     if len(rest) == 1:
-        inner = input_type(r.module, at, rest[0])
-        if inner.nullable:
-            raise _unsupported(at, r.expr, "nested Optional is not supported")
-        return replace(inner, nullable=nullable)
-    variants = tuple(input_type(r.module, at, m) for m in rest)
+        inner = input_type(rest[0].module, at, rest[0].expr)
+        return replace(inner, nullable=inner.nullable or nullable)
+    variants = tuple(input_type(m.module, at, m.expr) for m in rest)
     for variant in variants:
-        if variant.nullable or variant.union or variant.primitive not in _UNION_MEMBERS:
+        # A nullable variant can only be an Opaque one here: the runtime takes it as is.
+        if variant.union or variant.primitive not in _UNION_MEMBERS:
             raise _unsupported(
                 at,
                 r.expr,

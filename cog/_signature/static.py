@@ -133,9 +133,26 @@ def _find_method(
     return None
 
 
+def _is_staticmethod(module: Module, node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(module.resolve(d) == "builtins.staticmethod" for d in node.decorator_list)
+
+
 def _setup_takes_weights(setup: _Method) -> bool:
     args = setup.node.args
-    params = [*args.posonlyargs, *args.args][1:]
+    prefix = f"{setup.module.display}:{setup.node.lineno}"
+    fix = "setup() may take only self and an optional 'weights' argument."
+    every = [*args.posonlyargs, *args.args]
+    if not every or every[0].arg != "self" or _is_staticmethod(setup.module, setup.node):
+        raise SchemaError(
+            f"{prefix}: {setup.owner}.setup() must take 'self' as its first argument", fix
+        )
+    if args.vararg or args.kwarg or args.kwonlyargs:
+        raise SchemaError(
+            f"{prefix}: {setup.owner}.setup() must not take *args, **kwargs or keyword-only "
+            "arguments",
+            fix,
+        )
+    params = every[1:]
     required = len(params) - len(args.defaults)
     for index, param in enumerate(params):
         if param.arg != "weights" and index < required:
@@ -163,6 +180,11 @@ def _signature_of(
     defaults: list[ast.expr | None] = [None] * (len(params) - len(args.defaults))
     defaults.extend(args.defaults)
     if is_class:
+        if not params or params[0].arg != "self" or _is_staticmethod(module, node):
+            raise SchemaError(
+                f"{site.prefix}: {where} must take 'self' as its first argument",
+                f"Define it as a plain method: 'def {node.name}(self, ...)'.",
+            )
         params, defaults = params[1:], defaults[1:]
     inputs = tuple(
         _input_spec(module, site, param, default)
@@ -209,7 +231,7 @@ def _input_spec(module: Module, site: Site, param: ast.arg, default: ast.expr | 
     spec = InputSpec(
         name=param.arg,
         type=field_type,
-        default=values.get("default", MISSING),
+        default=_eval.normalize_default(at, field_type, values.get("default", MISSING)),
         description=_eval.optional_str(at, values, "description"),
         ge=_eval.optional_number(at, values, "ge"),
         le=_eval.optional_number(at, values, "le"),
