@@ -33,6 +33,7 @@ def input_spec(
     at = f"{where} input {name!r}"
     ftype = input_type(annotation, at)
     info = default if isinstance(default, InputInfo) else InputInfo(default=default)
+    _check_keyword_types(info, at)
     value = _normalize_default(info.default, ftype, at)
     _check_constraints(info, ftype, value, at)
     choices = _choices(info)
@@ -57,6 +58,33 @@ def input_spec(
     )
 
 
+def _check_keyword_types(info: InputInfo, at: str) -> None:
+    """Input()'s own arguments have the types it documents (as the static reader checks)."""
+    checks: tuple[tuple[str, object, str, bool], ...] = (
+        ("description", info.description, "a string", isinstance(info.description, str)),
+        ("regex", info.regex, "a string", isinstance(info.regex, str)),
+        ("deprecated", info.deprecated, "True or False", isinstance(info.deprecated, bool)),
+        ("ge", info.ge, "a number", _is_number(info.ge)),
+        ("le", info.le, "a number", _is_number(info.le)),
+        ("min_length", info.min_length, "a non-negative integer", _is_length(info.min_length)),
+        ("max_length", info.max_length, "a non-negative integer", _is_length(info.max_length)),
+    )
+    for key, value, wanted, ok in checks:
+        if value is not None and not ok:
+            raise SchemaError(
+                f"{at}: Input({key}=...) must be {wanted}, not {value!r}",
+                f"Pass {wanted} as {key}=",
+            )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_length(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _choices(info: InputInfo) -> tuple[str | int | float, ...] | None:
     if info.choices is None:
         return None
@@ -67,10 +95,19 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+def _json_shape(value: object) -> object:
+    """Tuples as lists, all the way down: the value a JSON default will be read back as."""
+    if isinstance(value, list | tuple):
+        return [_json_shape(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_shape(item) for key, item in value.items()}
+    return value
+
+
 def _normalize_default(value: object, ftype: FieldType, at: str) -> object:
     if value is MISSING or value is None:
         return value
-    value = _plain(value)
+    value = _json_shape(_plain(value))
     if ftype.is_list:
         if not isinstance(value, list | tuple):
             raise SchemaError(

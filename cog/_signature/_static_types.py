@@ -171,17 +171,17 @@ def _iterator_element(r: _Resolved, site: Site) -> FieldType:
 
 
 def _element(  # noqa: PLR0911 (one return per annotation shape)
-    module: Module, at: Site, expr: ast.expr, depth: int, *, models: bool = True
+    module: Module, at: Site, expr: ast.expr, depth: int, *, field: ast.expr | None = None
 ) -> FieldType:
-    """An output value, an element of an output list/iterator, or (``models=False``) a
-    BaseModel field, which the runtime does not allow to hold another BaseModel."""
+    """An output value, an element of an output list/iterator, or (``field``: its whole
+    annotation) a BaseModel field, which the runtime does not allow to hold a BaseModel."""
     r = _resolve(module, at, expr, 0)
     if r.kind == "class":
         assert r.cls is not None
         if not _is_model(r.module, r.cls, 0):
             raise _undecided(r, at)
-        if not models:
-            raise _nested_model(at, r.expr)
+        if field is not None:
+            raise _nested_model(at, field)
         if depth > _MAX_DEPTH:
             return FieldType(primitive=Primitive.ANY)
         return FieldType(model=_model_spec(r.module, at, r.cls, depth + 1))
@@ -189,7 +189,7 @@ def _element(  # noqa: PLR0911 (one return per annotation shape)
         element = _one_arg(r, at)
         if _is_opaque(_resolve(r.module, at, element, 0)):
             return FieldType(primitive=Primitive.ANY, is_list=True)  # its shape is not looked at
-        inner = _element(r.module, at, element, depth, models=models)
+        inner = _element(r.module, at, element, depth, field=field)
         if inner.is_list:
             raise _unsupported(at, r.expr, "nested lists are not supported")
         return replace(inner, is_list=True)
@@ -198,7 +198,7 @@ def _element(  # noqa: PLR0911 (one return per annotation shape)
     if r.kind == "generic" and r.name in _DICT:
         return FieldType(primitive=Primitive.ANY)
     if r.kind == "generic" and r.name in _ANNOTATED:
-        return _annotated(r, at, lambda m, a, e: _element(m, a, e, depth, models=models))
+        return _annotated(r, at, lambda m, a, e: _element(m, a, e, depth, field=field))
     if r.kind == "union" or (r.kind == "generic" and r.name in _OPTIONAL | _UNION):
         raise _unsupported(at, r.expr, "union types are not supported here")
     return FieldType(primitive=_primitive(r, at))
@@ -233,10 +233,10 @@ def _model_field(module: Module, at: Site, expr: ast.expr, depth: int) -> FieldT
     if members is not None:
         rest = _distinct([m for m in members if m.kind != "none"])
         if len(rest) == 1 and len(rest) < len(members):
-            field = _element(rest[0].module, at, rest[0].expr, depth, models=False)
-            return replace(field, nullable=True)
+            inner = _element(rest[0].module, at, rest[0].expr, depth, field=expr)
+            return replace(inner, nullable=True)
         raise _unsupported(at, r.expr, "BaseModel fields may be Optional, not other unions")
-    return _element(module, at, expr, depth, models=False)
+    return _element(module, at, expr, depth, field=expr)
 
 
 def _nested_model(at: Site, expr: ast.expr) -> SchemaError:

@@ -155,10 +155,24 @@ def test_static_and_introspected_signatures_agree(entry: Entry) -> None:
         assert static == introspected
 
 
+EDGE_CASES = [e for e in ENTRIES if e.ref.startswith("edge_cases.py:")]
+
+
+@pytest.mark.unit
+@pytest.mark.usefixtures("isolated_imports")
+@pytest.mark.parametrize("entry", EDGE_CASES, ids=[e.id for e in EDGE_CASES])
+def test_edge_cases_are_what_their_names_say(entry: Entry) -> None:
+    # Accepted* must load in the worker and Rejected* must not, or agreeing proves little.
+    accepted = entry.ref.partition(":")[2].startswith("Accepted")
+    assert isinstance(_introspected(entry), Signature) is accepted
+    assert isinstance(_static(entry), Signature) is accepted
+
+
 @pytest.mark.unit
 def test_every_fixture_model_is_compared() -> None:
     # An entry point silently dropped from the enumeration would shrink the test above.
-    assert len(ENTRIES) >= 100
+    assert len(ENTRIES) >= 140
+    assert len(EDGE_CASES) >= 44
     projects = {e.project for e in ENTRIES}
     assert SDK_FIXTURES in projects
     assert {p for p in MODELS.iterdir() if p.is_dir()} <= projects

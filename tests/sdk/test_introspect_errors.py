@@ -122,3 +122,24 @@ def test_default_outside_choices_is_a_warning(load_fixture: Loader) -> None:
         "DefaultNotAChoice.run() input 'color': default 'pink' is not one of the choices "
         "['red', 'blue'], so a request that leaves it out will be rejected",
     )
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("RejectedNegativeMinLength", "Input(min_length=...) must be a non-negative integer"),
+        ("RejectedNumericDescription", "Input(description=...) must be a string, not 3"),
+        ("RejectedBoolBound", "Input(ge=...) must be a number, not True"),
+        ("RejectedNumericRegex", "Input(regex=...) must be a string, not 3"),
+        ("RejectedIntDeprecated", "Input(deprecated=...) must be True or False, not 1"),
+    ],
+)
+def test_input_keywords_of_the_wrong_type(load_fixture: Loader, name: str, message: str) -> None:
+    # Found by running both readers over every fixture: the static reader refused these
+    # while the worker took them (and a numeric regex crashed it with a TypeError).
+    with pytest.raises(SchemaError) as caught:
+        signature_of(load_fixture(f"edge_cases.py:{name}"), Mode.PREDICT)
+    assert f"{name}.run() input " in caught.value.message
+    assert message in caught.value.message
+    assert caught.value.hint is not None
