@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from cog._signature._static_module import Module, Site, Undecided
+from cog._signature import _static_resolve as _r
+from cog._signature._static_module import Module, Site
 from cog._signature.model import FieldType, ModelSpec, OutputKind, OutputSpec, Primitive
 from cog.errors import SchemaError
 
@@ -27,12 +28,9 @@ _PRIMITIVES = {
     "builtins.dict": Primitive.ANY,
     "typing.Dict": Primitive.ANY,
 }
-_OPTIONAL = {"typing.Optional"}
-_UNION = {"typing.Union"}
 _LIST = {"builtins.list", "typing.List"}
 # Only dict: the runtime rejects Mapping ("only list and dict are supported collections").
 _DICT = {"builtins.dict", "typing.Dict"}
-_ANNOTATED = {"typing.Annotated"}
 _ITERATORS = {
     f"{module}.{name}"
     for module in ("typing", "collections.abc")
@@ -53,47 +51,34 @@ _UNION_MEMBERS = (
     Primitive.BOOL,
     Primitive.ANY,
 )
-_MAX_DEPTH = 20
 _TypeReader = Callable[[Module, Site, ast.expr], FieldType]
-
-
-@dataclass(frozen=True)
-class _Resolved:
-    """An annotation after following aliases: what it is, and where its arguments live."""
-
-    kind: str  # "name", "generic", "union", "none" or "class"
-    module: Module
-    expr: ast.expr
-    name: str | None = None
-    args: tuple[ast.expr, ...] = ()
-    cls: ast.ClassDef | None = None
 
 
 def input_type(  # noqa: PLR0911 (one return per annotation shape)
     module: Module, at: Site, expr: ast.expr
 ) -> FieldType:
-    r = _resolve(module, at, expr, 0)
+    r = _r.resolve(module, at, expr, 0)
     if r.kind == "union":
         return _union_input(r, at)
-    if r.kind == "generic" and r.name in _ANNOTATED:
+    if r.kind == "generic" and r.name in _r.ANNOTATED:
         return _annotated(r, at, input_type)
-    if r.kind == "generic" and r.name in _OPTIONAL | _UNION:
+    if r.kind == "generic" and r.name in _r.OPTIONAL | _r.UNION:
         return _union_input(r, at)
     if r.kind == "generic" and r.name in _LIST:
-        element = _one_arg(r, at)
-        if _is_opaque(_resolve(r.module, at, element, 0)):
+        element = _r.one_arg(r, at)
+        if _r.is_opaque(_r.resolve(r.module, at, element, 0)):
             return FieldType(primitive=Primitive.ANY, is_list=True)  # its shape is not looked at
         inner = input_type(r.module, at, element)
         if inner.is_list or inner.nullable or inner.union:
-            raise _unsupported(at, r.expr, "nested types inside list[...] are not supported")
+            raise _r.unsupported(at, r.expr, "nested types inside list[...] are not supported")
         return replace(inner, is_list=True)
     if r.kind == "generic" and r.name in _DICT:
         return FieldType(primitive=Primitive.ANY)
     if r.kind == "class":
         assert r.cls is not None
         if _is_model(r.module, r.cls, 0):
-            raise _unsupported(at, r.expr, "a BaseModel cannot be an input")
-        raise _undecided(r, at)
+            raise _r.unsupported(at, r.expr, "a BaseModel cannot be an input")
+        raise _r.undecided(r, at)
     if r.kind == "name" and r.name in _LIST:
         return FieldType(primitive=Primitive.ANY, is_list=True)
     return FieldType(primitive=_primitive(r, at))
@@ -107,16 +92,16 @@ def output_spec(  # noqa: PLR0911 (one return per annotation shape)
             f"{site.prefix}: {site.where} must have a return type annotation",
             "Annotate what it returns, for example `-> str` or `-> Path`.",
         )
-    r = _resolve(module, site, expr, 0)
-    if r.kind == "union" or (r.kind == "generic" and r.name in _OPTIONAL | _UNION):
-        raise _unsupported(
+    r = _r.resolve(module, site, expr, 0)
+    if r.kind == "union" or (r.kind == "generic" and r.name in _r.OPTIONAL | _r.UNION):
+        raise _r.unsupported(
             site,
             r.expr,
             "union and Optional outputs are not supported",
             "Return one type; for optional values use a BaseModel with Optional fields.",
         )
     if r.kind in ("generic", "name") and r.name in _OTHER_ITERABLES:
-        raise _unsupported(
+        raise _r.unsupported(
             site,
             r.expr,
             f"{r.name.rpartition('.')[2]} is not a supported output type",
@@ -126,22 +111,22 @@ def output_spec(  # noqa: PLR0911 (one return per annotation shape)
     if r.kind == "generic" and r.name in _ITERATORS:
         return OutputSpec(_iterator_element(r, site), OutputKind.ITERATOR)
     if r.kind == "generic" and r.name in _CONCATENATE:
-        element = _element(r.module, site, _one_arg(r, site), 0)
+        element = _element(r.module, site, _r.one_arg(r, site), 0)
         if element != FieldType(primitive=Primitive.STRING):
-            raise _unsupported(site, r.expr, "ConcatenateIterator must yield str")
+            raise _r.unsupported(site, r.expr, "ConcatenateIterator must yield str")
         return OutputSpec(element, OutputKind.CONCATENATE_ITERATOR)
     if r.kind == "generic" and r.name in _LIST:
-        item = _one_arg(r, site)
-        if _is_opaque(_resolve(r.module, site, item, 0)):
+        item = _r.one_arg(r, site)
+        if _r.is_opaque(_r.resolve(r.module, site, item, 0)):
             # Each item is an opaque JSON value: its own shape is not looked at.
             return OutputSpec(FieldType(primitive=Primitive.ANY), OutputKind.LIST)
         return OutputSpec(_element(r.module, site, item, 0), OutputKind.LIST)
     if r.kind == "name" and r.name in _LIST:
         return OutputSpec(FieldType(primitive=Primitive.ANY), OutputKind.LIST)
-    if r.kind == "generic" and r.name in _ANNOTATED:
+    if r.kind == "generic" and r.name in _r.ANNOTATED:
         field = _annotated(r, site, lambda m, a, e: _element(m, a, e, 0))
         if field.nullable:
-            raise _unsupported(
+            raise _r.unsupported(
                 site,
                 r.expr,
                 "Optional is not allowed as a top-level return type, also inside Opaque",
@@ -153,14 +138,14 @@ def output_spec(  # noqa: PLR0911 (one return per annotation shape)
     return OutputSpec(_element(module, site, expr, 0))
 
 
-def _iterator_element(r: _Resolved, site: Site) -> FieldType:
+def _iterator_element(r: _r.Resolved, site: Site) -> FieldType:
     """Iterator[T]'s T: one value per item, so neither a list nor Optional (as the runtime)."""
-    element = _first_arg(r, site)
-    inner = _resolve(r.module, site, element, 0)
-    if _is_opaque(inner):
+    element = _r.first_arg(r, site)
+    inner = _r.resolve(r.module, site, element, 0)
+    if _r.is_opaque(inner):
         return FieldType(primitive=Primitive.ANY)  # its shape is not looked at
-    if inner.name in _LIST or _union_members(inner) is not None:
-        raise _unsupported(
+    if inner.name in _LIST or _r.union_members(inner) is not None:
+        raise _r.unsupported(
             site,
             r.expr,
             "an iterator's element type must not be a list or Optional",
@@ -175,32 +160,32 @@ def _element(  # noqa: PLR0911 (one return per annotation shape)
 ) -> FieldType:
     """An output value, an element of an output list/iterator, or (``field``: its whole
     annotation) a BaseModel field, which the runtime does not allow to hold a BaseModel."""
-    r = _resolve(module, at, expr, 0)
+    r = _r.resolve(module, at, expr, 0)
     if r.kind == "class":
         assert r.cls is not None
         if not _is_model(r.module, r.cls, 0):
-            raise _undecided(r, at)
+            raise _r.undecided(r, at)
         if field is not None:
             raise _nested_model(at, field)
-        if depth > _MAX_DEPTH:
+        if depth > _r.MAX_DEPTH:
             return FieldType(primitive=Primitive.ANY)
         return FieldType(model=_model_spec(r.module, at, r.cls, depth + 1))
     if r.kind == "generic" and r.name in _LIST:
-        element = _one_arg(r, at)
-        if _is_opaque(_resolve(r.module, at, element, 0)):
+        element = _r.one_arg(r, at)
+        if _r.is_opaque(_r.resolve(r.module, at, element, 0)):
             return FieldType(primitive=Primitive.ANY, is_list=True)  # its shape is not looked at
         inner = _element(r.module, at, element, depth, field=field)
         if inner.is_list:
-            raise _unsupported(at, r.expr, "nested lists are not supported")
+            raise _r.unsupported(at, r.expr, "nested lists are not supported")
         return replace(inner, is_list=True)
     if r.kind == "name" and r.name in _LIST:
         return FieldType(primitive=Primitive.ANY, is_list=True)
     if r.kind == "generic" and r.name in _DICT:
         return FieldType(primitive=Primitive.ANY)
-    if r.kind == "generic" and r.name in _ANNOTATED:
+    if r.kind == "generic" and r.name in _r.ANNOTATED:
         return _annotated(r, at, lambda m, a, e: _element(m, a, e, depth, field=field))
-    if r.kind == "union" or (r.kind == "generic" and r.name in _OPTIONAL | _UNION):
-        raise _unsupported(at, r.expr, "union types are not supported here")
+    if r.kind == "union" or (r.kind == "generic" and r.name in _r.OPTIONAL | _r.UNION):
+        raise _r.unsupported(at, r.expr, "union types are not supported here")
     return FieldType(primitive=_primitive(r, at))
 
 
@@ -213,7 +198,7 @@ def _model_spec(module: Module, at: Site, cls: ast.ClassDef, depth: int) -> Mode
     for stmt in cls.body:
         if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
             continue
-        if module.resolve(_strip_subscript(stmt.annotation)) == "typing.ClassVar":
+        if module.resolve(_r.strip_subscript(stmt.annotation)) == "typing.ClassVar":
             continue
         field_at = Site(module.display, stmt.lineno, f"{cls.name}.{stmt.target.id}", at.param)
         fields[stmt.target.id] = _model_field(module, field_at, stmt.annotation, depth)
@@ -221,21 +206,21 @@ def _model_spec(module: Module, at: Site, cls: ast.ClassDef, depth: int) -> Mode
 
 
 def _model_field(module: Module, at: Site, expr: ast.expr, depth: int) -> FieldType:
-    r = _resolve(module, at, expr, 0)
-    bare = _strip_annotated(r, at)
-    members = _flat_union(bare, at)
+    r = _r.resolve(module, at, expr, 0)
+    bare = _r.strip_annotated(r, at)
+    members = _r.flat_union(bare, at)
     if any(
         m.kind == "class" and m.cls and _is_model(m.module, m.cls, 0) for m in members or [bare]
     ):
         # Even Annotated[Model, Opaque]: the runtime looks through Annotated for this check.
         raise _nested_model(at, r.expr)
-    members = _flat_union(r, at)
+    members = _r.flat_union(r, at)
     if members is not None:
-        rest = _distinct([m for m in members if m.kind != "none"])
+        rest = _r.distinct([m for m in members if m.kind != "none"])
         if len(rest) == 1 and len(rest) < len(members):
             inner = _element(rest[0].module, at, rest[0].expr, depth, field=expr)
             return replace(inner, nullable=True)
-        raise _unsupported(at, r.expr, "BaseModel fields may be Optional, not other unions")
+        raise _r.unsupported(at, r.expr, "BaseModel fields may be Optional, not other unions")
     return _element(module, at, expr, depth, field=expr)
 
 
@@ -248,57 +233,12 @@ def _nested_model(at: Site, expr: ast.expr) -> SchemaError:
     )
 
 
-def _strip_annotated(r: _Resolved, at: Site) -> _Resolved:
-    depth = 0
-    while r.kind == "generic" and r.name in _ANNOTATED and r.args and depth < _MAX_DEPTH:
-        r, depth = _resolve(r.module, at, r.args[0], 0), depth + 1
-    return r
-
-
-def _is_opaque(r: _Resolved) -> bool:
-    return (
-        r.kind == "generic"
-        and r.name in _ANNOTATED
-        and any(r.module.resolve(a) == "cog.Opaque" for a in r.args[1:])
-    )
-
-
-def _flat_union(r: _Resolved, at: Site, depth: int = 0) -> list[_Resolved] | None:
-    """A union's members with nested unions and Optionals flattened, as Python does."""
-    members = _union_members(r)
-    if members is None:
-        return None
-    flat: list[_Resolved] = []
-    for member in members:
-        resolved = _resolve(r.module, at, member, 0)
-        nested = _flat_union(resolved, at, depth + 1) if depth < _MAX_DEPTH else None
-        flat.extend(nested if nested is not None else [resolved])
-    return flat
-
-
-def _distinct(members: list[_Resolved]) -> list[_Resolved]:
-    """Repeated members dropped (Union[str, str] is str), keeping the first of each."""
-    seen: set[tuple[object, ...]] = set()
-    kept = []
-    for member in members:
-        key: tuple[object, ...] = (
-            member.kind,
-            member.name if member.name is not None else ast.unparse(member.expr),
-            tuple(ast.unparse(a) for a in member.args),
-            id(member.cls),
-        )
-        if key not in seen:
-            seen.add(key)
-            kept.append(member)
-    return kept
-
-
-def _union_input(r: _Resolved, at: Site) -> FieldType:
-    members = _flat_union(r, at) or []
-    rest = _distinct([m for m in members if m.kind != "none"])
+def _union_input(r: _r.Resolved, at: Site) -> FieldType:
+    members = _r.flat_union(r, at) or []
+    rest = _r.distinct([m for m in members if m.kind != "none"])
     nullable = any(m.kind == "none" for m in members)
     if not rest:
-        raise _unsupported(at, r.expr, "None alone is not an input type")
+        raise _r.unsupported(at, r.expr, "None alone is not an input type")
     if len(rest) == 1:
         inner = input_type(rest[0].module, at, rest[0].expr)
         return replace(inner, nullable=inner.nullable or nullable)
@@ -306,7 +246,7 @@ def _union_input(r: _Resolved, at: Site) -> FieldType:
     for variant in variants:
         # A nullable variant can only be an Opaque one here: the runtime takes it as is.
         if variant.union or variant.primitive not in _UNION_MEMBERS:
-            raise _unsupported(
+            raise _r.unsupported(
                 at,
                 r.expr,
                 "unions may only combine str, int, float, bool, dict and list[...]",
@@ -315,42 +255,32 @@ def _union_input(r: _Resolved, at: Site) -> FieldType:
     return FieldType(union=variants, nullable=nullable)
 
 
-def _union_members(r: _Resolved) -> list[ast.expr] | None:
-    if r.kind == "union":
-        return list(r.args)
-    if r.kind == "generic" and r.name in _UNION:
-        return list(r.args)
-    if r.kind == "generic" and r.name in _OPTIONAL:
-        return [*r.args, ast.Constant(None)]
-    return None
-
-
-def _annotated(r: _Resolved, at: Site, inner: _TypeReader) -> FieldType:
+def _annotated(r: _r.Resolved, at: Site, inner: _TypeReader) -> FieldType:
     if not any(r.module.resolve(a) == "cog.Opaque" for a in r.args[1:]):
         return inner(r.module, at, r.args[0])
-    shape = _resolve(r.module, at, r.args[0], 0)
-    members = _union_members(shape)
+    shape = _r.resolve(r.module, at, r.args[0], 0)
+    members = _r.union_members(shape)
     nullable = False
     if members is not None:
-        rest = [m for m in members if _resolve(shape.module, at, m, 0).kind != "none"]
+        rest = [m for m in members if _r.resolve(shape.module, at, m, 0).kind != "none"]
         nullable = len(rest) < len(members)
-        shape = _resolve(shape.module, at, rest[0], 0) if len(rest) == 1 else shape
+        shape = _r.resolve(shape.module, at, rest[0], 0) if len(rest) == 1 else shape
     is_list = shape.name in _LIST
     return FieldType(primitive=Primitive.ANY, is_list=is_list, nullable=nullable)
 
 
-def _primitive(r: _Resolved, at: Site) -> Primitive:
+def _primitive(r: _r.Resolved, at: Site) -> Primitive:
     if r.kind == "name" and r.name in _PRIMITIVES:
         return _PRIMITIVES[r.name]
     if r.kind == "none":
-        raise _unsupported(at, r.expr, "None is not a value type")
+        raise _r.unsupported(at, r.expr, "None is not a value type")
     if r.name is None and (
         r.module.star_import or not isinstance(r.expr, ast.Name | ast.Attribute)
     ):
-        raise _undecided(r, at)  # computed at import time: `Text = make_type()`
+        raise _r.undecided(r, at)  # computed at import time: `Text = make_type()`
     if r.name is None or r.name.startswith(("builtins.", "typing.", "collections.", "cog.")):
-        raise _unsupported(at, r.expr, "this type is not supported")
-    raise _undecided(r, at)
+        raise _r.unsupported(at, r.expr, "this type is not supported")
+    raise _r.undecided(r, at)
 
 
 def _is_model(module: Module, cls: ast.ClassDef, depth: int) -> bool:
@@ -358,84 +288,6 @@ def _is_model(module: Module, cls: ast.ClassDef, depth: int) -> bool:
         if module.resolve(base) in _BASE_MODELS:
             return True
         local = module.lookup_class(base)
-        if local is not None and depth < _MAX_DEPTH and _is_model(local[0], local[1], depth + 1):
+        if local is not None and depth < _r.MAX_DEPTH and _is_model(local[0], local[1], depth + 1):
             return True
     return False
-
-
-def _resolve(  # noqa: PLR0911 (one return per annotation shape)
-    module: Module, at: Site, expr: ast.expr, depth: int
-) -> _Resolved:
-    if depth > _MAX_DEPTH:
-        raise _unsupported(at, expr, "the type alias refers to itself")
-    if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
-        try:
-            parsed = ast.parse(expr.value.strip(), mode="eval").body
-        except SyntaxError as exc:
-            raise _unsupported(at, expr, "the string annotation is not valid Python") from exc
-        return _resolve(module, at, parsed, depth + 1)
-    if isinstance(expr, ast.Constant) and expr.value is None:
-        return _Resolved("none", module, expr)
-    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
-        members = [*_flatten_or(expr.left), *_flatten_or(expr.right)]
-        return _Resolved("union", module, expr, args=tuple(members))
-    if isinstance(expr, ast.Subscript):
-        head = _resolve(module, at, expr.value, depth + 1)
-        args = expr.slice.elts if isinstance(expr.slice, ast.Tuple) else [expr.slice]
-        return _Resolved("generic", head.module, expr, name=head.name, args=tuple(args))
-    local = module.lookup_class(expr)
-    if local is not None:
-        return _Resolved("class", local[0], expr, name=local[1].name, cls=local[1])
-    if isinstance(expr, ast.Name):
-        alias = module.lookup_constant(expr.id)
-        if alias is not None:
-            return _resolve(alias[0], at, alias[1], depth + 1)
-    name = module.resolve(expr)
-    if name is None and isinstance(expr, ast.Name) and not module.star_import:
-        raise SchemaError(
-            f"{at.prefix}: '{expr.id}' is not defined in {module.display}",
-            f"Import {expr.id} (for example `from cog import {expr.id}`) or define it.",
-        )
-    return _Resolved("name", module, expr, name=name)
-
-
-def _flatten_or(expr: ast.expr) -> list[ast.expr]:
-    if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
-        return [*_flatten_or(expr.left), *_flatten_or(expr.right)]
-    return [expr]
-
-
-def _strip_subscript(expr: ast.expr) -> ast.expr:
-    return expr.value if isinstance(expr, ast.Subscript) else expr
-
-
-def _one_arg(r: _Resolved, at: Site) -> ast.expr:
-    if len(r.args) != 1:
-        raise _unsupported(at, r.expr, f"{r.name} takes exactly one type argument")
-    return r.args[0]
-
-
-def _first_arg(r: _Resolved, at: Site) -> ast.expr:
-    if not r.args:
-        raise _unsupported(at, r.expr, f"{r.name} needs a type argument")
-    return r.args[0]
-
-
-def _unsupported(at: Site, expr: ast.expr, why: str, hint: str | None = None) -> SchemaError:
-    what = f"the type of input '{at.param}'" if at.param else f"the return type of {at.where}"
-    return SchemaError(
-        f"{at.prefix}: {what}, `{ast.unparse(expr)}`: {why}",
-        hint
-        or "Use str, int, float, bool, Path, File, Secret, dict, list[...] or Optional[...] "
-        "(and a BaseModel or an iterator for outputs).",
-    )
-
-
-def _undecided(r: _Resolved, at: Site) -> Undecided:
-    where = f"input '{at.param}'" if at.param else f"the output of {at.where}"
-    return Undecided(
-        f"{at.prefix}: the type `{ast.unparse(r.expr)}` of {where} comes from "
-        f"'{r.name or ast.unparse(r.expr)}', which cannot be read without importing it",
-        "Cog will import the model to read it; use a cog type or Annotated[..., Opaque] to "
-        "avoid that.",
-    )
