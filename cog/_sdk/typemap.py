@@ -268,9 +268,11 @@ def output_spec(tp: object, where: str, warnings: list[str]) -> OutputSpec:
 
 def _list_output_element(tp: object, where: str) -> FieldType:
     args = typing.get_args(tp)
-    if args and _is_model_class(args[0]):
-        assert isinstance(args[0], type)
-        return FieldType(model=model_spec(args[0], where))
+    # Annotated[Model, "doc"] is still the model; only Opaque hides it.
+    element, opaque = _opaque_inner(args[0]) if args else (None, False)
+    if not opaque and _is_model_class(element):
+        assert isinstance(element, type)
+        return FieldType(model=model_spec(element, where))
     return dataclasses.replace(_list_element(tp, where), is_list=False)
 
 
@@ -287,7 +289,9 @@ def _iterator_element(tp: object, kind: OutputKind, where: str) -> FieldType:
     args = typing.get_args(tp)
     if len(args) != 1:
         raise _fail(where, f"{type_name(tp)} needs its element type", "Write e.g. Iterator[str].")
-    element = args[0]
+    element, opaque = _opaque_inner(args[0])
+    if opaque:
+        return FieldType(primitive=Primitive.ANY)
     if _is_list(element) or _is_union(element):
         raise _fail(
             where,

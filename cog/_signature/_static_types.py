@@ -84,15 +84,21 @@ def input_type(  # noqa: PLR0911 (one return per annotation shape)
     return FieldType(primitive=_primitive(r, at))
 
 
-def output_spec(  # noqa: PLR0911 (one return per annotation shape)
-    module: Module, site: Site, expr: ast.expr | None
-) -> OutputSpec:
+def output_spec(module: Module, site: Site, expr: ast.expr | None) -> OutputSpec:
     if expr is None or (isinstance(expr, ast.Constant) and expr.value is None):
         raise SchemaError(
             f"{site.prefix}: {site.where} must have a return type annotation",
             "Annotate what it returns, for example `-> str` or `-> Path`.",
         )
     r = _r.resolve(module, site, expr, 0)
+    if r.kind == "generic" and r.name in _r.ANNOTATED and r.args and not _r.is_opaque(r):
+        return output_spec(r.module, site, r.args[0])  # documentation only: look through it
+    return _output_of(module, site, expr, r)
+
+
+def _output_of(  # noqa: PLR0911 (one return per annotation shape)
+    module: Module, site: Site, expr: ast.expr, r: _r.Resolved
+) -> OutputSpec:
     if r.kind == "union" or (r.kind == "generic" and r.name in _r.OPTIONAL | _r.UNION):
         raise _r.unsupported(
             site,
@@ -144,6 +150,7 @@ def _iterator_element(r: _r.Resolved, site: Site) -> FieldType:
     inner = _r.resolve(r.module, site, element, 0)
     if _r.is_opaque(inner):
         return FieldType(primitive=Primitive.ANY)  # its shape is not looked at
+    inner = _r.strip_annotated(inner, site)  # Annotated[T, "doc"] is T
     if inner.name in _LIST or _r.union_members(inner) is not None:
         raise _r.unsupported(
             site,
@@ -239,6 +246,14 @@ def _union_input(r: _r.Resolved, at: Site) -> FieldType:
     nullable = any(m.kind == "none" for m in members)
     if not rest:
         raise _r.unsupported(at, r.expr, "None alone is not an input type")
+    for member in rest:
+        alone_and_opaque = len(rest) == 1 and _r.is_opaque(member)
+        if not alone_and_opaque and _r.flat_union(_r.strip_annotated(member, at), at):
+            # The runtime does not look through Annotated for these: only an Opaque
+            # Optional member keeps its own union.
+            raise _r.unsupported(
+                at, r.expr, "a union inside Annotated[...] inside a union is not supported"
+            )
     if len(rest) == 1:
         inner = input_type(rest[0].module, at, rest[0].expr)
         return replace(inner, nullable=inner.nullable or nullable)
