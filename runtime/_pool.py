@@ -13,6 +13,7 @@ import logging
 import math
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
@@ -61,12 +62,17 @@ class Job:
     result: Done | None = None
     worker: Worker | None = None
     started: float = 0.0
+    # Called with the result as it arrives, before anything else is woken: the service
+    # completes a prediction whose output needs no further work right there.
+    on_finish: Callable[[Done], None] | None = None
 
     def finish(self, result: Done) -> None:
         if self.result is None:
             self.result = result
             with contextlib.suppress(trio.BrokenResourceError):
                 self.chunks.close()
+            if self.on_finish is not None:
+                self.on_finish(result)
             self.finished.set()
 
 

@@ -95,6 +95,9 @@ class Prediction:
         self.completed_at: str | None = None
         self.events = EventLog(history_capacity)
         self.done = trio.Event()
+        # Cancel scopes to cancel on completion: a waiting handler wakes without a task
+        # of its own to watch ``done``.
+        self.done_scopes: list[trio.CancelScope] = []
         self.changed = trio.Event()
         self.cancel_requested = False
         self.input_error: tuple[str, str] | None = None  # (field, message): a 422 for sync
@@ -143,6 +146,9 @@ class Prediction:
         self.completed_at = now()
         self.events.emit(Event("completed", self.to_json()))
         self.done.set()
+        for scope in self.done_scopes:
+            scope.cancel()
+        self.done_scopes.clear()
         self._touch()
 
     def to_json(self) -> dict[str, object]:

@@ -138,14 +138,20 @@ class PredictionsApi:
     async def _wait(
         self, prediction: Prediction, receive: Receive, send: Send, *, cancel_on_drop: bool
     ) -> None:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(
-                _on_disconnect, receive, self.service, prediction, nursery, cancel_on_drop
-            )
+        # Wait for the prediction while watching for the client leaving, in this task:
+        # completion cancels the scope (no watcher task per request).
+        with trio.CancelScope() as waiting:
+            prediction.done_scopes.append(waiting)
+            if prediction.done.is_set():
+                waiting.cancel()
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            if not cancel_on_drop:
+                return  # the client left; nobody to answer
+            await self.service.cancel(prediction.id)
             await prediction.done.wait()
-            nursery.cancel_scope.cancel()
         if not prediction.done.is_set():
-            return  # the client left; nobody to answer
+            return
         if prediction.input_error is not None:
             name, message = prediction.input_error
             exc = request_validation_error(("body", "input", name), message, "value_error.url")
@@ -226,21 +232,6 @@ def _events(value: object) -> frozenset[str]:
             "value_error",
         ))  # fmt: skip
     return frozenset(value)
-
-
-async def _on_disconnect(
-    receive: Receive,
-    service: Service,
-    prediction: Prediction,
-    nursery: trio.Nursery,
-    cancel: bool,
-) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    if cancel:
-        await service.cancel(prediction.id)
-    else:
-        nursery.cancel_scope.cancel()
 
 
 async def _stream(prediction: Prediction, receive: Receive, send: Send) -> None:

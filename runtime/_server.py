@@ -54,7 +54,12 @@ async def serve(
         # Workers start first: they import the model while we import the HTTP stack.
         await nursery.start(service.run)
         from cog.runtime._app import Application  # noqa: PLC0415
+        from cog.runtime._tcp import FastTCPServer  # noqa: PLC0415
+        from hypercorn.trio import run as hypercorn_run  # noqa: PLC0415
         from hypercorn.trio import serve as hypercorn_serve  # noqa: PLC0415
+
+        # worker_serve builds one TCPServer per connection by this module-level name.
+        hypercorn_run.TCPServer = FastTCPServer  # type: ignore[attr-defined]
 
         app = Application(service, shutdown.set)
 

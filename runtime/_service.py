@@ -6,6 +6,7 @@ import logging
 import platform
 import shutil
 import tempfile
+from functools import partial
 
 import trio
 from cog.runtime._files import (
@@ -111,9 +112,13 @@ class Service:
         assert pool.signature is not None
         if pool.signature.output.kind in _ITERATORS:
             prediction.chunks = []
+        else:
+            job.on_finish = partial(_complete_plain, prediction)
         self._active += 1
         self.idle = trio.Event() if self.idle.is_set() else self.idle
         assert self._nursery is not None
+        if not pool.file_inputs:
+            pool.dispatch(job, job.kwargs)  # now, not one scheduler round later
         self._nursery.start_soon(self._execute, pool, job)
         if request.webhook:
             self._webhooks += 1
@@ -167,11 +172,13 @@ class Service:
                     pool.abandon(
                         job, Done(prediction.id, Status.FAILED, None, exc.message, {}, 0.0)
                     )
-            if job.result is None:
-                pool.dispatch(job, kwargs)
+                if job.result is None:
+                    pool.dispatch(job, kwargs)
             async for index, chunk in job.chunk_receive:
                 prediction.add_chunk(index, await _resolve(chunk, encoder, index))
             await job.finished.wait()
+            if prediction.done.is_set():
+                return  # completed as its result arrived (_complete_plain)
             done = job.result
             assert done is not None
             output, status, error = done.output, done.status.value, done.error
@@ -228,6 +235,14 @@ class Service:
         if pool.busy >= pool.capacity:
             return "BUSY"
         return "READY"
+
+
+def _complete_plain(prediction: Prediction, done: Done) -> None:
+    """Complete a prediction whose output holds no file, as soon as its result arrives."""
+    if not contains_file(done.output):
+        prediction.complete(
+            done.status.value, done.output, done.error, done.metrics, done.predict_time
+        )
 
 
 async def _resolve(value: object, encoder: FileEncoder, index: int | None) -> object:
