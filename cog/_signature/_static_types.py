@@ -44,6 +44,8 @@ _OTHER_ITERABLES = {
 }
 _CONCATENATE = {"cog.ConcatenateIterator", "cog.AsyncConcatenateIterator"}
 _BASE_MODELS = {"cog.BaseModel", "pydantic.BaseModel"}
+_TYPED_DICTS = {"typing.TypedDict", "typing_extensions.TypedDict"}
+_ENUMS = {f"enum.{name}" for name in ("Enum", "IntEnum", "StrEnum", "Flag", "IntFlag")}
 _UNION_MEMBERS = (
     Primitive.STRING,
     Primitive.INTEGER,
@@ -78,7 +80,7 @@ def input_type(  # noqa: PLR0911 (one return per annotation shape)
         assert r.cls is not None
         if _is_model(r.module, r.cls, 0):
             raise _r.unsupported(at, r.expr, "a BaseModel cannot be an input")
-        raise _r.undecided(r, at)
+        return _plain_class(r, at)
     if r.kind == "name" and r.name in _LIST:
         return FieldType(primitive=Primitive.ANY, is_list=True)
     return FieldType(primitive=_primitive(r, at))
@@ -171,7 +173,7 @@ def _element(  # noqa: PLR0911 (one return per annotation shape)
     if r.kind == "class":
         assert r.cls is not None
         if not _is_model(r.module, r.cls, 0):
-            raise _r.undecided(r, at)
+            return _plain_class(r, at)
         if field is not None:
             raise _nested_model(at, field)
         if depth > _r.MAX_DEPTH:
@@ -299,10 +301,35 @@ def _primitive(r: _r.Resolved, at: Site) -> Primitive:
 
 
 def _is_model(module: Module, cls: ast.ClassDef, depth: int) -> bool:
+    return _inherits(module, cls, _BASE_MODELS, depth)
+
+
+def _inherits(module: Module, cls: ast.ClassDef, bases: set[str], depth: int) -> bool:
     for base in cls.bases:
-        if module.resolve(base) in _BASE_MODELS:
+        if module.resolve(base) in bases:
             return True
         local = module.lookup_class(base)
-        if local is not None and depth < _r.MAX_DEPTH and _is_model(local[0], local[1], depth + 1):
+        if (
+            local is not None
+            and depth < _r.MAX_DEPTH
+            and _inherits(local[0], local[1], bases, depth + 1)
+        ):
             return True
     return False
+
+
+def _plain_class(r: _r.Resolved, at: Site) -> FieldType:
+    """A project class that is not a BaseModel: a TypedDict is an opaque object (as the
+    runtime reads it), an Enum is refused (as the runtime does); anything else needs
+    the import to tell."""
+    assert r.cls is not None
+    if _inherits(r.module, r.cls, _TYPED_DICTS, 0):
+        return FieldType(primitive=Primitive.ANY)
+    if _inherits(r.module, r.cls, _ENUMS, 0):
+        raise _r.unsupported(
+            at,
+            r.expr,
+            f"enum type {r.cls.name} is not supported",
+            "Use str or int with Input(choices=[...]) instead.",
+        )
+    raise _r.undecided(r, at)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cog._signature.model import Mode
+from cog._signature.model import FieldType, Mode, OutputKind, OutputSpec, Primitive
 from cog._signature.static import StaticAnalysisUndecided, signature_from_source
 from cog.errors import SchemaError
 
@@ -143,3 +143,33 @@ def test_run_without_self(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as caught:
         signature_from_source(tmp_path, "run.py:Runner", Mode.PREDICT)
     assert caught.value.message == "run.py:4: Runner.run() must take 'self' as its first argument"
+
+
+@pytest.mark.unit
+def test_project_enum_and_typed_dict_are_decided_without_importing(tmp_path: Path) -> None:
+    # Both used to be "undecided" (a subprocess import at build time) though the runtime's
+    # answer is fixed: a TypedDict is an opaque object, an Enum is refused.
+    source = (
+        "import enum\n"
+        "from typing import TypedDict\n"
+        "from cog import BaseRunner\n"
+        "class Message(TypedDict):\n"
+        "    role: str\n"
+        "class Color(str, enum.Enum):\n"
+        "    RED = 'red'\n"
+        "class Runner(BaseRunner):\n"
+        "    def run(self, message: Message) -> list[Message]: ...\n"
+        "class Painter(BaseRunner):\n"
+        "    def run(self, color: Color) -> str: ...\n"
+    )
+    (tmp_path / "run.py").write_text(source, encoding="utf-8")
+    signature = signature_from_source(tmp_path, "run.py:Runner", Mode.PREDICT)
+    assert signature.inputs[0].type == FieldType(primitive=Primitive.ANY)
+    assert signature.output == OutputSpec(FieldType(primitive=Primitive.ANY), OutputKind.LIST)
+    with pytest.raises(SchemaError) as caught:
+        signature_from_source(tmp_path, "run.py:Painter", Mode.PREDICT)
+    assert not isinstance(caught.value, StaticAnalysisUndecided)
+    assert caught.value.message == (
+        "run.py:11: the type of input 'color', `Color`: enum type Color is not supported"
+    )
+    assert caught.value.hint == "Use str or int with Input(choices=[...]) instead."
