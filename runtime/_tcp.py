@@ -43,11 +43,18 @@ class FastTCPServer(TCPServer):
         stream: trio.SSLStream[trio.SocketStream],
     ) -> None:
         super().__init__(app, config, context, state, stream)
-        self.idle_task = _KeepAliveTimer(self)  # type: ignore[assignment]
+        self.idle_task: _KeepAliveTimer = _KeepAliveTimer(self)  # type: ignore[assignment]
         self._held = b""
         # Plain TCP only (TLS goes through its stream): the descriptor to write to directly.
         plain: object = stream
         self._fd = plain.socket.fileno() if isinstance(plain, trio.SocketStream) else -1
+
+    async def _read_data(self) -> None:
+        try:
+            await super()._read_data()
+        finally:
+            # The connection is over: its keep-alive watcher must not hold it open.
+            self.idle_task.close()
 
     async def protocol_send(self, event: Event) -> None:
         if not isinstance(event, RawData):
@@ -94,6 +101,7 @@ class _KeepAliveTimer:
         self._deadline = math.inf
         self._became_idle = trio.Event()
         self._scope: trio.CancelScope | None = None
+        self._life = trio.CancelScope()
         self._started = False
 
     async def restart(self, task_group: Any, action: object) -> None:
@@ -114,7 +122,14 @@ class _KeepAliveTimer:
         if self._became_idle.is_set():
             self._became_idle = trio.Event()
 
+    def close(self) -> None:
+        self._life.cancel()
+
     async def _watch(self) -> None:
+        with self._life:
+            await self._wait_idle_end()
+
+    async def _wait_idle_end(self) -> None:
         terminated = self._server.context.terminated
         while True:
             await self._became_idle.wait()
