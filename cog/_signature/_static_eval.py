@@ -253,6 +253,11 @@ def _check_choices(shown: str, spec: InputSpec, lengths: bool) -> None:
         )
 
 
+def default_values(spec: InputSpec) -> list[object]:
+    """The default's values: none, one, or each item of a list default."""
+    return _defaults(spec)
+
+
 def _defaults(spec: InputSpec) -> list[object]:
     if spec.default is MISSING or spec.default is None:
         return []

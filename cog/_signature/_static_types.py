@@ -98,6 +98,14 @@ def output_spec(module: Module, site: Site, expr: ast.expr | None) -> OutputSpec
     return _output_of(module, site, expr, r)
 
 
+def returns_any(module: Module, site: Site, expr: ast.expr | None) -> bool:
+    """``-> Any``, which works but earns the same warning introspection gives."""
+    if expr is None:
+        return False
+    r = _r.resolve(module, site, expr, 0)
+    return r.kind == "name" and r.name == "typing.Any"
+
+
 def _output_of(  # noqa: PLR0911 (one return per annotation shape)
     module: Module, site: Site, expr: ast.expr, r: _r.Resolved
 ) -> OutputSpec:

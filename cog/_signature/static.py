@@ -79,7 +79,7 @@ def signature_from_source(project_dir: Path, ref: str, mode: Mode) -> Signature:
         method = _Method(node, owner_module, node.name)
         takes_weights = False
         is_class = False
-    return _signature_of(method, mode, is_class, takes_weights, tuple(warnings))
+    return _signature_of(method, mode, is_class, takes_weights, warnings)
 
 
 def _entry_method(module: Module, cls: ast.ClassDef, mode: Mode, warnings: list[str]) -> _Method:
@@ -165,7 +165,7 @@ def _setup_takes_weights(setup: _Method) -> bool:
 
 
 def _signature_of(
-    method: _Method, mode: Mode, is_class: bool, takes_weights: bool, warnings: tuple[str, ...]
+    method: _Method, mode: Mode, is_class: bool, takes_weights: bool, warnings: list[str]
 ) -> Signature:
     node, module = method.node, method.module
     where = f"{method.owner}.{node.name}()" if is_class else f"{node.name}()"
@@ -187,10 +187,14 @@ def _signature_of(
             )
         params, defaults = params[1:], defaults[1:]
     inputs = tuple(
-        _input_spec(module, site, param, default)
+        _input_spec(module, site, param, default, warnings)
         for param, default in zip(params, defaults, strict=True)
     )
     output = _types.output_spec(module, site, node.returns)
+    if _types.returns_any(module, site, node.returns):
+        warnings.append(
+            f"{where} return type: Any as output type is error-prone and highly discouraged"
+        )
     streaming = any(_is_streaming(module, d) for d in node.decorator_list)
     if streaming and output.kind not in _types.ITERATOR_KINDS:
         raise SchemaError(
@@ -206,7 +210,7 @@ def _signature_of(
         streaming=streaming,
         setup_takes_weights=takes_weights,
         is_class=is_class,
-        warnings=warnings,
+        warnings=tuple(warnings),
     )
 
 
@@ -215,7 +219,9 @@ def _is_streaming(module: Module, decorator: ast.expr) -> bool:
     return module.resolve(target) == "cog.streaming"
 
 
-def _input_spec(module: Module, site: Site, param: ast.arg, default: ast.expr | None) -> InputSpec:
+def _input_spec(
+    module: Module, site: Site, param: ast.arg, default: ast.expr | None, warnings: list[str]
+) -> InputSpec:
     at = site.at(param.lineno, param.arg)
     if param.annotation is None:
         raise SchemaError(
@@ -242,6 +248,15 @@ def _input_spec(module: Module, site: Site, param: ast.arg, default: ast.expr | 
         deprecated=_eval.optional_bool(at, values, "deprecated"),
     )
     _eval.check_constraints(at, spec)
+    outside = [d for d in _eval.default_values(spec) if spec.choices and d not in spec.choices]
+    if outside:
+        # The same note introspection gives: the model builds, but every request that
+        # leaves this input out is rejected.
+        warnings.append(
+            f"{site.where} input '{param.arg}': default {outside[0]!r} is not one of the "
+            f"choices {list(spec.choices or ())!r}, so a request that leaves it out will be "
+            "rejected"
+        )
     return spec
 
 
