@@ -27,6 +27,7 @@ from cog.rules.lockfile import LOCK_VERSION, DebPackage, Lock, Target, WeightsFi
 from cog.rules.pylock import runtime as runtime_set
 from cog.rules.pylock.lockset import resolve_python_sets
 from cog.rules.pylock.resolve import Target as PythonTarget
+from cog.rules.pylock.resolve import uv_platform
 from cog.rules.pylock.urls import remember_urls
 from cog.rules.sources import python_index_config, suite_sources
 
@@ -207,7 +208,7 @@ def resolve_lock(
         python_sets = pool.submit(
             resolve_python_sets,
             spec.requirements,
-            PythonTarget(spec.python_version, f"{machine}-manylinux_{glibc.replace('.', '_')}"),
+            PythonTarget(spec.python_version, uv_platform(machine, glibc)),
             python_index_config(spec.project_dir),
             gpu=spec.gpu,
             previous=[w for w in old_wheels if w.name in keep],

@@ -46,6 +46,18 @@ _UV_ENV_DROP = (
 )
 
 
+# The newest manylinux tag `uv --python-platform` accepts (uv 0.13). A wheel for an older
+# glibc runs on a newer one, so a suite with a newer glibc (trixie: 2.41) resolves here.
+NEWEST_UV_MANYLINUX = (2, 40)
+
+
+def uv_platform(machine: str, glibc: str) -> str:
+    """uv's --python-platform for ``machine`` with ``glibc`` ("2.36")."""
+    major, minor = (int(part) for part in glibc.split(".")[:2])
+    major, minor = min((major, minor), NEWEST_UV_MANYLINUX)
+    return f"{machine}-manylinux_{major}_{minor}"
+
+
 @dataclass(frozen=True)
 class Target:
     python_version: str  # "3.11"

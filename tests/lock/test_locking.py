@@ -200,3 +200,18 @@ def test_pins_are_kept_unless_upgraded(make_project: MakeProject, cog_cache: Pat
     idna = {w.name: w for w in upgraded.lock.runtime}["idna"]
     assert idna.version != "3.7"
     assert idna.sha256 != "0" * 64
+
+
+@pytest.mark.network
+@pytest.mark.integration
+def test_default_python_version_locks_on_trixie(make_project: MakeProject, cog_cache: Path) -> None:
+    # `cog init` writes python_version 3.13: its suite's glibc (2.41) is newer than any
+    # manylinux tag uv names, which must not stop the lock.
+    project = make_project('build:\n  python_version: "3.13"\n')
+    lock = lock_project(project, progress=NullProgress()).lock
+    assert (lock.target.debian_suite, lock.target.python_version) == ("trixie", "3.13")
+    assert "python3.13" in {d.name for d in lock.debian}
+    assert {"pydantic", "trio"} <= {w.name for w in lock.runtime}
+    assert all(
+        re.search(r"-(cp313|py3|py2\.py3|cp3\d+-abi3)-", w.filename) for w in lock.runtime
+    ), [w.filename for w in lock.runtime]

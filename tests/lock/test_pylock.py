@@ -11,7 +11,7 @@ from cog.rules.lockfile import Wheel
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.cpu import cpu_versions
 from cog.rules.pylock.errors import explain_uv_failure
-from cog.rules.pylock.resolve import Target, pick_wheel, run_uv_compile
+from cog.rules.pylock.resolve import Target, pick_wheel, run_uv_compile, uv_platform
 from cog.rules.pylock.tags import wheel_rank
 
 from cog.errors import LockError
@@ -129,3 +129,18 @@ def test_preferences_and_upgrade_flags_reach_uv(monkeypatch: pytest.MonkeyPatch)
     assert argv[argv.index("--python-platform") + 1] == "x86_64-manylinux_2_36"
     assert "--no-config" in argv
     assert "UV_INDEX_URL" not in seen["env"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("machine", "glibc", "expected"),
+    [
+        ("x86_64", "2.36", "x86_64-manylinux_2_36"),  # bookworm
+        ("x86_64", "2.41", "x86_64-manylinux_2_40"),  # trixie: past what uv names
+        ("aarch64", "2.43", "aarch64-manylinux_2_40"),  # forky
+    ],
+)
+def test_uv_platform_is_capped_at_the_newest_tag_uv_accepts(
+    machine: str, glibc: str, expected: str
+) -> None:
+    assert uv_platform(machine, glibc) == expected
