@@ -112,7 +112,7 @@ class Service:
         assert pool.signature is not None
         if pool.signature.output.kind in _ITERATORS:
             prediction.chunks = []
-        else:
+        elif not pool.file_inputs:  # fetched inputs are removed before the response
             job.on_finish = partial(_complete_plain, prediction)
         self._active += 1
         self.idle = trio.Event() if self.idle.is_set() else self.idle
