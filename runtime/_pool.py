@@ -8,6 +8,7 @@ that waits for its response before sending the next request never sees 409.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import math
@@ -62,6 +63,7 @@ class Job:
     result: Done | None = None
     worker: Worker | None = None
     started: float = 0.0
+    dispatched: bool = False
     # Called with the result as it arrives, before anything else is woken: the service
     # completes a prediction whose output needs no further work right there.
     on_finish: Callable[[Done], None] | None = None
@@ -97,7 +99,8 @@ class Pool(Listener):
         self._setup_pending = 0
         self._setup_done = trio.Event()
         self._loaded = trio.Event()
-        self._queue_send, self._queue_receive = trio.open_memory_channel[Job](math.inf)
+        self._queue: collections.deque[Job] = collections.deque()  # dispatched, no lane yet
+        self._free: collections.deque[Worker] = collections.deque()  # one entry per idle lane
         self._nursery: trio.Nursery | None = None
         self._stopping = False
 
@@ -181,9 +184,8 @@ class Pool(Listener):
             return
         self.has_healthcheck = message.has_healthcheck
         lanes = self.capacity if self.signature and self.signature.is_async else 1
-        assert self._nursery is not None
-        for _ in range(lanes):
-            self._nursery.start_soon(self._lane, worker)
+        self._free.extend([worker] * lanes)
+        self._pump()
         if self.setup.status == "starting":
             self._setup_pending -= 1
             if self._setup_pending == 0:
@@ -252,7 +254,9 @@ class Pool(Listener):
 
     def dispatch(self, job: Job, kwargs: dict[str, object]) -> None:
         job.kwargs = kwargs
-        self._queue_send.send_nowait(job)
+        job.dispatched = True
+        self._queue.append(job)
+        self._pump()
 
     def abandon(self, job: Job, done: Done) -> None:
         """Finish a job that never reached a worker (its inputs could not be fetched)."""
@@ -263,22 +267,28 @@ class Pool(Listener):
         if self.jobs.pop(job.prediction.id, None) is not None:
             self.busy -= 1
 
-    async def _lane(self, worker: Worker) -> None:
-        while worker.alive and not self._stopping:
-            job = await self._queue_receive.receive()
-            if job.result is not None:
-                continue
-            if job.prediction.cancel_requested:
+    def on_lane_free(self, worker: Worker) -> None:
+        if worker.alive:
+            self._free.append(worker)
+            self._pump()
+
+    def _pump(self) -> None:
+        """Start queued jobs on idle lanes, now (no task in between: fewer scheduler rounds)."""
+        while self._queue and self._free and not self._stopping:
+            worker = self._free.popleft()
+            if not worker.alive:
+                continue  # its lanes end with it; a replacement brings its own
+            job = self._queue.popleft()
+            if job.result is None and job.prediction.cancel_requested:
                 self.abandon(job, Done(job.prediction.id, Status.CANCELED, None, None, {}, 0.0))
+            if job.result is not None:
+                self._free.appendleft(worker)
                 continue
-            if not worker.is_alive():  # it may have died while this lane waited
-                self._queue_send.send_nowait(job)  # another lane takes it
-                return
             job.worker = worker
             job.started = time.perf_counter()
             job.prediction.start()
             context = job.prediction.request.context or None
-            await worker.run(RunJob(job.prediction.id, job.kwargs, context))
+            worker.start(RunJob(job.prediction.id, job.kwargs, context))
 
     async def cancel(self, job: Job) -> None:
         job.prediction.cancel_requested = True

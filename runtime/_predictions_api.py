@@ -85,7 +85,8 @@ class PredictionsApi:
                     ))  # fmt: skip
             else:
                 try:
-                    prediction = self.service.start(pool, request)
+                    # A 202 answers with the prediction as admitted ("starting").
+                    prediction = self.service.start(pool, request, dispatch_now=stream or wait)
                 except AtCapacity:
                     raise _Reject(409, dumps(AT_CAPACITY)) from None
         except _Reject as reject:

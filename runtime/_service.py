@@ -105,8 +105,13 @@ class Service:
                 return pool, job
         return None
 
-    def start(self, pool: Pool, request: Request) -> Prediction:
-        """Admit and start a prediction (raises AtCapacity when every slot is busy)."""
+    def start(self, pool: Pool, request: Request, *, dispatch_now: bool = True) -> Prediction:
+        """Admit and start a prediction (raises AtCapacity when every slot is busy).
+
+        ``dispatch_now``: hand it to a worker before returning (its status may then be
+        "processing" already); otherwise a scheduler round later, so that the caller sees
+        it "starting".
+        """
         prediction = Prediction(request, self.settings.stream_history_capacity)
         job = pool.admit(prediction, request.kwargs)
         assert pool.signature is not None
@@ -117,12 +122,12 @@ class Service:
         self._active += 1
         self.idle = trio.Event() if self.idle.is_set() else self.idle
         assert self._nursery is not None
-        if not pool.file_inputs:
-            pool.dispatch(job, job.kwargs)  # now, not one scheduler round later
         self._nursery.start_soon(self._execute, pool, job)
         if request.webhook:
             self._webhooks += 1
             self._nursery.start_soon(self._deliver, prediction, prediction.to_json())
+        if dispatch_now and not pool.file_inputs:
+            pool.dispatch(job, job.kwargs)
         return prediction
 
     async def _deliver(self, prediction: Prediction, start_body: dict[str, object]) -> None:
@@ -172,8 +177,8 @@ class Service:
                     pool.abandon(
                         job, Done(prediction.id, Status.FAILED, None, exc.message, {}, 0.0)
                     )
-                if job.result is None:
-                    pool.dispatch(job, kwargs)
+            if job.result is None and not job.dispatched:
+                pool.dispatch(job, kwargs)
             async for index, chunk in job.chunk_receive:
                 prediction.add_chunk(index, await _resolve(chunk, encoder, index))
             await job.finished.wait()

@@ -46,11 +46,12 @@ class Listener:
     def on_setup_log(self, worker: Worker, message: Log) -> None: ...
     def on_setup_done(self, worker: Worker, message: SetupDone) -> None: ...
     def on_prediction_message(self, message: Log | Output | Metric | Done) -> None: ...
+    def on_lane_free(self, worker: Worker) -> None: ...
     def on_exit(self, worker: Worker, code: int | None, *, stopping: bool) -> None: ...
 
 
 class Worker:
-    """One worker process. ``run`` returns when the job's Done arrives or the worker dies."""
+    """One worker process: jobs go out with ``start``; its Done frees the lane again."""
 
     def __init__(self, spec: WorkerSpec, listener: Listener, index: int) -> None:
         self.spec = spec
@@ -58,8 +59,12 @@ class Worker:
         self._listener = listener
         self._process: trio.Process | None = None
         self._send_stream: trio.lowlevel.FdStream | None = None
-        self._send_lock = trio.Lock()
-        self.pending: dict[str, trio.Event] = {}
+        # Frames are written straight to the non-blocking pipe; what a full pipe refuses
+        # waits here, in order, for the flushing task.
+        self._outbox = bytearray()
+        self._flushing = False
+        self._outbox_ready = trio.Event()
+        self.pending: set[str] = set()  # jobs sent and not yet Done
         self.alive = False
         self.ready = False
         self.ever_ready = False
@@ -97,7 +102,10 @@ class Worker:
         self.alive = True
         task_status.started()
         try:
-            await self._read(reader)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._flush_outbox)
+                await self._read(reader)
+                nursery.cancel_scope.cancel()
         finally:
             self.alive = False
             self.ready = False
@@ -105,8 +113,7 @@ class Worker:
             stopping = trio.current_effective_deadline() == float("-inf")
             with trio.CancelScope(shield=True):
                 code = await self._reap()
-            for event in self.pending.values():
-                event.set()
+            self.pending.clear()
             self._listener.on_exit(self, code, stopping=stopping)
 
     async def _reap(self) -> int | None:
@@ -137,9 +144,9 @@ class Worker:
                 listener.on_prediction_message(message)
         elif isinstance(message, Done):
             listener.on_prediction_message(message)
-            event = self.pending.pop(message.id, None)
-            if event is not None:
-                event.set()
+            if message.id in self.pending:
+                self.pending.discard(message.id)
+                listener.on_lane_free(self)
         elif isinstance(message, HealthResult):
             if self._health is not None:
                 self._health.send_nowait(message)
@@ -153,39 +160,52 @@ class Worker:
     def is_alive(self) -> bool:
         return self.alive
 
-    async def send(self, message: ToWorker) -> None:
+    def send_nowait(self, message: ToWorker) -> None:
+        """Send a frame now: whole if the pipe takes it, else the rest in order, later."""
         stream = self._send_stream
         if stream is None or not self.alive:
             return
         data = encode(message)
-        if not self._send_lock.locked():
-            # The pipe is non-blocking: a small frame goes out whole, now, without the
-            # two scheduler rounds of Lock.acquire and FdStream.send_all.
-            try:
-                written = os.write(stream.fileno(), data)
-            except BlockingIOError:
-                written = 0
-            except OSError:
-                self.kill()  # the reader notices the end and reports the exit
-                return
-            if written == len(data):
-                return
-            data = data[written:]
-            self._send_lock.acquire_nowait()  # the rest of this frame goes before any other
-        else:
-            await self._send_lock.acquire()
+        if self._outbox or self._flushing:
+            self._outbox += data  # earlier frames first
+            return
         try:
-            await stream.send_all(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            self.kill()
-        finally:
-            self._send_lock.release()
+            written = os.write(stream.fileno(), data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            self.kill()  # the reader notices the end and reports the exit
+            return
+        if written < len(data):
+            self._outbox += data[written:]
+            self._outbox_ready.set()
 
-    async def run(self, job: RunJob) -> None:
-        event = trio.Event()
-        self.pending[job.id] = event
-        await self.send(job)
-        await event.wait()
+    async def _flush_outbox(self) -> None:
+        stream = self._send_stream
+        assert stream is not None
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready = trio.Event()
+            while self._outbox:
+                data = bytes(self._outbox)
+                self._outbox.clear()
+                self._flushing = True
+                try:
+                    await stream.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    self.kill()
+                    return
+                finally:
+                    self._flushing = False
+
+    async def send(self, message: ToWorker) -> None:
+        self.send_nowait(message)
+        await trio.lowlevel.checkpoint()
+
+    def start(self, job: RunJob) -> None:
+        """Send a job; the listener hears ``on_lane_free`` when its Done arrives."""
+        self.pending.add(job.id)
+        self.send_nowait(job)
 
     async def cancel(self, job_id: str) -> None:
         await self.send(Cancel(job_id))
