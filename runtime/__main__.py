@@ -6,8 +6,6 @@ import argparse
 import logging
 import sys
 
-import trio
-from cog.runtime._server import serve
 from cog.runtime.settings import Settings
 
 from cog.errors import CogError
@@ -36,7 +34,14 @@ def main(argv: list[str] | None = None) -> None:
             "no model to serve: cog.yaml in %s names no run:/predict: or train:",
             settings.project_dir,
         )
-    trio.run(serve, settings)
+    # The first worker starts importing the model now, while we import the HTTP stack.
+    from cog.runtime._spawn import prestart  # noqa: PLC0415
+
+    prestarted = prestart(settings)
+    import trio  # noqa: PLC0415
+    from cog.runtime._server import serve  # noqa: PLC0415
+
+    trio.run(serve, settings, prestarted)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ from cog.runtime._messages import (
     Status,
 )
 from cog.runtime._prediction import Prediction, now
-from cog.runtime._workers import Listener, Worker, WorkerSpec
+from cog.runtime._spawn import Prestarted, WorkerSpec
+from cog.runtime._workers import Listener, Worker
 
 from cog._signature.model import Signature
 
@@ -80,8 +81,9 @@ class Job:
 
 class Pool(Listener):
     def __init__(self, spec: WorkerSpec, capacity: int, setup_timeout: float | None,
-                 cancel_grace: float) -> None:  # fmt: skip
+                 cancel_grace: float, prestarted: Prestarted | None = None) -> None:  # fmt: skip
         self.spec = spec
+        self._prestarted = prestarted  # worker 0, started before the server imported trio
         self.capacity = capacity
         self.setup_timeout = setup_timeout
         self.cancel_grace = cancel_grace
@@ -121,7 +123,8 @@ class Pool(Listener):
             task_status.started()
 
     def _spawn(self, index: int, replacements: int = 0) -> None:
-        worker = Worker(self.spec, self, index)
+        prestarted, self._prestarted = self._prestarted, None
+        worker = Worker(self.spec, self, index, prestarted)
         worker.replacements = replacements
         if index < len(self.workers):
             self.workers[index] = worker

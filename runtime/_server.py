@@ -11,6 +11,7 @@ from functools import partial
 
 import trio
 from cog.runtime._service import Service
+from cog.runtime._spawn import Prestarted
 from cog.runtime.settings import Settings
 from hypercorn.config import Config
 
@@ -41,13 +42,17 @@ def _hypercorn_config(settings: Settings) -> Config:
 
 
 async def serve(
-    settings: Settings, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED
+    settings: Settings,
+    prestarted: Prestarted | None = None,
+    *,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until POST /shutdown (or SIGTERM), draining running predictions first.
 
     ``task_status.started`` receives the bound port once the socket accepts connections.
+    ``prestarted``: the first worker, already started (cog.runtime._spawn.prestart).
     """
-    service = Service(settings, settings.python or sys.executable)
+    service = Service(settings, settings.python or sys.executable, prestarted)
     shutdown = trio.Event()
     http_stop = trio.Event()
     async with trio.open_nursery() as nursery:

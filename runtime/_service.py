@@ -23,9 +23,9 @@ from cog.runtime._files import (
 from cog.runtime._messages import Done, OutputFile, Status
 from cog.runtime._pool import Job, Pool
 from cog.runtime._prediction import Prediction, Request
+from cog.runtime._spawn import Prestarted, WorkerSpec
 from cog.runtime._user_health import UserHealth
 from cog.runtime._webhooks import send_webhooks
-from cog.runtime._workers import WorkerSpec
 from cog.runtime.settings import Settings
 
 from cog._signature.model import Mode, OutputKind
@@ -37,15 +37,18 @@ _ITERATORS = (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR)
 
 
 class Service:
-    def __init__(self, settings: Settings, python: str) -> None:
+    def __init__(
+        self, settings: Settings, python: str, prestarted: Prestarted | None = None
+    ) -> None:
         self.settings = settings
         self.pools: dict[Mode, Pool] = {}
         for mode, ref in ((Mode.PREDICT, settings.predict_ref), (Mode.TRAIN, settings.train_ref)):
             if ref:
                 spec = WorkerSpec(str(settings.project_dir), ref, mode, settings.weights, python)
                 capacity = settings.max_concurrency if mode is Mode.PREDICT else 1
+                adopt = prestarted if prestarted is not None and prestarted.spec == spec else None
                 self.pools[mode] = Pool(
-                    spec, capacity, settings.setup_timeout, settings.cancel_grace
+                    spec, capacity, settings.setup_timeout, settings.cancel_grace, adopt
                 )
         self._user_health = {mode: UserHealth(pool) for mode, pool in self.pools.items()}
         self.fetcher = Fetcher(

@@ -6,7 +6,7 @@ import logging
 import os
 import pickle
 import subprocess
-from dataclasses import dataclass
+from typing import Protocol
 
 import trio
 from cog.runtime._messages import (
@@ -24,19 +24,47 @@ from cog.runtime._messages import (
     ToWorker,
 )
 from cog.runtime._pipe import HEADER, encode
-
-from cog._signature.model import Mode
+from cog.runtime._spawn import Prestarted, WorkerSpec, worker_argv
 
 log = logging.getLogger("cog.runtime")
 
 
-@dataclass(frozen=True)
-class WorkerSpec:
-    project_dir: str
-    ref: str
-    mode: Mode
-    weights: str | None
-    python: str
+class _Process(Protocol):
+    """What we use of a child process: trio.Process, or an adopted prestarted one."""
+
+    @property
+    def returncode(self) -> int | None: ...
+    def kill(self) -> None: ...
+    async def wait(self) -> int: ...
+
+
+class _Adopted:
+    """A worker started before trio ran (cog.runtime._spawn), waited on like trio does."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+    def kill(self) -> None:
+        self._popen.kill()
+
+    async def wait(self) -> int:
+        if self._popen.poll() is None:
+            try:
+                pidfd = os.pidfd_open(self._popen.pid)
+            except (AttributeError, OSError):  # no pidfd: poll, as a last resort
+                while self._popen.poll() is None:
+                    await trio.sleep(0.05)
+            else:
+                try:
+                    await trio.lowlevel.wait_readable(pidfd)
+                finally:
+                    trio.lowlevel.notify_closing(pidfd)
+                    os.close(pidfd)
+        return self._popen.wait()
 
 
 class Listener:
@@ -53,11 +81,14 @@ class Listener:
 class Worker:
     """One worker process: jobs go out with ``start``; its Done frees the lane again."""
 
-    def __init__(self, spec: WorkerSpec, listener: Listener, index: int) -> None:
+    def __init__(
+        self, spec: WorkerSpec, listener: Listener, index: int, prestarted: Prestarted | None = None
+    ) -> None:
         self.spec = spec
         self.index = index
         self._listener = listener
-        self._process: trio.Process | None = None
+        self._prestarted = prestarted
+        self._process: _Process | None = None
         self._send_stream: trio.lowlevel.FdStream | None = None
         # Frames are written straight to the non-blocking pipe; what a full pipe refuses
         # waits here, in order, for the flushing task.
@@ -77,26 +108,12 @@ class Worker:
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Start the process and read its messages until it exits."""
-        to_worker_r, to_worker_w = os.pipe()
-        from_worker_r, from_worker_w = os.pipe()
-        argv = [
-            self.spec.python, "-m", "cog.runtime.worker",
-            "--read-fd", str(to_worker_r), "--write-fd", str(from_worker_w),
-            "--project-dir", self.spec.project_dir, "--ref", self.spec.ref,
-            "--mode", self.spec.mode.value,
-        ]  # fmt: skip
-        if self.spec.weights:
-            argv += ["--weights", self.spec.weights]
-        try:
-            self._process = await trio.lowlevel.open_process(
-                argv,
-                pass_fds=(to_worker_r, from_worker_w),
-                stdin=subprocess.DEVNULL,
-                cwd=self.spec.project_dir,
-            )
-        finally:
-            os.close(to_worker_r)
-            os.close(from_worker_w)
+        if self._prestarted is not None:
+            prestarted, self._prestarted = self._prestarted, None
+            self._process = _Adopted(prestarted.process)
+            to_worker_w, from_worker_r = prestarted.to_worker, prestarted.from_worker
+        else:
+            to_worker_w, from_worker_r = await self._start_process()
         self._send_stream = trio.lowlevel.FdStream(to_worker_w)
         reader = TrioReader(trio.lowlevel.FdStream(from_worker_r))
         self.alive = True
@@ -115,6 +132,22 @@ class Worker:
                 code = await self._reap()
             self.pending.clear()
             self._listener.on_exit(self, code, stopping=stopping)
+
+    async def _start_process(self) -> tuple[int, int]:
+        """Start the process; our ends of its pipes (to it, from it)."""
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        try:
+            self._process = await trio.lowlevel.open_process(
+                worker_argv(self.spec, to_worker_r, from_worker_w),
+                pass_fds=(to_worker_r, from_worker_w),
+                stdin=subprocess.DEVNULL,
+                cwd=self.spec.project_dir,
+            )
+        finally:
+            os.close(to_worker_r)
+            os.close(from_worker_w)
+        return to_worker_w, from_worker_r
 
     async def _reap(self) -> int | None:
         process = self._process
