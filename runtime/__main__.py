@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 
@@ -12,6 +13,9 @@ from cog.errors import CogError
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Startup allocates a great many long-lived objects (imports) and frees few: the
+    # cyclic collector would only walk them again and again. serve() turns it back on.
+    gc.disable()
     parser = argparse.ArgumentParser(prog="python -m cog.runtime")
     parser.add_argument("--host", default="0.0.0.0")  # noqa: S104 (serve the container's port)
     parser.add_argument("--port", type=int, default=None, help="default: $PORT, else 5000")

@@ -45,7 +45,12 @@ class Application:
         def build() -> object:
             from cog.runtime._quart_routes import quart_app  # noqa: PLC0415
 
-            return quart_app(service, shutdown)
+            app = quart_app(service, shutdown)
+            # Webhooks and file inputs import requests when first used: warm it here,
+            # after setup, instead of before READY.
+            import requests  # noqa: F401, PLC0415
+
+            return app
 
         self._quart = await trio.to_thread.run_sync(build)
         self._quart_ready.set()

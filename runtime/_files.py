@@ -11,11 +11,14 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import requests
 from cog.runtime._messages import OutputFile
 
 from cog._signature.model import Signature
+
+if TYPE_CHECKING:
+    import requests
 
 _CHUNK = 1 << 16
 
@@ -73,6 +76,8 @@ class Fetcher:
         name = os.path.basename(urllib.parse.urlsplit(url).path) or field
         path = _unique(directory, urllib.parse.unquote(name))
         headers = {"User-Agent": self.user_agent}
+        import requests  # noqa: PLC0415 (imported after setup: Application.load_quart)
+
         try:
             with requests.get(
                 url, headers=headers, stream=True, timeout=min(self.timeout, 30.0)
@@ -94,6 +99,8 @@ class Fetcher:
 
 
 def _reason(exc: requests.RequestException) -> str:
+    import requests  # noqa: PLC0415
+
     if isinstance(exc, requests.Timeout):
         return "timed out"
     if isinstance(exc, requests.ConnectionError):
@@ -181,6 +188,8 @@ class Uploader:
         target = self.prefix if self.prefix.endswith("/") else self.prefix + "/"
         url = target + urllib.parse.quote(name)
         media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        import requests  # noqa: PLC0415
+
         try:
             with open(file.path, "rb") as handle:
                 response = requests.put(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import signal
@@ -77,6 +78,9 @@ async def serve(
             nursery.cancel_scope.cancel()
 
         urls: list[str] = await nursery.start(http)
+        if not gc.isenabled():  # python -m cog.runtime turned it off for startup
+            gc.freeze()  # what startup built lives as long as the server: never walk it
+            gc.enable()
         if settings.handle_signals:
             nursery.start_soon(partial(_signals, settings, shutdown))
         if settings.ready_file is not None:

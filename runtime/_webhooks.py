@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-import requests
 import trio
 from cog.runtime._prediction import Prediction
 
@@ -21,6 +20,8 @@ _TIMEOUT = 10.0
 
 def _post(url: str, body: dict[str, object]) -> int | None:
     """POST the body; the HTTP status, or None when the receiver could not be reached."""
+    import requests  # noqa: PLC0415 (imported after setup: Application.load_quart)
+
     try:
         response = requests.post(url, json=body, timeout=_TIMEOUT)
     except requests.RequestException as exc:
