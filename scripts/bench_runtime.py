@@ -9,7 +9,14 @@ shared/notes/REFERENCE-SERVER.md), e.g.:
     python3 -m venv /tmp/ref023 && /tmp/ref023/bin/pip install cog==0.23.1 coglet==0.23.1
     python3 -m venv /tmp/ref016 && /tmp/ref016/bin/pip install cog==0.16.12
 
+Every server is started once, untimed, before its cold start is measured: the page cache
+is warm for all alike. Ours gets compiled bytecode, as in an image (rules/pyc.py) and as
+pip gave the reference servers: a scratch PYTHONPYCACHEPREFIX, filled by that first start
+(a development venv made by uv has no .pyc, and PYTHONDONTWRITEBYTECODE may be set);
+--no-bytecode measures it without.
+
 Usage: scripts/bench_runtime.py [--seconds 3] [--ref023 /tmp/ref023] [--ref016 /tmp/ref016]
+                                [--no-bytecode]
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ class Server:
     argv: list[str]
     env: dict[str, str]
     results: dict[str, str] = field(default_factory=dict)
+    unset: tuple[str, ...] = ()  # environment variables removed for this server
 
 
 def _free_port() -> int:
@@ -86,6 +94,8 @@ def _request(method: str, url: str, body: dict[str, object]) -> int:
 
 def _start(server: Server, model_dir: Path, port: int) -> tuple[subprocess.Popen[bytes], float]:
     env = dict(os.environ, **server.env, PORT=str(port))
+    for name in server.unset:
+        env.pop(name, None)
     started = time.perf_counter()
     proc = subprocess.Popen(
         server.argv, cwd=model_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -169,7 +179,17 @@ def _cancel_latency(port: int) -> float:
     return holder[0] - sent if holder else float("nan")
 
 
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _measure(server: Server, model_dir: Path, seconds: float) -> None:
+    _stop(_start(server, model_dir, _free_port())[0])  # untimed: warm caches
     port = _free_port()
     proc, boot = _start(server, model_dir, port)
     try:
@@ -187,20 +207,18 @@ def _measure(server: Server, model_dir: Path, seconds: float) -> None:
         server.results["c8_409"] = str(statuses.get(409, 0))
         server.results["cancel"] = f"{_cancel_latency(port) * 1000:.0f} ms"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
 
 
-def _servers(args: argparse.Namespace) -> list[Server]:
+def _servers(args: argparse.Namespace, scratch: Path) -> list[Server]:
     ours = Server(
         "hermetic-cog",
         [sys.executable, "-m", "cog.runtime", "--host", "127.0.0.1"],
         {"PYTHONPATH": str(REPO)},
     )
+    if not args.no_bytecode:
+        ours.env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+        ours.unset = ("PYTHONDONTWRITEBYTECODE",)
     servers = [ours]
     for name, venv, env in (
         ("cog 0.23.1", args.ref023, {"COG_PREDICT_TYPE_STUB": "predict.py:Predictor"}),
@@ -246,12 +264,16 @@ def main() -> None:
     scratch = Path(tempfile.gettempdir())
     parser.add_argument("--ref023", default=str(scratch / "ref023"))
     parser.add_argument("--ref016", default=str(scratch / "ref016"))
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="run ours without compiled bytecode"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cog-bench-") as tmp:
-        model_dir = Path(tmp)
+        model_dir = Path(tmp) / "model"
+        model_dir.mkdir()
         (model_dir / "predict.py").write_text(PREDICTOR)
         (model_dir / "cog.yaml").write_text(COG_YAML)
-        servers = _servers(args)
+        servers = _servers(args, Path(tmp))
         for server in servers:
             print(f"measuring {server.name}...", file=sys.stderr)
             _measure(server, model_dir, args.seconds)
