@@ -291,7 +291,8 @@ class Pool(Listener):
             job.started = time.perf_counter()
             job.prediction.start()
             context = job.prediction.request.context or None
-            worker.start(RunJob(job.prediction.id, job.kwargs, context))
+            main_thread = self.signature is None or not self.signature.is_async
+            worker.start(RunJob(job.prediction.id, job.kwargs, context), main_thread=main_thread)
 
     async def cancel(self, job: Job) -> None:
         job.prediction.cancel_requested = True

@@ -21,7 +21,7 @@ from cog.runtime._files import (
     resolve_files,
 )
 from cog.runtime._messages import Done, OutputFile, Status
-from cog.runtime._pool import Job, Pool
+from cog.runtime._pool import AtCapacity, Job, Pool
 from cog.runtime._prediction import Prediction, Request
 from cog.runtime._spawn import Prestarted, WorkerSpec
 from cog.runtime._user_health import UserHealth
@@ -115,6 +115,8 @@ class Service:
         "processing" already); otherwise a scheduler round later, so that the caller sees
         it "starting".
         """
+        if pool.busy >= pool.capacity:
+            raise AtCapacity  # before building anything: under load, most requests end here
         prediction = Prediction(request, self.settings.stream_history_capacity)
         job = pool.admit(prediction, request.kwargs)
         assert pool.signature is not None

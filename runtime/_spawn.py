@@ -33,6 +33,7 @@ class Prestarted:
     spec: WorkerSpec
     process: subprocess.Popen[bytes]
     to_worker: int
+    jobs: int
     from_worker: int
 
 
@@ -46,10 +47,10 @@ def worker_specs(settings: Settings) -> dict[Mode, WorkerSpec]:
     }
 
 
-def worker_argv(spec: WorkerSpec, read_fd: int, write_fd: int) -> list[str]:
+def worker_argv(spec: WorkerSpec, read_fd: int, jobs_fd: int, write_fd: int) -> list[str]:
     argv = [
         spec.python, "-m", "cog.runtime.worker",
-        "--read-fd", str(read_fd), "--write-fd", str(write_fd),
+        "--read-fd", str(read_fd), "--jobs-fd", str(jobs_fd), "--write-fd", str(write_fd),
         "--project-dir", spec.project_dir, "--ref", spec.ref,
         "--mode", spec.mode.value,
     ]  # fmt: skip
@@ -65,20 +66,21 @@ def prestart(settings: Settings) -> Prestarted | None:
         return None
     spec = next(iter(specs.values()))
     to_worker_r, to_worker_w = os.pipe()
+    jobs_r, jobs_w = os.pipe()
     from_worker_r, from_worker_w = os.pipe()
     try:
         process = subprocess.Popen(
-            worker_argv(spec, to_worker_r, from_worker_w),
-            pass_fds=(to_worker_r, from_worker_w),
+            worker_argv(spec, to_worker_r, jobs_r, from_worker_w),
+            pass_fds=(to_worker_r, jobs_r, from_worker_w),
             stdin=subprocess.DEVNULL,
             cwd=spec.project_dir,
         )
     except OSError:
         # Left to the pool, which starts it again and reports the failure as usual.
-        for fd in (to_worker_w, from_worker_r):
+        for fd in (to_worker_w, jobs_w, from_worker_r):
             os.close(fd)
         return None
     finally:
-        os.close(to_worker_r)
-        os.close(from_worker_w)
-    return Prestarted(spec, process, to_worker_w, from_worker_r)
+        for fd in (to_worker_r, jobs_r, from_worker_w):
+            os.close(fd)
+    return Prestarted(spec, process, to_worker_w, jobs_w, from_worker_r)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import queue
+import os
 import signal
 import threading
 import time
@@ -16,7 +16,7 @@ from typing import Any
 from cog.runtime._capture import Capture, attribution, current_prediction
 from cog.runtime._encode import encode_output
 from cog.runtime._messages import Done, Metric, Output, RunJob, Status
-from cog.runtime._pipe import BlockingWriter
+from cog.runtime._pipe import BlockingReader, BlockingWriter
 
 from cog._sdk.scope import prediction_scope
 from cog._signature.model import OutputKind, Primitive, Signature
@@ -99,18 +99,18 @@ class _Base:
 
 
 class SyncRunner(_Base):
-    """One prediction at a time on the main thread; canceled by SIGUSR1 from our control thread."""
+    """One prediction at a time on the main thread; canceled by SIGUSR1 from our control thread.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    The main thread reads its jobs from their own pipe: no hop through another thread.
+    """
+
+    def __init__(self, *args: Any, jobs: BlockingReader, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._jobs: queue.SimpleQueue[RunJob] = queue.SimpleQueue()
+        self._jobs = jobs
         self._armed: str | None = None
         self._canceled: set[str] = set()
         self._main = threading.get_ident()
         signal.signal(signal.SIGUSR1, self._on_signal)
-
-    def submit(self, job: RunJob) -> None:
-        self._jobs.put(job)
 
     def cancel(self, job_id: str) -> None:
         self._canceled.add(job_id)
@@ -136,7 +136,11 @@ class SyncRunner(_Base):
             return
         ready()
         while True:
-            self._run(self._jobs.get())
+            job = self._jobs.receive()
+            if job is None:
+                os._exit(0)  # the supervisor is gone (the control thread exits too)
+            assert isinstance(job, RunJob)
+            self._run(job)
 
     def _run(self, job: RunJob) -> None:
         attribution.running.append(job.id)

@@ -6,6 +6,7 @@ import logging
 import os
 import pickle
 import subprocess
+from collections.abc import Callable
 from typing import Protocol
 
 import trio
@@ -89,12 +90,8 @@ class Worker:
         self._listener = listener
         self._prestarted = prestarted
         self._process: _Process | None = None
-        self._send_stream: trio.lowlevel.FdStream | None = None
-        # Frames are written straight to the non-blocking pipe; what a full pipe refuses
-        # waits here, in order, for the flushing task.
-        self._outbox = bytearray()
-        self._flushing = False
-        self._outbox_ready = trio.Event()
+        self._control: _Outgoing | None = None  # Cancel, CheckHealth (and an async model's jobs)
+        self._jobs: _Outgoing | None = None  # a sync model's jobs, read by its main thread
         self.pending: set[str] = set()  # jobs sent and not yet Done
         self.alive = False
         self.ready = False
@@ -111,16 +108,18 @@ class Worker:
         if self._prestarted is not None:
             prestarted, self._prestarted = self._prestarted, None
             self._process = _Adopted(prestarted.process)
-            to_worker_w, from_worker_r = prestarted.to_worker, prestarted.from_worker
+            fds = prestarted.to_worker, prestarted.jobs, prestarted.from_worker
         else:
-            to_worker_w, from_worker_r = await self._start_process()
-        self._send_stream = trio.lowlevel.FdStream(to_worker_w)
-        reader = TrioReader(trio.lowlevel.FdStream(from_worker_r))
+            fds = await self._start_process()
+        self._control = _Outgoing(fds[0], self.kill)
+        self._jobs = _Outgoing(fds[1], self.kill)
+        reader = TrioReader(trio.lowlevel.FdStream(fds[2]))
         self.alive = True
         task_status.started()
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._flush_outbox)
+                nursery.start_soon(self._control.flush_forever)
+                nursery.start_soon(self._jobs.flush_forever)
                 await self._read(reader)
                 nursery.cancel_scope.cancel()
         finally:
@@ -133,28 +132,31 @@ class Worker:
             self.pending.clear()
             self._listener.on_exit(self, code, stopping=stopping)
 
-    async def _start_process(self) -> tuple[int, int]:
-        """Start the process; our ends of its pipes (to it, from it)."""
+    async def _start_process(self) -> tuple[int, int, int]:
+        """Start the process; our ends of its pipes (control and jobs to it, from it)."""
         to_worker_r, to_worker_w = os.pipe()
+        jobs_r, jobs_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         try:
             self._process = await trio.lowlevel.open_process(
-                worker_argv(self.spec, to_worker_r, from_worker_w),
-                pass_fds=(to_worker_r, from_worker_w),
+                worker_argv(self.spec, to_worker_r, jobs_r, from_worker_w),
+                pass_fds=(to_worker_r, jobs_r, from_worker_w),
                 stdin=subprocess.DEVNULL,
                 cwd=self.spec.project_dir,
             )
         finally:
             os.close(to_worker_r)
+            os.close(jobs_r)
             os.close(from_worker_w)
-        return to_worker_w, from_worker_r
+        return to_worker_w, jobs_w, from_worker_r
 
     async def _reap(self) -> int | None:
         process = self._process
         if process is None:
             return None
-        if self._send_stream is not None:
-            await self._send_stream.aclose()
+        for outgoing in (self._control, self._jobs):
+            if outgoing is not None:
+                await outgoing.stream.aclose()
         if process.returncode is None:
             with trio.move_on_after(2):
                 return await process.wait()
@@ -194,51 +196,24 @@ class Worker:
         return self.alive
 
     def send_nowait(self, message: ToWorker) -> None:
-        """Send a frame now: whole if the pipe takes it, else the rest in order, later."""
-        stream = self._send_stream
-        if stream is None or not self.alive:
-            return
-        data = encode(message)
-        if self._outbox or self._flushing:
-            self._outbox += data  # earlier frames first
-            return
-        try:
-            written = os.write(stream.fileno(), data)
-        except BlockingIOError:
-            written = 0
-        except OSError:
-            self.kill()  # the reader notices the end and reports the exit
-            return
-        if written < len(data):
-            self._outbox += data[written:]
-            self._outbox_ready.set()
-
-    async def _flush_outbox(self) -> None:
-        stream = self._send_stream
-        assert stream is not None
-        while True:
-            await self._outbox_ready.wait()
-            self._outbox_ready = trio.Event()
-            while self._outbox:
-                data = bytes(self._outbox)
-                self._outbox.clear()
-                self._flushing = True
-                try:
-                    await stream.send_all(data)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                    self.kill()
-                    return
-                finally:
-                    self._flushing = False
+        if self._control is not None and self.alive:
+            self._control.send_nowait(encode(message))
 
     async def send(self, message: ToWorker) -> None:
         self.send_nowait(message)
         await trio.lowlevel.checkpoint()
 
-    def start(self, job: RunJob) -> None:
-        """Send a job; the listener hears ``on_lane_free`` when its Done arrives."""
+    def start(self, job: RunJob, *, main_thread: bool) -> None:
+        """Send a job; the listener hears ``on_lane_free`` when its Done arrives.
+
+        ``main_thread``: a sync model's job, on the pipe its main thread reads itself (no
+        hop through the worker's control thread); an async model's go with the rest.
+        """
+        outgoing = self._jobs if main_thread else self._control
+        if outgoing is None or not self.alive:
+            return
         self.pending.add(job.id)
-        self.send_nowait(job)
+        outgoing.send_nowait(encode(job))
 
     async def cancel(self, job_id: str) -> None:
         await self.send(Cancel(job_id))
@@ -258,6 +233,49 @@ class Worker:
     def kill(self) -> None:
         if self._process is not None and self._process.returncode is None:
             self._process.kill()
+
+
+class _Outgoing:
+    """A pipe to the worker: frames go straight into it (it is non-blocking); what a full
+    pipe refuses waits here, in order, for ``flush_forever``."""
+
+    def __init__(self, fd: int, on_broken: Callable[[], None]) -> None:
+        self.stream = trio.lowlevel.FdStream(fd)
+        self._on_broken = on_broken
+        self._outbox = bytearray()
+        self._flushing = False
+        self._ready = trio.Event()
+
+    def send_nowait(self, data: bytes) -> None:
+        if self._outbox or self._flushing:
+            self._outbox += data  # earlier frames first
+            return
+        try:
+            written = os.write(self.stream.fileno(), data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            self._on_broken()  # the reader notices the end and reports the exit
+            return
+        if written < len(data):
+            self._outbox += data[written:]
+            self._ready.set()
+
+    async def flush_forever(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready = trio.Event()
+            while self._outbox:
+                data = bytes(self._outbox)
+                self._outbox.clear()
+                self._flushing = True
+                try:
+                    await self.stream.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    self._on_broken()
+                    return
+                finally:
+                    self._flushing = False
 
 
 class TrioReader:

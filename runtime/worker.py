@@ -36,6 +36,7 @@ from cog._signature.model import Mode, Signature
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m cog.runtime.worker")
     parser.add_argument("--read-fd", type=int, required=True)
+    parser.add_argument("--jobs-fd", type=int, required=True)  # a sync model's jobs
     parser.add_argument("--write-fd", type=int, required=True)
     parser.add_argument("--project-dir", required=True)
     parser.add_argument("--ref", required=True)
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     if signature.is_async:
         runner = AsyncRunner(signature, method, writer, capture)
     else:
-        runner = SyncRunner(signature, method, writer, capture)
+        runner = SyncRunner(signature, method, writer, capture, jobs=BlockingReader(args.jobs_fd))
 
     def ready() -> None:
         capture.finish(None)
@@ -160,6 +161,7 @@ def _control(
         if message is None:
             os._exit(0)
         if isinstance(message, RunJob):
+            assert isinstance(runner, AsyncRunner)  # a sync model's come on the jobs pipe
             runner.submit(message)
         elif isinstance(message, Cancel):
             runner.cancel(message.id)
