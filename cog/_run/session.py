@@ -111,6 +111,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
     """SIGTERM to cog stops the container as Ctrl-C does, instead of orphaning it."""
 
     def interrupt(signum: int, frame: object) -> None:
+        # Once: a second SIGTERM must not cut short the teardown the first one started.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     if threading.current_thread() is not threading.main_thread():
@@ -213,12 +215,15 @@ def serve(
     """Serve in the foreground until Ctrl-C or the server exits; returns its exit code."""
     require_free_port(host, port)
     extra = ("--upload-url", upload_url) if upload_url else ()
-    with running_server(image, options, port=port, host=host, extra_args=extra) as (container, _):
-        print(f"Serving at http://{host}:{port}", file=sys.stderr)
-        try:
+    try:
+        with running_server(image, options, port=port, host=host, extra_args=extra) as (
+            container,
+            _,
+        ):
+            print(f"Serving at http://{host}:{port}", file=sys.stderr)
             return container.wait()
-        except KeyboardInterrupt:
-            return 0
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM, even during setup: a normal stop
+        return 0
 
 
 def exec_command(
