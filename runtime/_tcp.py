@@ -15,12 +15,16 @@ import math
 import os
 from typing import Any
 
+import h11
 import trio
+from cog.runtime import _fastpath
 from hypercorn.config import Config
 from hypercorn.events import Closed, Event, RawData
-from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import AppWrapper, LifespanState
+from hypercorn.utils import parse_socket_addr
 
 
 def _held_back(data: bytes) -> bool:
@@ -45,16 +49,122 @@ class FastTCPServer(TCPServer):
         super().__init__(app, config, context, state, stream)
         self.idle_task: _KeepAliveTimer = _KeepAliveTimer(self)  # type: ignore[assignment]
         self._held = b""
+        self._fast_done: trio.Event | None = None  # set once the fast request in flight ends
+        self._gone = trio.Event()  # the client closed the connection
+        self._peer: tuple[str, int] | None = None
+        self._local: tuple[str, int] | None = None
         # Plain TCP only (TLS goes through its stream): the descriptor to write to directly.
         plain: object = stream
         self._fd = plain.socket.fileno() if isinstance(plain, trio.SocketStream) else -1
+        if isinstance(plain, trio.SocketStream):
+            socket = plain.socket
+            self._peer = parse_socket_addr(socket.family, socket.getpeername())
+            self._local = parse_socket_addr(socket.family, socket.getsockname())
 
     async def _read_data(self) -> None:
+        # Hypercorn's loop, with simple POST /predictions requests answered by _fast.
         try:
-            await super()._read_data()
+            while True:
+                try:
+                    with trio.fail_after(self.config.read_timeout or math.inf):
+                        data = await self.stream.receive_some(MAX_RECV)
+                except (trio.ClosedResourceError, trio.BrokenResourceError, trio.TooSlowError):
+                    break
+                if self._fast_done is not None:  # bytes after a fast request's: wait for it
+                    if data == b"":
+                        self._gone.set()
+                    await self._fast_done.wait()
+                data = bytes(data)
+                request = _fastpath.parse(data) if self._fast_ok() else None
+                if request is not None:
+                    self._fast_done = trio.Event()
+                    self._task_group.spawn(self._fast, request)
+                    continue
+                await self.protocol.handle(RawData(data))
+                if data == b"":
+                    break
+            self._gone.set()
+            await self.protocol.handle(Closed())
         finally:
             # The connection is over: its keep-alive watcher must not hold it open.
             self.idle_task.close()
+
+    def _fast_ok(self) -> bool:
+        """Between requests, as far as h11 knows (nothing of a request buffered)."""
+        protocol = self.protocol.protocol
+        if not isinstance(protocol, H11Protocol) or protocol.stream is not None:
+            return False
+        connection = protocol.connection
+        return (
+            isinstance(connection, h11.Connection)
+            and connection.our_state is h11.IDLE
+            and connection.their_state is h11.IDLE
+            and not connection.trailing_data[0]
+            and self._fd >= 0
+            and not self._held
+            and not self.context.terminated.is_set()
+        )
+
+    async def _fast(self, request: _fastpath.SimpleRequest) -> None:
+        done = self._fast_done
+        assert done is not None
+        try:
+            await self.idle_task.stop()
+            await self._fast_exchange(request)
+        finally:
+            self._fast_done = None
+            done.set()
+
+    async def _fast_exchange(self, request: _fastpath.SimpleRequest) -> None:
+        body_sent = False
+        started: dict[str, Any] = {}
+        gone = self._gone
+
+        async def receive() -> Any:
+            nonlocal body_sent
+            if not body_sent:
+                body_sent = True
+                return {"type": "http.request", "body": request.body, "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            if message["type"] == "http.response.start" and not started:
+                started.update(message)
+            elif message["type"] == "http.response.body" and started:
+                headers = [*started.get("headers", []), *self.config.response_headers("h11")]
+                head = _fastpath.response_head(int(started["status"]), headers)
+                await self._send(head + bytes(message.get("body", b"")))
+                if message.get("more_body", False):
+                    raise RuntimeError("the fast path answers whole bodies only")
+
+        scope: Any = {
+            "type": "http", "http_version": "1.1",
+            "asgi": {"spec_version": "2.1", "version": "3.0"},
+            "method": "POST", "scheme": "http", "path": request.path,
+            "raw_path": request.path.encode(), "query_string": b"",
+            "root_path": self.config.root_path, "headers": request.headers,
+            "client": self._peer, "server": self._local, "state": {}, "extensions": {},
+        }  # fmt: skip
+        try:
+            await self.app(scope, receive, send, trio.to_thread.run_sync, trio.from_thread.run)
+        except Exception:  # noqa: BLE001 (as Hypercorn: logged, answered 500, closed)
+            await self.config.log.exception("Error in ASGI Framework")
+            if not started:
+                headers = [(b"content-length", b"0"), (b"connection", b"close")]
+                headers += self.config.response_headers("h11")
+                await self._send(_fastpath.response_head(500, headers))
+            await self.protocol_send(Closed())
+            return
+        if not started:  # the app ended without answering: as Hypercorn does
+            headers = [(b"content-length", b"0"), (b"connection", b"close")]
+            headers += self.config.response_headers("h11")
+            await self._send(_fastpath.response_head(500, headers))
+            await self.protocol_send(Closed())
+        elif self.context.terminated.is_set():
+            await self.protocol_send(Closed())
+        else:
+            await self.idle_task.restart(self._task_group, None)
 
     async def protocol_send(self, event: Event) -> None:
         if not isinstance(event, RawData):
