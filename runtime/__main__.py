@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upload-url", default=None)
     parser.add_argument("--await-explicit-shutdown", action="store_true")
     args = parser.parse_args(argv)
+    # The first worker starts importing the model now, while we validate cog.yaml and
+    # import the HTTP stack; kept only if the validated settings want that very worker.
+    from cog.runtime import _spawn  # noqa: PLC0415
+
+    early = _spawn.prestart_early()
     try:
         settings = Settings.from_env_and_args(
             host=args.host,
@@ -30,18 +35,19 @@ def main(argv: list[str] | None = None) -> None:
             await_explicit_shutdown=args.await_explicit_shutdown,
         )
     except CogError as exc:  # cog.yaml is invalid: say where and how to fix it
+        _spawn.confirm(early, None)
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(1) from None
+    except BaseException:
+        _spawn.confirm(early, None)
+        raise
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
     if not settings.predict_ref and not settings.train_ref:
         logging.getLogger("cog.runtime").error(
             "no model to serve: cog.yaml in %s names no run:/predict: or train:",
             settings.project_dir,
         )
-    # The first worker starts importing the model now, while we import the HTTP stack.
-    from cog.runtime._spawn import prestart  # noqa: PLC0415
-
-    prestarted = prestart(settings)
+    prestarted = _spawn.confirm(early, settings) or _spawn.prestart(settings)
     import trio  # noqa: PLC0415
     from cog.runtime._server import serve  # noqa: PLC0415
 

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from cog.runtime.settings import Settings
 
@@ -64,7 +65,61 @@ def prestart(settings: Settings) -> Prestarted | None:
     specs = worker_specs(settings)
     if not specs:
         return None
-    spec = next(iter(specs.values()))
+    return _spawn(next(iter(specs.values())))
+
+
+def prestart_early() -> Prestarted | None:
+    """Start the predict worker before cog.yaml is validated (that takes a while).
+
+    Its spec comes from a plain YAML read of cog.yaml and the environment; ``confirm``
+    then keeps it only if the validated settings ask for exactly that worker.
+    """
+    spec = _early_spec()
+    return None if spec is None else _spawn(spec)
+
+
+def confirm(early: Prestarted | None, settings: Settings | None) -> Prestarted | None:
+    """``early`` if the validated settings want that very worker; else it is stopped."""
+    if early is None:
+        return None
+    specs = {} if settings is None else worker_specs(settings)
+    if specs and next(iter(specs.values())) == early.spec:
+        return early
+    discard(early)
+    return None
+
+
+def discard(early: Prestarted) -> None:
+    os.close(early.to_worker)  # at end of input the worker exits at once
+    os.close(early.jobs)
+    os.close(early.from_worker)
+    early.process.kill()
+    early.process.wait()
+
+
+def _early_spec() -> WorkerSpec | None:
+    ref = os.environ.get("COG_PREDICT_TYPE_STUB") or None
+    project = Path.cwd().resolve()
+    if ref is None:
+        path = project / "cog.yaml"
+        try:
+            import yaml  # noqa: PLC0415
+        except ImportError:
+            return None
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+            return None  # no cog.yaml, or one the full read will explain
+        if isinstance(doc, dict):
+            found = doc.get("run") or doc.get("predict")
+            ref = found if isinstance(found, str) else None
+    if ref is None:
+        return None
+    weights = os.environ.get("COG_WEIGHTS") or None
+    return WorkerSpec(str(project), ref, Mode.PREDICT, weights, sys.executable)
+
+
+def _spawn(spec: WorkerSpec) -> Prestarted | None:
     to_worker_r, to_worker_w = os.pipe()
     jobs_r, jobs_w = os.pipe()
     from_worker_r, from_worker_w = os.pipe()
