@@ -29,6 +29,12 @@ bootstrap_python_env() {
   local uv
   uv=$(command -v uv || echo .venv-tools/bin/uv)
   export UV="$uv"
+  # The dev environment resolves against the user's own index configuration (no index
+  # host is committed, so there is no uv.lock in the repository). uv reads uv.toml and
+  # UV_*; most machines configure pip, so pip's environment settings carry over.
+  [ -n "${PIP_INDEX_URL:-}" ] && [ -z "${UV_INDEX_URL:-}" ] && export UV_INDEX_URL="$PIP_INDEX_URL"
+  [ -n "${PIP_EXTRA_INDEX_URL:-}" ] && [ -z "${UV_EXTRA_INDEX_URL:-}" ] && export UV_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL"
+  [ -n "${PIP_FIND_LINKS:-}" ] && [ -z "${UV_FIND_LINKS:-}" ] && export UV_FIND_LINKS="$PIP_FIND_LINKS"
   echo "== uv sync"
-  "$uv" sync --frozen --quiet
+  "$uv" sync --quiet
 }
