@@ -28,8 +28,7 @@ def _binary(name: str) -> str:
     if found is None:
         raise RunError(
             f"--runtime {name} was asked for, but {name} is not installed",
-            f"Install {name} from your distribution's packages, "
-            "or use the default runtime, runc.",
+            f"Install {name} from your distribution's packages, or use the default runtime, runc.",
         )
     return found
 
