@@ -51,7 +51,3 @@ class RegistryError(CogError):
 
 class RunError(CogError):
     """A container could not be started or the model inside it failed."""
-
-
-class NotYetAvailableError(CogError):
-    """A command whose capability has not landed yet."""

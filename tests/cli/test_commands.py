@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import cog.runtime
 import pytest
 from click.testing import CliRunner
 
@@ -14,7 +15,6 @@ from cog.cli._options import BuildSecret, ProjectFile, parse_env, parse_secret
 from cog.cli.commands import build as build_module
 from cog.cli.commands import exec as exec_module
 from cog.cli.commands import run as run_module
-from cog.cli.commands import serve as serve_module
 from cog.cli.commands.build import BuildFlags
 from cog.cli.commands.lock import LockRequest, lock_request
 from cog.cli.commands.login import TOKEN_USERNAME, LoginRequest, login_request
@@ -144,18 +144,12 @@ def test_serve_local_calls_the_runtime(
 ) -> None:
     (project / "cog.yaml").write_text("build:\n  python_version: '3.12'\n")
     calls: list[tuple[Any, ...]] = []
-
-    def capability(module: str, name: str, command: str) -> Any:
-        return lambda *args: calls.append((module, name, *args))
-
-    monkeypatch.setattr(serve_module, "capability", capability)
+    monkeypatch.setattr(cog.runtime, "serve_local", lambda *args: calls.append(args))
     result = runner.invoke(
         cli, ["serve", "--local", "-p", "0", "--upload-url", "http://127.0.0.1:9/u/"]
     )
     assert result.exit_code == 0, result.output
-    assert calls == [
-        ("cog.runtime", "serve_local", project, "127.0.0.1", 0, "http://127.0.0.1:9/u/")
-    ]
+    assert calls == [(project, "127.0.0.1", 0, "http://127.0.0.1:9/u/")]
 
 
 @pytest.mark.unit

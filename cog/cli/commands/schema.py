@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from cog.cli import _options
-from cog.cli._capability import capability
 from cog.cli._options import ProjectFile
 from cog.config import load_config
 from cog.errors import ConfigError
@@ -31,7 +30,8 @@ def print_schema(project: ProjectFile) -> None:
             f"{project.config_path}: names no model to describe (no run, predict or train)",
             'Add the runner, for example: run: "run.py:Runner"',
         )
-    project_schema = capability("cog._signature.schema", "project_schema", "schema")
+    from cog._signature.schema import project_schema  # noqa: PLC0415 (only this command needs it)
+
     result = project_schema(project.project_dir, config.predict, config.train)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)

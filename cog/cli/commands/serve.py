@@ -10,7 +10,6 @@ import click
 from cog._run.session import run_options_for
 from cog._run.session import serve as serve_image
 from cog.cli import _options
-from cog.cli._capability import capability
 from cog.cli._images import image_to_run
 from cog.cli._options import ProjectFile, parse_env
 from cog.config import load_config
@@ -123,5 +122,6 @@ def serve(request: ServeRequest) -> None:
 
 def serve_local(request: ServeRequest) -> None:
     load_config(request.project.config_path)
-    runtime_serve_local = capability("cog.runtime", "serve_local", "serve --local")
+    from cog.runtime import serve_local as runtime_serve_local  # noqa: PLC0415
+
     runtime_serve_local(request.project.project_dir, request.host, request.port, request.upload_url)
