@@ -8,6 +8,12 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from cog.rules.registry import push
+from cog.rules.registry.push import PushResult
+
+from cog.progress import NullProgress
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -141,3 +147,10 @@ def make_index(layout: Path, sizes: list[int]) -> tuple[str, dict[str, TestImage
         ],
     )
     return index_digest, images
+
+
+def push_image(image: TestImage, reference: str, env: dict[str, str], **options: Any) -> PushResult:
+    """Push a test image as most tests do: no progress output, the test's docker config."""
+    return push(
+        image.layout, image.manifest_digest, reference, progress=NullProgress(), env=env, **options
+    )

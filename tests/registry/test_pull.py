@@ -14,7 +14,7 @@ from cog.errors import RegistryError
 from cog.progress import NullProgress
 
 from .conftest import Registry
-from .images import TestImage, make_image, make_index
+from .images import TestImage, make_image, make_index, push_image
 
 MiB = 1024 * 1024
 
@@ -34,12 +34,10 @@ def _tagged(layout: Path) -> dict[str, str]:
 @pytest.fixture
 def pushed(registry: Registry, tmp_path: Path, docker_env: dict[str, str]) -> TestImage:
     image = make_image(tmp_path / "layout", [2000, 3 * MiB])
-    push(
-        image.layout,
-        image.manifest_digest,
+    push_image(
+        image,
         f"{registry.host}/acme/model:v1",
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
         multipart_threshold=MiB,
         chunk_size=MiB,
     )

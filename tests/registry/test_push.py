@@ -15,10 +15,9 @@ from cog.rules.registry import push
 from cog.rules.registry._record import PushRecord
 
 from cog.errors import RegistryError
-from cog.progress import NullProgress
 
 from .conftest import Registry
-from .images import TestImage, layer_sizes, make_image
+from .images import TestImage, layer_sizes, make_image, push_image
 from .proxy import Proxy, ProxyState
 from .recorder import RecordedTask, Recorder
 
@@ -59,12 +58,10 @@ def image(tmp_path: Path) -> TestImage:
 def test_push_then_skopeo_copy_back_has_the_same_digest(
     registry: Registry, image: TestImage, docker_env: dict[str, str], tmp_path: Path
 ) -> None:
-    result = push(
-        image.layout,
-        image.manifest_digest,
+    result = push_image(
+        image,
         f"{registry.host}/acme/model:v1",
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
         multipart_threshold=2 * MiB,
         chunk_size=MiB,
     )
@@ -83,21 +80,17 @@ def test_repush_uploads_nothing_and_a_changed_layer_only_that(
     registry: Registry, image: TestImage, docker_env: dict[str, str]
 ) -> None:
     ref = f"{registry.host}/acme/model:v1"
-    push(
-        image.layout,
-        image.manifest_digest,
+    push_image(
+        image,
         ref,
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
         multipart_threshold=2 * MiB,
         chunk_size=MiB,
     )
-    again = push(
-        image.layout,
-        image.manifest_digest,
+    again = push_image(
+        image,
         ref,
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
         multipart_threshold=2 * MiB,
         chunk_size=MiB,
     )
@@ -106,12 +99,10 @@ def test_repush_uploads_nothing_and_a_changed_layer_only_that(
     assert set(again.skipped) == {*image.layer_digests, image.config_digest}
 
     changed = make_image(image.layout, [4 * MiB], reuse=layer_sizes(image)[:2], tag="v2")
-    result = push(
-        changed.layout,
-        changed.manifest_digest,
+    result = push_image(
+        changed,
         f"{registry.host}/acme/model:v2",
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
         multipart_threshold=2 * MiB,
         chunk_size=MiB,
     )
@@ -129,19 +120,15 @@ def test_repush_uploads_nothing_and_a_changed_layer_only_that(
 def test_push_to_another_repository_mounts_blobs(
     registry: Registry, image: TestImage, docker_env: dict[str, str]
 ) -> None:
-    push(
-        image.layout,
-        image.manifest_digest,
+    push_image(
+        image,
         f"{registry.host}/acme/one",
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
     )
-    result = push(
-        image.layout,
-        image.manifest_digest,
+    result = push_image(
+        image,
         f"{registry.host}/team/two:t",
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
     )
     assert set(result.mounted) == {*image.layer_digests, image.config_digest}
     assert result.uploaded == ()
@@ -159,12 +146,10 @@ def test_chunked_upload_sends_ranges_of_the_chunk_size(
     ((_, size),) = layer_sizes(image)
     proxy = Proxy(ProxyState(upstream_port=registry.port))
     try:
-        push(
-            image.layout,
-            image.manifest_digest,
+        push_image(
+            image,
             f"{proxy.host}/acme/chunks:v1",
-            progress=NullProgress(),
-            env=docker_env,
+            docker_env,
             multipart_threshold=2 * MiB,
             chunk_size=MiB,
         )
@@ -185,12 +170,10 @@ def test_registry_refusing_chunks_gets_a_streamed_monolithic_upload(
     ((layer, size),) = layer_sizes(image)
     proxy = Proxy(ProxyState(upstream_port=registry.port, refuse_patch=True))
     try:
-        result = push(
-            image.layout,
-            image.manifest_digest,
+        result = push_image(
+            image,
             f"{proxy.host}/acme/mono:v1",
-            progress=NullProgress(),
-            env=docker_env,
+            docker_env,
             multipart_threshold=2 * MiB,
             chunk_size=MiB,
         )
@@ -234,12 +217,10 @@ def test_registry_killed_mid_push_then_push_again_sends_only_what_is_missing(
     assert time.monotonic() - started < 15
 
     registry.start()  # same storage, same port
-    result = push(
-        image.layout,
-        image.manifest_digest,
+    result = push_image(
+        image,
         ref,
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
         multipart_threshold=2 * MiB,
         chunk_size=MiB,
     )
@@ -257,12 +238,10 @@ def test_dead_registry_fails_in_seconds_naming_it(
     registry.kill()
     started = time.monotonic()
     with pytest.raises(RegistryError) as err:
-        push(
-            image.layout,
-            image.manifest_digest,
+        push_image(
+            image,
             f"{registry.host}/acme/model:v1",
-            progress=NullProgress(),
-            env=docker_env,
+            docker_env,
         )
     assert time.monotonic() - started < 5
     assert f"Cannot reach registry {registry.host}" in err.value.message
@@ -277,12 +256,10 @@ def test_bearer_token_flow_asks_for_the_push_scope(
     config.parent.mkdir(parents=True)
     config.write_text(json.dumps({"auths": {proxy.host: {"auth": "Ym9iOnB3"}}}))  # bob:pw
     try:
-        result = push(
-            image.layout,
-            image.manifest_digest,
+        result = push_image(
+            image,
             f"{proxy.host}/acme/tok:v1",
-            progress=NullProgress(),
-            env=docker_env,
+            docker_env,
         )
     finally:
         proxy.close()
@@ -298,12 +275,10 @@ def test_bearer_token_flow_asks_for_the_push_scope(
 def test_manifest_is_put_with_exact_bytes_and_media_type(
     registry: Registry, image: TestImage, docker_env: dict[str, str]
 ) -> None:
-    push(
-        image.layout,
-        image.manifest_digest,
+    push_image(
+        image,
         f"{registry.host}/acme/exact:v1",
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
     )
     resp = requests.get(
         f"{registry.url}/v2/acme/exact/manifests/{image.manifest_digest}",
@@ -322,12 +297,10 @@ def test_push_of_a_tampered_layout_is_refused_before_any_upload(
     manifest = image.layout / "blobs" / "sha256" / image.manifest_digest[7:]
     manifest.write_bytes(manifest.read_bytes() + b"\n")
     with pytest.raises(RegistryError, match="does not match its digest"):
-        push(
-            image.layout,
-            image.manifest_digest,
+        push_image(
+            image,
             f"{registry.host}/acme/model:v1",
-            progress=NullProgress(),
-            env=docker_env,
+            docker_env,
         )
 
 
@@ -339,12 +312,10 @@ def test_chunks_are_at_least_the_registry_minimum(
     ((_, size),) = layer_sizes(image)
     proxy = Proxy(ProxyState(upstream_port=registry.port, chunk_min_length=2 * MiB))
     try:
-        push(
-            image.layout,
-            image.manifest_digest,
+        push_image(
+            image,
             f"{proxy.host}/acme/min:v1",
-            progress=NullProgress(),
-            env=docker_env,
+            docker_env,
             multipart_threshold=MiB,
             chunk_size=MiB,
         )
@@ -362,12 +333,10 @@ def test_a_stale_unfinished_upload_is_started_again(
     ((layer, _),) = layer_sizes(image)
     record = PushRecord(Path(docker_env["COG_CACHE_DIR"]), registry.host)
     record.save_upload("acme/stale", layer, f"{registry.url}/v2/acme/stale/blobs/uploads/gone")
-    result = push(
-        image.layout,
-        image.manifest_digest,
+    result = push_image(
+        image,
         f"{registry.host}/acme/stale:v1",
-        progress=NullProgress(),
-        env=docker_env,
+        docker_env,
         multipart_threshold=MiB,
         chunk_size=MiB,
     )
