@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from cog.rules.host_tools import require
+
 from cog.errors import BuildError
 
 from .tree import Tree, normalise
@@ -123,9 +125,8 @@ class DebFile:
 @contextlib.contextmanager
 def _zstd_tar(raw: BinaryIO, origin: str) -> Iterator[tarfile.TarFile]:
     # Python 3.11 has no zstd module: stream through the zstd binary when it is there.
-    if shutil.which("zstd") is None:
-        raise BuildError(f"{origin} is zstd-compressed", "Install the zstd package on this host.")
-    proc = subprocess.Popen(["zstd", "-dcq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    zstd = require("zstd", BuildError)
+    proc = subprocess.Popen([zstd, "-dcq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None
     assert proc.stdout is not None
 

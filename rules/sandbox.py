@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog.rules.host_tools import require
+
 from cog.errors import BuildError
 
 from .cache import Cache, LayerRecord
@@ -99,8 +101,7 @@ def run_layer(
     *,
     mtime: int = 0,
 ) -> LayerRecord:
-    if shutil.which("bwrap") is None:
-        raise BuildError("build.run needs bubblewrap (bwrap)", "Install the bubblewrap package.")
+    require("bwrap", BuildError)
     rootfs = workdir / "rootfs"
     for blob in below:
         extract_layer(blob, rootfs)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,28 +18,17 @@ from typing import IO
 from cog._run.image import Image, tags
 from cog._run.runc import ContainerSpec
 from cog.errors import RunError
+from cog.rules.host_tools import require
 
 ENGINES = ("runc", "podman", "docker")
 
 
 def _binary(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise RunError(
-            f"--runtime {name} was asked for, but {name} is not installed",
-            f"Install {name} from your distribution's packages, or use the default runtime, runc.",
-        )
-    return found
+    return require(name, RunError)
 
 
 def _skopeo_for_docker() -> str:
-    skopeo = shutil.which("skopeo")
-    if skopeo is None:
-        raise RunError(
-            "--runtime docker loads the image with skopeo, which is not installed",
-            "Install it: apt-get install skopeo",
-        )
-    return skopeo
+    return require("skopeo", RunError)
 
 
 def _tag_of(image: Image) -> str:

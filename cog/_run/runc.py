@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cog.errors import RunError
+from cog.rules.host_tools import require
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,7 @@ class ContainerSpec:
 
 
 def runc_binary() -> str:
-    found = shutil.which("runc")
-    if found is None:
-        raise RunError(
-            "runc is not installed: cog runs images with an OCI runtime and found none",
-            "Install it with `apt-get install runc` (Debian/Ubuntu), or run `cog doctor`.",
-        )
-    return found
+    return require("runc", RunError)
 
 
 class Container:

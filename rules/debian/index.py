@@ -23,6 +23,7 @@ from typing import Any
 from cog.rules._files import atomic_write
 from cog.rules.debian.control import KEPT_FIELDS, iter_stanzas
 from cog.rules.debian.transport import TransportError, get_bytes
+from cog.rules.host_tools import require
 
 from cog.errors import LockError
 
@@ -93,7 +94,7 @@ def verify_inrelease(data: bytes, keyring: str, url: str) -> str:
         signed.write_bytes(data)
         out = Path(tmp) / "verified"
         proc = subprocess.run(
-            ["gpgv", "--keyring", keyring, "--output", str(out), str(signed)],
+            [require("gpgv", LockError), "--keyring", keyring, "--output", str(out), str(signed)],
             capture_output=True,
             text=True,
             timeout=60,

@@ -13,6 +13,15 @@ _NO_WHEEL = re.compile(
     r"Because (\S+?)(?:==\S+)? has no (?:usable wheels|wheels with a matching platform tag)"
 )
 _FETCH = re.compile(r"Failed to fetch: `?(\S+?)`?\s*$", re.MULTILINE)
+_PANIC = re.compile(r"panicked at|RUST_BACKTRACE")
+
+
+class ResolutionError(LockError):
+    """uv ran and answered: no set of versions satisfies the requirements for the target.
+
+    Any other LockError from uv (it could not start, crashed, or could not reach an
+    index) says uv itself failed: retrying with other constraints cannot help.
+    """
 
 
 def _index_summary(index: IndexConfig) -> str:
@@ -30,8 +39,17 @@ def _failing_setting(url: str, index: IndexConfig) -> tuple[str, str] | None:
     return None
 
 
-def explain_uv_failure(stderr: str, target: str, index: IndexConfig) -> LockError:
+def explain_uv_failure(
+    stderr: str, target: str, index: IndexConfig, *, returncode: int = 1
+) -> LockError:
     text = stderr.strip()
+    if returncode < 0 or _PANIC.search(text):
+        how = f"was killed by signal {-returncode}" if returncode < 0 else "crashed"
+        return LockError(
+            f"uv {how} while resolving the Python requirements for {target}:\n{text}",
+            hint="Run the lock again; if it keeps failing, point COG_UV at another uv "
+            "(cog doctor shows which uv cog uses).",
+        )
     if m := _FETCH.search(text):
         found = _failing_setting(m[1], index)
         where = f" ({found[1]})" if found else ""
@@ -42,18 +60,18 @@ def explain_uv_failure(stderr: str, target: str, index: IndexConfig) -> LockErro
             "/ uv.toml / UV_INDEX_URL), or check the network.",
         )
     if m := _NOT_FOUND.search(text):
-        return LockError(
+        return ResolutionError(
             f"unknown Python package {m[1]!r}: no configured index has it",
             hint=f"Check the name in cog.yaml; indexes searched: {_index_summary(index)}.",
         )
     if m := _NO_WHEEL.search(text):
-        return LockError(
+        return ResolutionError(
             f"{m[1]} has no wheel for {target}:\n{text}",
             hint="Only wheels are locked. Pin a version that ships a wheel for this "
             "platform, or build it yourself in a build.run step of cog.yaml.",
         )
     if "No solution found" in text:
-        return LockError(
+        return ResolutionError(
             f"the Python requirements conflict for {target}:\n{text}",
             hint="Loosen or change the pins named above in cog.yaml "
             "(python_packages or the python_requirements file).",

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from cog.rules.lockfile import Wheel
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.cpu import cpu_versions
+from cog.rules.pylock.errors import ResolutionError
 from cog.rules.pylock.resolve import Resolved, Target, run_uv_compile, to_wheels
 from cog.rules.pylock.runtime import runtime_data
 
-from cog.errors import LockError
 from cog.progress import Progress
 
 
@@ -78,7 +78,7 @@ def _joint(requirements: list[str], compile_: _Compiler, gpu: bool, progress: Pr
     if constraints:
         try:
             resolved = compile_(requirements, constraints)
-        except LockError:
+        except ResolutionError:  # uv's own failures (missing, crashed, offline) propagate
             progress.info(f"the CPU builds on offer ({', '.join(constraints)}) do not fit")
         else:
             names = {c.split("==", 1)[0] for c in constraints}

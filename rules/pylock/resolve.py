@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import tempfile
 import tomllib
@@ -20,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from cog.rules.debian.transport import file_url_path
+from cog.rules.host_tools import find_uv
 from cog.rules.lockfile import Wheel
 from cog.rules.pylock.config import IndexConfig
-from cog.rules.pylock.errors import explain_uv_failure
+from cog.rules.pylock.errors import ResolutionError, explain_uv_failure
 from cog.rules.pylock.simple import normalize, url_basename
 from cog.rules.pylock.tags import wheel_rank
 
@@ -74,10 +74,7 @@ class Resolved:
 
 
 def uv_binary() -> str:
-    found = shutil.which("uv")
-    if found is None:
-        raise LockError("uv is not on PATH", hint="Install uv: `cog lock` resolves with it.")
-    return found
+    return find_uv().path
 
 
 def index_flags(index: IndexConfig) -> list[str]:
@@ -149,8 +146,15 @@ def run_uv_compile(
                 f"resolving Python packages took over {UV_TIMEOUT_S} s",
                 hint="Check that the configured package indexes are reachable.",
             ) from e
+        except OSError as e:
+            raise LockError(
+                f"could not run uv ({argv[0]}): {e.strerror or e}",
+                hint="Reinstall cog, or point COG_UV at a working uv binary.",
+            ) from e
         if proc.returncode != 0:
-            raise explain_uv_failure(proc.stderr, target.describe(), index)
+            raise explain_uv_failure(
+                proc.stderr, target.describe(), index, returncode=proc.returncode
+            )
         packages: list[dict[str, Any]] = tomllib.loads(out.read_text()).get("packages", [])
         return packages
 
@@ -169,7 +173,7 @@ def pick_wheel(package: dict[str, Any], target: Target) -> tuple[Wheel, str]:
     name = normalize(str(package["name"]))
     wheels = package.get("wheels") or []
     if not wheels:
-        raise LockError(
+        raise ResolutionError(
             f"{name} {package.get('version', '')} has no wheel for {target.describe()}",
             hint="Only wheels are locked. Pin a version that ships a wheel for this "
             "platform, or build it yourself in a build.run step of cog.yaml.",
