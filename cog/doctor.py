@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -14,6 +13,7 @@ from cog.config import Config, load_config
 from cog.errors import CogError
 from cog.progress import NullProgress
 from cog.rules._files import default_cache_root as cache_root
+from cog.rules.host_tools import TOOLS, find_uv, version, which
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,11 @@ def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> list[Fi
         findings.append(Finding("cog.yaml", True, f"{config_file} is valid"))
         findings.extend(_lock_findings(project_dir, config_file))
         findings.extend(_credential_findings(config, env))
+    findings.extend(_uv_findings(env))
     if not env.get("COG_SKIP_DOCKER_CHECK"):
         findings.extend(_runtime_findings())
+    findings.extend(_tool_findings(("bwrap", "gpgv", "zstd")))
+    findings.extend(_tool_findings(("podman", "docker"), optional=True))
     findings.append(_cache_finding())
     return findings
 
@@ -82,22 +85,58 @@ def _credential_findings(config: Config, env: Mapping[str, str]) -> Iterator[Fin
         yield Finding("registry", True, f"a login for {reference.registry} is stored")
 
 
+def _uv_findings(env: Mapping[str, str]) -> Iterator[Finding]:
+    try:
+        uv = find_uv(env)
+    except CogError as exc:
+        yield Finding("uv", False, exc.message, exc.hint)
+        return
+    found = version(uv.path)
+    if found is None:
+        yield Finding("uv", False, f"{uv.path} ({uv.source}) does not run", "Reinstall cog.")
+    else:
+        yield Finding("uv", True, f"{found} at {uv.path} ({uv.source})")
+
+
+def _tool_findings(names: tuple[str, ...], *, optional: bool = False) -> Iterator[Finding]:
+    for name in names:
+        tool = TOOLS[name]
+        path = which(name)
+        if path is None and optional:
+            yield Finding(name, True, f"not installed (only {tool.needed_for} needs it)")
+        elif path is None:
+            yield Finding(
+                name,
+                False,
+                f"{name} is not installed: {tool.needed_for} needs it",
+                tool.install_hint(),
+                fix=_apt_install(tool.package) if os.geteuid() == 0 else None,
+            )
+        elif (found := version(path)) is None:
+            yield Finding(name, False, f"{path} --version failed", tool.install_hint())
+        else:
+            yield Finding(name, True, f"{found} at {path}")
+
+
+def _apt_install(package: str) -> Callable[[], str]:
+    def install() -> str:
+        env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+        for argv in (
+            ["apt-get", "update", "-qq"],
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
+        ):
+            done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+            if done.returncode != 0:
+                tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+                raise CogError(f"`{' '.join(argv)}` failed:\n{tail}")
+        return f"installed {package} with apt-get"
+
+    return install
+
+
 def _runtime_findings() -> Iterator[Finding]:
-    runc = shutil.which("runc")
-    if runc is None:
-        yield Finding(
-            "runc",
-            False,
-            "runc is not installed: cog run, serve and exec need an OCI runtime",
-            "Install it: apt-get install runc",
-        )
-        return
-    done = subprocess.run([runc, "--version"], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        yield Finding("runc", False, f"{runc} --version failed: {done.stderr.strip()}")
-        return
-    yield Finding("runc", True, done.stdout.splitlines()[0])
-    if os.geteuid() != 0:
+    yield from _tool_findings(("runc",))
+    if which("runc") is not None and os.geteuid() != 0:
         yield Finding(
             "runc",
             False,

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cog.rules.host_tools import require
 
 from cog.cli.main import cli
 from cog.doctor import diagnose
+from cog.errors import BuildError, CogError
 
 pytestmark = pytest.mark.unit
 
@@ -94,3 +96,73 @@ def test_doctor_command_exits_non_zero_and_prints_each_hint(project: Path) -> No
     assert "FAILED cog.lock:" in result.stdout
     assert "       Run `cog lock`" in result.stdout
     assert "error: cog doctor found 1 problem" in result.stderr
+
+
+def _fake_tool(folder: Path, name: str, body: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    tool = folder / name
+    tool.write_text("#!/bin/sh\n" + body)
+    tool.chmod(0o755)
+    return tool
+
+
+def test_doctor_reports_each_host_tool_with_its_path_and_version(project: Path) -> None:
+    found = {f.check: f for f in diagnose(Path("cog.yaml"), env={})}
+    for name in ("uv", "runc", "bwrap", "gpgv", "zstd"):
+        assert found[name].ok, found[name]
+    assert found["uv"].message.startswith("uv 0.13.")
+    assert "(installed with cog)" in found["uv"].message
+    assert found["bwrap"].message.startswith("bubblewrap ")
+    assert " at /" in found["gpgv"].message
+
+
+def test_doctor_names_the_uv_that_cog_uv_selects(project: Path) -> None:
+    uv = _fake_tool(project / "bin", "uv", 'echo "uv 9.9.9 (custom)"\n')
+    (finding,) = [f for f in diagnose(Path("cog.yaml"), env={"COG_UV": str(uv)}) if f.check == "uv"]
+    assert finding.ok
+    assert finding.message == f"uv 9.9.9 (custom) at {uv} (COG_UV)"
+
+
+def test_a_missing_tool_names_its_debian_package_and_fix_installs_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = project / "bin"
+    log = project / "apt.log"
+    _fake_tool(bin_dir, "apt-get", f'echo "$@" >> {log}\n')
+    monkeypatch.setenv("PATH", str(bin_dir))  # no bwrap, gpgv, zstd or runc here
+    found = {f.check: f for f in diagnose(Path("cog.yaml"), env={"COG_SKIP_DOCKER_CHECK": "1"})}
+    bwrap = found["bwrap"]
+    assert not bwrap.ok
+    assert bwrap.message == "bwrap is not installed: build.run steps (the build sandbox) needs it"
+    assert bwrap.hint == "Install it: apt-get install bubblewrap"
+    assert bwrap.fix is not None
+    assert bwrap.fix() == "installed bubblewrap with apt-get"
+    assert log.read_text().splitlines() == [
+        "update -qq",
+        "install -y -qq --no-install-recommends bubblewrap",
+    ]
+    # podman and docker are needed only when asked for: absent is not a problem.
+    assert found["podman"].ok
+    assert found["podman"].message == "not installed (only --runtime podman needs it)"
+
+
+def test_a_failing_apt_get_is_reported(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = project / "bin"
+    _fake_tool(bin_dir, "apt-get", 'echo "E: Unable to locate package" >&2; exit 100\n')
+    monkeypatch.setenv("PATH", str(bin_dir))
+    (zstd,) = [f for f in diagnose(Path("cog.yaml"), env={}) if f.check == "zstd"]
+    assert zstd.fix is not None
+    with pytest.raises(CogError, match="`apt-get update -qq` failed:\nE: Unable to locate"):
+        zstd.fix()
+
+
+def test_a_missing_tool_at_the_moment_of_use_is_one_clear_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(project))
+    with pytest.raises(BuildError) as info:
+        require("bwrap", BuildError)
+    assert str(info.value) == (
+        "bwrap is not installed: build.run steps (the build sandbox) needs it\n"
+        "Install it: apt-get install bubblewrap (or run `cog doctor --fix` as root)."
+    )
