@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import trio
 
-from cog._signature.model import Mode
+from cog._sdk.types import REDACTED
+from cog._signature.model import Mode, Primitive, Signature
 
 EVENT_TYPES = frozenset({"start", "output", "logs", "completed"})
 
@@ -23,6 +24,40 @@ def new_id() -> str:
 
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+
+
+_SECRET_FIELDS: dict[int, tuple[Signature, frozenset[str]]] = {}
+
+
+def _secret_fields(signature: Signature) -> frozenset[str]:
+    # Keyed by identity (a server has one or two signatures; the entry keeps it alive).
+    cached = _SECRET_FIELDS.get(id(signature))
+    if cached is None or cached[0] is not signature:
+        names = frozenset(
+            spec.name for spec in signature.inputs if spec.type.primitive is Primitive.SECRET
+        )
+        cached = _SECRET_FIELDS[id(signature)] = (signature, names)
+    return cached[1]
+
+
+def _redact(value: object) -> object:
+    if isinstance(value, str):
+        return REDACTED
+    if isinstance(value, list):
+        return [_redact(item) for item in value]
+    return value  # None (an Optional Secret left empty)
+
+
+def echoed_input(signature: Signature, raw: dict[str, object]) -> dict[str, object]:
+    """The request's input as every response, event and webhook shows it: Secrets redacted.
+
+    The reference shows a Secret as ``**********`` wherever the prediction's input is
+    echoed; the model still gets the value (from the typed kwargs).
+    """
+    secrets = _secret_fields(signature)
+    if not secrets or secrets.isdisjoint(raw):
+        return raw
+    return {k: _redact(v) if k in secrets else v for k, v in raw.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +72,16 @@ class Request:
 
     id: str
     mode: Mode
-    input: dict[str, object]  # as the client sent it (echoed back)
+    input: dict[str, object]  # as the client sent it, Secrets redacted (echoed back)
     kwargs: dict[str, object]  # typed, defaults filled, file inputs still URLs
     webhook: str | None = None
     webhook_events: frozenset[str] = EVENT_TYPES
     output_file_prefix: str | None = None
     context: dict[str, str] = field(default_factory=dict)
+
+    def same_input(self, other: Request) -> bool:
+        # The echoed inputs hide Secrets: their values are compared through the kwargs.
+        return self.input == other.input and self.kwargs == other.kwargs
 
 
 class EventLog:

@@ -21,7 +21,7 @@ from cog.runtime._http import (
     sse_frame,
 )
 from cog.runtime._pool import AtCapacity, Pool
-from cog.runtime._prediction import EVENT_TYPES, Prediction, Request, new_id
+from cog.runtime._prediction import EVENT_TYPES, Prediction, Request, echoed_input, new_id
 from cog.runtime._service import Service
 
 from cog._signature.model import Mode, Signature
@@ -77,7 +77,7 @@ class PredictionsApi:
             existing = self.service.find(request.id)
             if existing is not None:
                 prediction = existing[1].prediction
-                if prediction.request.input != request.input:
+                if not prediction.request.same_input(request):
                     raise _invalid(request_validation_error(
                         ("body", "id"),
                         f"prediction {request.id} is already running with a different input",
@@ -189,7 +189,7 @@ def _parse(body: bytes, mode: Mode, path_id: str | None, signature: Signature) -
     return Request(
         id=path_id or _string(payload, "id") or new_id(),
         mode=mode,
-        input={} if raw_input is None else raw_input,
+        input={} if raw_input is None else echoed_input(signature, raw_input),
         kwargs=kwargs,
         webhook=_string(payload, "webhook"),
         webhook_events=_events(payload.get("webhook_events_filter")),

@@ -174,8 +174,9 @@ def scalar_checker(primitive: Primitive, c: Constraints) -> tuple[Fast, Explain]
     return fast, explain
 
 
-def list_checker(element: tuple[Fast, Explain]) -> tuple[Fast, Explain]:
+def list_checker(element: tuple[Fast, Explain], *, secret: bool = False) -> tuple[Fast, Explain]:
     # Constraints of a list input apply to each item (the reference ignores them: ✗).
+    # ``secret``: a list[Secret] given a non-list never shows the value either.
     item_fast, item_explain = element
 
     def fast(value: object) -> object:
@@ -186,7 +187,7 @@ def list_checker(element: tuple[Fast, Explain]) -> tuple[Fast, Explain]:
 
     def explain(value: object, where: str) -> list[tuple[str, str]]:
         if type(value) is not list:
-            return [(where, f'{render(value)} is not of type "array"')]
+            return [(where, f'{_shown(value, secret)} is not of type "array"')]
         found: list[tuple[str, str]] = []
         for index, item in enumerate(value):
             if item_fast(item) is INVALID:
@@ -278,4 +279,5 @@ def field_checker(spec: InputSpec) -> tuple[Fast, Explain]:
     # A BaseModel is not an input type; treat it as the opaque object it arrives as.
     primitive = ftype.primitive if ftype.primitive is not None else Primitive.ANY
     checker = scalar_checker(primitive, c)
-    return list_checker(checker) if ftype.is_list else checker
+    secret = primitive is Primitive.SECRET
+    return list_checker(checker, secret=secret) if ftype.is_list else checker
