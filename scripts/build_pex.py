@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog.rules.host_tools import find_uv
 from cog.rules.pylock.config import IndexConfig, read_index_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,7 +148,7 @@ def build_wheel(work: Path, index: IndexConfig) -> Path:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
     out = work / "wheel"
-    argv = ["uv", "build", "--wheel", "--out-dir", str(out), "--no-config"]
+    argv = [find_uv().path, "build", "--wheel", "--out-dir", str(out), "--no-config"]
     if index.index_url:
         argv += ["--default-index", index.index_url]
     argv += [a for url in index.extra_index_urls for a in ("--index", url)]
@@ -167,7 +168,7 @@ def build_wheel(work: Path, index: IndexConfig) -> Path:
 def locked_pins(work: Path) -> Path:
     """uv.lock's versions as a constraints file: the pex ships what the tests ran with."""
     pins = work / "uv-lock-pins.txt"
-    argv = ["uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes"]
+    argv = [find_uv().path, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes"]
     argv += ["--format", "requirements-txt", "--output-file", str(pins)]
     _run(argv, "exporting uv.lock's pins", cwd=ROOT)
     return pins
@@ -192,11 +193,8 @@ def pex_argv(target: Target, wheel: Path, pins: Path, index: IndexConfig) -> lis
 def build(target: Target, *, pex_root: Path | None = None) -> tuple[int, float, str]:
     """Write ``target.output``; return (size in bytes, seconds taken, sha256)."""
     started = time.perf_counter()
-    for tool in (str(PEX), "uv"):
-        if shutil.which(tool) is None:
-            raise SystemExit(
-                f"{tool} not found: run this script with the project's .venv/bin/python"
-            )
+    if shutil.which(str(PEX)) is None:
+        raise SystemExit(f"{PEX} not found: run this script with the project's .venv/bin/python")
     index = read_index_config()
     target.output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cog-pex-") as tmp:

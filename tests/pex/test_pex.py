@@ -40,12 +40,14 @@ SELF_PACKAGE_PROBE = (
 
 
 def _outside_venv(entry: str) -> bool:
-    return not Path(entry).resolve().is_relative_to((ROOT / ".venv").resolve())
+    """Not the checkout's venv, and no uv there: the pex must bring its own."""
+    in_venv = Path(entry).resolve().is_relative_to((ROOT / ".venv").resolve())
+    return not in_venv and not (Path(entry) / "uv").exists()
 
 
 def user_env(home: Path, cache: Path) -> dict[str, str]:
-    """The caller's environment minus any trace of the checkout's virtual environment."""
-    drop = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
+    """The caller's environment minus any trace of the checkout's virtual environment or a uv."""
+    drop = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "COG_UV", "UV"}
     env = {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("PEX_")}
     env["PATH"] = os.pathsep.join(filter(_outside_venv, env.get("PATH", "").split(os.pathsep)))
     env["PEX_ROOT"] = str(home / "pex-root")
@@ -173,6 +175,24 @@ def _built_digest(done: subprocess.CompletedProcess[str]) -> str:
     found: list[str] = DIGEST.findall(done.stdout)
     assert found, f"no sha256 digest in the build's output:\n{done.stdout}\n{done.stderr}"
     return found[-1]
+
+
+def test_the_pex_brings_its_own_uv(pex_file: Path, user: tuple[Path, dict[str, str]]) -> None:
+    work, env = user
+    assert shutil.which("uv", path=env["PATH"]) is None
+    done = subprocess.run(
+        [SYSTEM_PYTHON, str(pex_file), "doctor"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    (line,) = [line for line in done.stdout.splitlines() if " uv: " in line]
+    assert line.startswith("ok     uv: uv 0.13."), done.stdout
+    assert f" at {env['PEX_ROOT']}/" in line
+    assert line.endswith("(installed with cog)")
 
 
 @pytest.mark.timeout(900)
