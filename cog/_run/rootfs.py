@@ -4,27 +4,30 @@ The result is cached under ``<cache>/rootfs/<chain id>`` and never written to ag
 containers run on an overlay above it (or read-only), so any number of them share one
 copy. An unpack happens in a temporary directory beside the cache entry and is renamed
 into place only when complete, so an interrupted unpack leaves nothing that looks done.
+
+Pulled images are untrusted. Every entry is written beneath the root through
+:mod:`cog._run._contained` (symlinks the layers planted resolve inside the root, never
+out of it); each layer's blob digest and uncompressed digest (its diff_id, which the cache
+key is made of) are recomputed while it streams, and a mismatch caches nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gzip
+import errno
 import hashlib
 import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
+from cog._run._contained import ContainedRoot
+from cog._run._layerstream import BombError, BoundedTarInfo, LayerStream, UnpackLimits
+from cog._run._unpack_entries import EntryWriter
 from cog._run.image import Image, Layer, blob_path
 from cog.errors import RunError
 from cog.progress import NullProgress, Progress
-
-WHITEOUT_PREFIX = ".wh."
-OPAQUE_MARKER = ".wh..wh..opq"
 
 
 def chain_id(diff_ids: tuple[str, ...]) -> str:
@@ -37,35 +40,82 @@ def chain_id(diff_ids: tuple[str, ...]) -> str:
     return chain
 
 
+def _diff_ids(image: Image) -> tuple[str | None, ...]:
+    """The diff_id each layer must unpack to (None: the config names none; the cache key is
+    then the verified blob digests)."""
+    claimed = image.config.diff_ids
+    if not claimed:
+        return (None,) * len(image.layers)
+    if len(claimed) != len(image.layers):
+        raise RunError(
+            f"image {image.manifest_digest} has {len(image.layers)} layers but its config "
+            f"names {len(claimed)} diff_ids",
+            "The image is inconsistent: rebuild it, or ask its publisher.",
+        )
+    return claimed
+
+
 def unpacked_rootfs(image: Image, cache_root: Path, progress: Progress | None = None) -> Path:
     """The image's root filesystem, unpacked into the cache if it is not there yet."""
     progress = progress or NullProgress()
+    expected = _diff_ids(image)
     key = chain_id(image.config.diff_ids or tuple(layer.digest for layer in image.layers))
     final = cache_root / "rootfs" / key.replace(":", "-")
     if final.is_dir():
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=final.parent))
+    limits = UnpackLimits.from_env()
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=final.parent))
+    except OSError as err:
+        raise _disk_full(err, final.parent) from err
     try:
         root = staging / "rootfs"
         root.mkdir()
         task = progress.task("unpacking image", total=len(image.layers))
-        for layer in image.layers:
-            _apply_layer(root, image, layer)
-            task.advance(1)
+        used = 0
+        with ContainedRoot(root) as contained:
+            for layer, diff_id in zip(image.layers, expected, strict=True):
+                limit = limits.for_layer(layer.size, used)
+                try:
+                    used += _apply_layer(
+                        contained, image, layer, diff_id=diff_id, limit=limit, progress=progress
+                    )
+                except BombError as err:
+                    raise RunError(err.message, limits.hint()) from err
+                task.advance(1)
         task.finish()
         try:
             os.rename(root, final)
         except OSError:
             if not final.is_dir():  # not a concurrent unpack that finished first
                 raise
+    except OSError as err:
+        raise _disk_full(err, final.parent) from err
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
 
 
-@contextlib.contextmanager
-def _open_layer(image: Image, layer: Layer) -> Iterator[IO[bytes]]:
+def _disk_full(err: OSError, where: Path) -> OSError | RunError:
+    if err.errno != errno.ENOSPC:
+        return err
+    return RunError(
+        f"no space left on {where} while unpacking the image (nothing was cached)",
+        "Free some space there, or point COG_CACHE_DIR at a larger disk.",
+    )
+
+
+def _apply_layer(
+    root: ContainedRoot,
+    image: Image,
+    layer: Layer,
+    *,
+    diff_id: str | None,
+    limit: int,
+    progress: Progress,
+) -> int:
+    """Write one layer's entries over ``root``; the uncompressed bytes it held."""
     path = blob_path(image.layout, layer.digest)
     if not path.is_file():
         raise RunError(f"layer {layer.digest} is missing from {image.layout}", "Pull it again.")
@@ -75,64 +125,26 @@ def _open_layer(image: Image, layer: Layer) -> Iterator[IO[bytes]]:
             "Use an image with gzip layers.",
         )
     with path.open("rb") as raw:
-        compressed = raw.read(2) == b"\x1f\x8b"
-        raw.seek(0)
-        if not compressed:
-            yield raw
-            return
-        with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-            yield cast(IO[bytes], unzipped)
-
-
-def _apply_layer(root: Path, image: Image, layer: Layer) -> None:
-    created: set[str] = set()
-    with _open_layer(image, layer) as stream, tarfile.open(fileobj=stream, mode="r|") as archive:
-        for member in _members(archive):
-            name = member.name
-            parent, _, base = name.rpartition("/")
-            if base == OPAQUE_MARKER:
-                _make_opaque(root / parent, parent, created)
-            elif base.startswith(WHITEOUT_PREFIX):
-                _remove(root / parent / base[len(WHITEOUT_PREFIX) :])
-            else:
-                _replace_non_directory(root / name, member)
-                archive.extract(member, path=root, filter="tar", numeric_owner=True)
-                created.add(name)
-
-
-def _members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
-    for member in archive:
-        name = os.path.normpath(member.name.lstrip("/"))
-        if name in (".", ""):
-            continue
-        if name.startswith("../"):
-            raise RunError(f"layer entry {member.name!r} points outside the image")
-        member.name = name
-        yield member
-
-
-def _make_opaque(directory: Path, relative: str, created: set[str]) -> None:
-    """Hide what lower layers put in ``directory``, keeping what this layer added."""
-    if not directory.is_dir():
-        return
-    for child in directory.iterdir():
-        key = f"{relative}/{child.name}" if relative else child.name
-        if key not in created:
-            _remove(child)
-
-
-def _replace_non_directory(target: Path, member: tarfile.TarInfo) -> None:
-    # A file or link over an existing entry replaces it; writing through an existing
-    # symlink would change whatever it points at instead.
-    if not os.path.lexists(target):
-        return
-    if member.isdir() and target.is_dir() and not target.is_symlink():
-        return
-    _remove(target)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    elif os.path.lexists(path):
-        path.unlink()
+        stream = LayerStream(
+            raw, digest=layer.digest, size=layer.size, diff_id=diff_id, limit=limit
+        )
+        writer = EntryWriter(root, stream)
+        try:
+            archive = tarfile.open(  # noqa: SIM115 (closed below; it owns no file)
+                fileobj=cast("IO[bytes]", stream), mode="r:", tarinfo=BoundedTarInfo
+            )
+            while (member := archive.next()) is not None:
+                archive.members.clear()  # type: ignore[attr-defined]  # else every header stays in memory
+                writer.apply(member, archive)
+            archive.close()
+        except tarfile.TarError as err:
+            raise RunError(
+                f"{stream.what} is not a valid tar archive: {err}", "Pull or build it again."
+            ) from err
+        unpacked = stream.verify()
+    if writer.skipped:
+        progress.info(
+            f"{stream.what}: skipped {len(writer.skipped)} device node(s) or fifo(s) "
+            f"({writer.skipped[0]}, …): a container gets /dev from its runtime"
+        )
+    return unpacked
