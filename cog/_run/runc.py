@@ -4,25 +4,37 @@ No daemon: ``runc run`` is a child process of cog. Each container gets a bundle
 directory of its own (config.json and an overlay of the cached, read-only root
 filesystem); stopping the container removes the bundle, the overlay mount and runc's
 state, whatever happened before.
+
+A cog killed outright (SIGKILL, the OOM killer) cannot stop its container, so the kernel
+does the first half: ``runc run`` gets SIGTERM when cog dies (PR_SET_PDEATHSIG) and
+forwards it to the container's init, the server, which shuts down; the container has its
+own PID namespace, so every process in it dies with that init, and runc then deletes its
+state. The bundle and its overlay mount are recorded beside it (``reaper``) and cleaned
+by the next cog that runs a container, as is a container whose init ignored SIGTERM.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import resource
 import secrets
-import shutil
 import signal
 import subprocess
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from cog._run.reaper import Claim, remove_bundle, state_root
 from cog.errors import RunError
+from cog.rules._files import default_cache_root
 from cog.rules.host_tools import require
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 @dataclass(frozen=True)
@@ -50,14 +62,24 @@ def runc_binary() -> str:
 class Container:
     """One runc container; use as a context manager so teardown always happens."""
 
-    def __init__(self, rootfs: Path, spec: ContainerSpec, *, state_dir: Path | None = None):
+    def __init__(
+        self,
+        rootfs: Path,
+        spec: ContainerSpec,
+        *,
+        state_dir: Path | None = None,
+        records: Path | None = None,
+    ):
         self.rootfs = rootfs
         self.spec = spec
         self.id = "cog-" + secrets.token_hex(6)
         self._runc = runc_binary()
         self._state_dir = state_dir
-        self._bundle = Path(tempfile.mkdtemp(prefix=f"{self.id}-"))
-        self._overlay: Path | None = None
+        # The record (and with it the bundle) exists before anything needs cleaning.
+        self._claim: Claim | None = Claim(
+            records or state_root(default_cache_root()), self.id, state_dir
+        )
+        self._bundle = self._claim.bundle
         self.process: subprocess.Popen[bytes] | None = None
 
     def _runc_cmd(self, *args: str) -> list[str]:
@@ -84,6 +106,7 @@ class Container:
             # Our own Ctrl-C handling decides how the container stops (cancel, then
             # SIGTERM); only an interactive exec shares the terminal's signals.
             start_new_session=not self.spec.terminal,
+            preexec_fn=_terminate_when_parent_dies(os.getpid()),  # noqa: PLW1509
         )
         return self.process
 
@@ -99,7 +122,6 @@ class Container:
             check=False,
         )
         if mounted.returncode == 0:
-            self._overlay = merged
             return merged, False
         # Without overlay (not root, or no kernel support) the shared root stays read-only.
         return self.rootfs, True
@@ -136,16 +158,32 @@ class Container:
         subprocess.run(
             self._runc_cmd("delete", "--force", self.id), capture_output=True, check=False
         )
-        if self._overlay is not None:
-            subprocess.run(["umount", "-l", str(self._overlay)], capture_output=True, check=False)
-            self._overlay = None
-        shutil.rmtree(self._bundle, ignore_errors=True)
+        if self._claim is not None:
+            self._claim.release()  # the overlay detached, the bundle and the record removed
+            self._claim = None
+        else:
+            remove_bundle(self._bundle)
 
     def __enter__(self) -> Container:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def _terminate_when_parent_dies(parent: int) -> Callable[[], None]:
+    """What ``runc run`` runs before exec: SIGTERM to it when cog dies, however cog dies.
+
+    runc forwards SIGTERM to the container's init. The signal is tied to the thread that
+    forked: containers are started from the thread that stops them.
+    """
+
+    def arm() -> None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # cog died before the line above took effect
+            os._exit(1)
+
+    return arm
 
 
 def _bundle_config(spec: ContainerSpec, root: Path, *, read_only: bool) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -22,6 +23,7 @@ from cog._run.image import Image
 from cog._run.inputs import check_input_names, input_properties, type_inputs
 from cog._run.logstream import log_webhook
 from cog._run.outputs import Rendered, render_prediction
+from cog._run.reaper import reap_stale, state_root
 from cog._run.rootfs import unpacked_rootfs
 from cog._run.runc import BindMount, Container, ContainerSpec
 from cog.errors import RunError
@@ -82,9 +84,12 @@ def make_container(
     image: Image, spec: ContainerSpec, engine: str, progress: Progress | None = None
 ) -> Container | EngineContainer:
     """runc on the cached, unpacked image; or podman/docker with the image loaded into them."""
+    # Whatever a killed cog left running or mounted goes first (see runc.py).
+    records = state_root(cache_root())
+    reap_stale(records, shutil.which("runc"))
     if engine == "runc":
         rootfs = unpacked_rootfs(image, cache_root(), progress or NullProgress())
-        return Container(rootfs, spec)
+        return Container(rootfs, spec, records=records)
     return EngineContainer(engine, image, spec)
 
 
