@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 import base64
+import logging
 import mimetypes
 import os
 import pathlib
 import tempfile
-import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import trio
 from cog.runtime._messages import OutputFile
+from cog.runtime._outbound import (
+    CONNECT_TIMEOUT,
+    Stopped,
+    aborted,
+    call,
+    session,
+    shown_url,
+)
+from cog.runtime.settings import DEFAULT_MAX_INPUT_FILE_BYTES
 
 from cog._signature.model import Signature
 
 if TYPE_CHECKING:
     import requests
 
+log = logging.getLogger("cog.runtime")
+
 _CHUNK = 1 << 16
+# Downloads get threads of their own (trio's default 40 are shared with uploads); one
+# limiter per trio run, as trio's own default limiter.
+_LIMITER: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar("cog_downloads")
+MAX_DOWNLOADS = 64
 
 
 class InputFileError(Exception):
@@ -39,18 +55,23 @@ class UploadError(Exception):
     pass
 
 
+_NAME_MAX_BYTES = 200  # room left for a "<n>-" prefix within NAME_MAX (255)
+_UNSAFE = frozenset("/\\\x00") | frozenset(map(chr, range(32))) | {"\x7f"}
+
+
 @dataclass(frozen=True)
 class Fetcher:
     user_agent: str
-    timeout: float
+    timeout: float  # seconds for one URL, all of it (connect, headers and every byte)
+    max_bytes: int = DEFAULT_MAX_INPUT_FILE_BYTES
 
     def fetch(self, field: str, url: str, directory: str) -> str:
-        """Fetch ``url`` into ``directory``; return the local path."""
+        """Fetch ``url`` into ``directory``; return the local path (blocking: in a thread)."""
         scheme = urllib.parse.urlsplit(url).scheme.lower()
         if scheme == "data":
             return self._data_url(field, url, directory)
         if scheme not in ("http", "https"):
-            raise InputFileError(field, f"unsupported URL scheme {scheme!r} in {url!r}")
+            raise InputFileError(field, f"unsupported URL scheme {scheme!r} in {shown_url(url)}")
         return self._http(field, url, directory)
 
     def _data_url(self, field: str, url: str, directory: str) -> str:
@@ -72,30 +93,60 @@ class Fetcher:
         return path
 
     def _http(self, field: str, url: str, directory: str) -> str:
-        deadline = time.monotonic() + self.timeout
-        name = os.path.basename(urllib.parse.urlsplit(url).path) or field
-        path = _unique(directory, urllib.parse.unquote(name))
+        path = _unique(directory, safe_name(urllib.parse.urlsplit(url).path, field))
         headers = {"User-Agent": self.user_agent}
-        import requests  # noqa: PLC0415 (imported after setup: Application.load_quart)
 
-        try:
-            with requests.get(
-                url, headers=headers, stream=True, timeout=min(self.timeout, 30.0)
-            ) as response:
-                if response.status_code >= 400:
-                    raise InputFileError(
-                        field, f"fetching {url} failed: HTTP {response.status_code}"
-                    )
-                with open(path, "wb") as out:
-                    for chunk in response.iter_content(_CHUNK):
-                        out.write(chunk)
-                        if time.monotonic() > deadline:
-                            raise InputFileError(
-                                field, f"fetching {url} took longer than {self.timeout:g}s"
-                            )
-        except requests.RequestException as exc:
-            raise InputFileError(field, f"fetching {url} failed: {_reason(exc)}") from exc
+        # The whole-download deadline is the caller's (outbound.call): these only bound
+        # each socket operation.
+        timeout = (min(self.timeout, CONNECT_TIMEOUT), min(self.timeout, 30.0))
+        with (
+            session() as sess,
+            sess.get(url, headers=headers, stream=True, timeout=timeout) as response,
+        ):
+            if response.status_code >= 400:
+                raise InputFileError(
+                    field, f"fetching {shown_url(url)} failed: HTTP {response.status_code}"
+                )
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > self.max_bytes:
+                raise self._too_large(field, url)
+            written = 0
+            with open(path, "wb") as out:
+                for chunk in response.iter_content(_CHUNK):
+                    written += len(chunk)
+                    if written > self.max_bytes:
+                        raise self._too_large(field, url)
+                    if aborted():
+                        raise InputFileError(field, "download abandoned")
+                    out.write(chunk)
         return path
+
+    def _too_large(self, field: str, url: str) -> InputFileError:
+        return InputFileError(
+            field,
+            f"{shown_url(url)} is larger than the input file limit of {self.max_bytes} bytes"
+            " (COG_MAX_INPUT_FILE_BYTES)",
+        )
+
+
+def safe_name(url_path: str, fallback: str) -> str:
+    """A file name for a URL's last path segment: one safe segment, at most 200 bytes.
+
+    NUL, separators and control characters become "_"; "." and ".." and empty names
+    become ``fallback``; a long name is cut, keeping its extension.
+    """
+    name = urllib.parse.unquote(url_path.rsplit("/", 1)[-1], errors="replace")
+    name = name.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from JSON
+    name = "".join("_" if ch in _UNSAFE else ch for ch in name).strip()
+    if name.strip(".") == "":
+        name = fallback or "input"
+    if len(name.encode()) <= _NAME_MAX_BYTES:
+        return name
+    stem, ext = os.path.splitext(name)
+    if len(ext.encode()) > 32:
+        stem, ext = name, ""
+    room = _NAME_MAX_BYTES - len(ext.encode())
+    return stem.encode()[:room].decode("utf-8", errors="ignore") + ext
 
 
 def _reason(exc: requests.RequestException) -> str:
@@ -103,13 +154,14 @@ def _reason(exc: requests.RequestException) -> str:
 
     if isinstance(exc, requests.Timeout):
         return "timed out"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection broke before the end of the file"
     if isinstance(exc, requests.ConnectionError):
         return "could not connect"
     return type(exc).__name__
 
 
 def _unique(directory: str, name: str) -> str:
-    name = name.replace("/", "_")[-200:] or "input"
     path = os.path.join(directory, name)
     counter = 0
     while os.path.exists(path):
@@ -118,21 +170,67 @@ def _unique(directory: str, name: str) -> str:
     return path
 
 
-def fetch_inputs(
-    signature: Signature, kwargs: dict[str, object], fetcher: Fetcher, directory: str
+async def fetch_inputs(
+    signature: Signature,
+    kwargs: dict[str, object],
+    fetcher: Fetcher,
+    directory: str,
+    stop: trio.Event,
 ) -> dict[str, object]:
-    """kwargs with every file input (a URL) replaced by the path of its local copy."""
+    """kwargs with every file input (a URL) replaced by the path of its local copy.
+
+    Raises InputFileError for any reason a file cannot be had; returns early, with
+    ``kwargs`` as they were, once ``stop`` is set (the prediction was canceled).
+    """
     result = dict(kwargs)
-    for spec in signature.inputs:
-        primitive = spec.type.primitive
-        value = result.get(spec.name)
-        if primitive is None or not primitive.is_file or value is None:
-            continue
-        if isinstance(value, list):
-            result[spec.name] = [fetcher.fetch(spec.name, str(v), directory) for v in value]
-        else:
-            result[spec.name] = fetcher.fetch(spec.name, str(value), directory)
+    try:
+        for spec in signature.inputs:
+            primitive = spec.type.primitive
+            value = result.get(spec.name)
+            if primitive is None or not primitive.is_file or value is None:
+                continue
+            if isinstance(value, list):
+                result[spec.name] = [
+                    await _fetch_one(fetcher, spec.name, str(v), directory, stop) for v in value
+                ]
+            else:
+                result[spec.name] = await _fetch_one(
+                    fetcher, spec.name, str(value), directory, stop
+                )
+    except Stopped:
+        return kwargs
     return result
+
+
+async def _fetch_one(
+    fetcher: Fetcher, field: str, url: str, directory: str, stop: trio.Event
+) -> str:
+    import requests  # noqa: PLC0415
+
+    deadline = trio.current_time() + fetcher.timeout
+    try:
+        limiter = _LIMITER.get()
+    except LookupError:
+        limiter = trio.CapacityLimiter(MAX_DOWNLOADS)
+        _LIMITER.set(limiter)
+    try:
+        return await call(
+            fetcher.fetch, field, url, directory, deadline=deadline, limiter=limiter, stop=stop
+        )
+    except trio.TooSlowError:
+        message = f"fetching {shown_url(url)} timed out: not done within {fetcher.timeout:g}s"
+        raise InputFileError(field, message) from None
+    except requests.RequestException as exc:
+        raise InputFileError(field, f"fetching {shown_url(url)} failed: {_reason(exc)}") from exc
+    except OSError as exc:  # ENOSPC, EDQUOT, EMFILE...: this prediction's problem only
+        reason = exc.strerror or type(exc).__name__
+        raise InputFileError(field, f"fetching {shown_url(url)} failed: {reason}") from exc
+    except (InputFileError, Stopped):
+        raise
+    except Exception as exc:  # one request must never stop the server: say what it was
+        log.warning("fetching a file input failed", exc_info=True)
+        message = f"fetching {shown_url(url)} failed: {type(exc).__name__}: {exc}"
+        raise InputFileError(field, message) from exc
 
 
 def has_file_inputs(signature: Signature) -> bool:

@@ -52,7 +52,9 @@ class Service:
                 )
         self._user_health = {mode: UserHealth(pool) for mode, pool in self.pools.items()}
         self.fetcher = Fetcher(
-            settings.user_agent or f"cog/{__version__}", settings.download_timeout
+            settings.user_agent or f"cog/{__version__}",
+            settings.download_timeout,
+            settings.max_input_file_bytes,
         )
         self.accepting = True
         self.draining = trio.Event()  # set once: no new predictions from then on
@@ -174,8 +176,9 @@ class Service:
             if pool.file_inputs:
                 workdir = tempfile.mkdtemp(prefix="cog-inputs-")
                 try:
-                    kwargs = await trio.to_thread.run_sync(
-                        fetch_inputs, pool.signature, kwargs, self.fetcher, workdir
+                    # Returns early when the job is canceled (finished) meanwhile.
+                    kwargs = await fetch_inputs(
+                        pool.signature, kwargs, self.fetcher, workdir, job.finished
                     )
                 except InputFileError as exc:
                     prediction.input_error = (exc.field, exc.message)

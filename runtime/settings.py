@@ -12,6 +12,10 @@ Variables this runtime adds to the reference's:
 - ``COG_READY_FILE``: where the readiness file goes when ``KUBERNETES_SERVICE_HOST`` is
   set (default ``/var/run/cog/ready``, as the reference); present while the server can
   take predictions.
+- ``COG_MAX_INPUT_FILE_BYTES``: the largest file input (a URL) a prediction may fetch
+  (default 8 GiB); a larger one fails that prediction.
+- ``COG_DOWNLOAD_TIMEOUT``: seconds one file input may take to fetch, all of it, however
+  the server sends it (default 60); a slower one fails that prediction.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ DEFAULT_PORT = 5000
 DEFAULT_THROTTLE = 0.5
 DEFAULT_HISTORY = 1024
 DEFAULT_READY_FILE = Path("/var/run/cog/ready")
+DEFAULT_MAX_INPUT_FILE_BYTES = 8 << 30
+DEFAULT_DOWNLOAD_TIMEOUT = 60.0
 LOG_LEVELS = {"debug": "DEBUG", "info": "INFO", "warn": "WARNING", "warning": "WARNING"}
 LOG_LEVELS["error"] = "ERROR"
 
@@ -53,7 +59,8 @@ class Settings:
     # Not reference settings: limits this runtime adds. Tests shorten them.
     cancel_grace: float = 5.0  # seconds a canceled prediction may take to stop
     max_body_bytes: int = 64 * 1024 * 1024
-    download_timeout: float = 60.0  # seconds for one URL input, all of it
+    download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT  # seconds for one URL input, all of it
+    max_input_file_bytes: int = DEFAULT_MAX_INPUT_FILE_BYTES
     upload_timeout: float = 120.0
     webhook_retries: int = 12
     webhook_backoff: float = 0.25  # first retry delay in seconds; doubles, capped at 8 s
@@ -104,6 +111,10 @@ class Settings:
             log_level=_log_level(env),
             shutdown_grace=_shutdown_grace(env),
             ready_file=_ready_file(env),
+            download_timeout=_download_timeout(env),
+            max_input_file_bytes=_int_env(
+                env, "COG_MAX_INPUT_FILE_BYTES", DEFAULT_MAX_INPUT_FILE_BYTES, minimum=1
+            ),
         )
 
 
@@ -168,6 +179,14 @@ def _shutdown_grace(env: Mapping[str, str]) -> float | None:
         _warn("COG_SHUTDOWN_GRACE", raw, "no limit")
         return None
     return value
+
+
+def _download_timeout(env: Mapping[str, str]) -> float:
+    timeout = _float_env(env, "COG_DOWNLOAD_TIMEOUT", DEFAULT_DOWNLOAD_TIMEOUT)
+    if timeout == 0:  # no limit is not offered: a trickling server would hold a slot
+        _warn("COG_DOWNLOAD_TIMEOUT", env["COG_DOWNLOAD_TIMEOUT"], DEFAULT_DOWNLOAD_TIMEOUT)
+        return DEFAULT_DOWNLOAD_TIMEOUT
+    return timeout
 
 
 def _ready_file(env: Mapping[str, str]) -> Path | None:
