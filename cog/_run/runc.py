@@ -34,7 +34,8 @@ from cog.rules._files import default_cache_root
 from cog.rules.host_tools import require
 
 _PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
+# Looked up once here: between fork and exec the child should do as little as it can.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _terminate_when_parent_dies(parent: int) -> Callable[[], None]:
     """
 
     def arm() -> None:
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
         if os.getppid() != parent:  # cog died before the line above took effect
             os._exit(1)
 
