@@ -127,8 +127,10 @@ class Cache:
             os.replace(temp, self._blobs / actual)
             _fsync_dir(self._blobs)
         finally:
-            handle.close()
-            temp.unlink(missing_ok=True)
+            try:
+                handle.close()  # on a full disk this raises too: the temp goes all the same
+            finally:
+                temp.unlink(missing_ok=True)
 
     def put_file(self, src: Path, sha256: str | None = None) -> Path:
         """Copy ``src`` into the cache (verifying ``sha256`` when given); return the blob."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import traceback
 
 import click
@@ -24,6 +25,9 @@ def report_cog_error(error: CogError, settings: CliState) -> int:
 
 def report_unexpected(error: BaseException, settings: CliState) -> int:
     """A bug or an unanticipated failure: one line, and how to see more."""
+    full = disk_full(error)
+    if full is not None:
+        return report_cog_error(full, settings)
     if settings.debug:
         click.echo(_traceback(error), err=True, nl=False)
     detail = str(error) or "(no message)"
@@ -35,6 +39,28 @@ def report_unexpected(error: BaseException, settings: CliState) -> int:
     if not settings.debug:
         click.echo(DEBUG_HINT, err=True)
     return 1
+
+
+def disk_full(error: BaseException) -> CogError | None:
+    """A full disk anywhere in the error's chain, said as such, with the path when known."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return _no_space(seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _no_space(error: OSError) -> CogError:
+    from cog.rules._files import default_cache_root  # noqa: PLC0415 (only when it happens)
+
+    where = error.filename if error.filename is not None else "the disk cog was writing to"
+    return CogError(
+        f"no space left on {where}",
+        f"Free some space and run the command again. cog keeps its cache in "
+        f"{default_cache_root()} (set COG_CACHE_DIR to move it); the cache holds only "
+        "complete, verified files.",
+    )
 
 
 def _color(settings: CliState) -> bool | None:

@@ -14,7 +14,7 @@ import os
 import re
 import ssl
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
@@ -33,6 +33,7 @@ from ._dockerconfig import Credentials, read_credentials
 CONNECT_TIMEOUT_S = 3.0
 READ_TIMEOUT_S = 120.0
 _SEND_BLOCK = 1024 * 1024
+_READ_BLOCK = 1024 * 1024
 
 
 class Readable(Protocol):
@@ -299,3 +300,39 @@ class RegistryClient:
             f"{self.registry}: {what} failed with HTTP {resp.status_code}: {error_detail(resp)}",
             None,
         )
+
+
+def bounded_body(
+    resp: requests.Response, size: int, what: str, registry: str, *, exact: bool = True
+) -> Iterator[bytes]:
+    """The body of ``resp`` in blocks, never reading more than ``size`` + 1 bytes of it.
+
+    ``size`` is what the descriptor says (``exact``: the body must be that long) or, where
+    no descriptor names one, a ceiling. A longer body is refused at the first byte past it,
+    so a hostile registry cannot stream gigabytes into the cache before the digest check.
+    """
+    declared = resp.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > size:
+        raise _too_long(size, what, registry, exact=exact)
+    received = 0
+    while True:
+        block = resp.raw.read(min(_READ_BLOCK, size + 1 - received), decode_content=True)
+        if not block:
+            break
+        received += len(block)
+        if received > size:
+            raise _too_long(size, what, registry, exact=exact)
+        yield block
+    if exact and received != size:
+        raise RegistryError(
+            f"{registry} sent {received} bytes for {what}, but the manifest says {size}",
+            "The registry or something between it and you cut the transfer short; pull again.",
+        )
+
+
+def _too_long(size: int, what: str, registry: str, *, exact: bool) -> RegistryError:
+    limit = f"the {size} bytes the manifest says" if exact else f"the {size}-byte limit"
+    return RegistryError(
+        f"{registry} sent more than {limit} for {what}",
+        "The registry or something between it and you is sending the wrong data; nothing was kept.",
+    )

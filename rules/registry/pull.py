@@ -4,6 +4,7 @@ layout. Every manifest and blob is checked against its digest before it is kept.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from cog.rules.oci import OciLayout
 from cog.errors import FetchError, RegistryError
 from cog.progress import Progress
 
-from ._client import RegistryClient
+from ._client import RegistryClient, bounded_body
 from ._layout import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
@@ -33,7 +34,6 @@ from .reference import DEFAULT_TAG, Reference, parse_reference
 
 _ACCEPT = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST))
 _MAX_MANIFEST = 4 * 1024 * 1024
-_READ_BLOCK = 1024 * 1024
 _CONCURRENCY = 5
 
 
@@ -57,24 +57,36 @@ class _Puller:
         self._client, self._ref, self._cache, self._progress = client, ref, cache, progress
         self._scopes = (f"repository:{ref.repository}:pull",)
 
-    def manifest(self, target: str, expected: str | None) -> tuple[bytes, str, str]:
-        """(bytes, media type, digest) of the manifest ``target``, digest-checked."""
+    def manifest(
+        self, target: str, expected: str | None, size: int | None = None
+    ) -> tuple[bytes, str, str]:
+        """(bytes, media type, digest) of the manifest ``target``, digest-checked; read to
+        its descriptor's ``size`` when an index named it, else to a 4 MiB ceiling."""
         resp = self._client.request(
             "GET",
             f"/v2/{self._ref.repository}/manifests/{target}",
             self._scopes,
             headers={"Accept": _ACCEPT},
+            stream=True,
         )
-        if resp.status_code == 404:
-            raise RegistryError(
-                f"{self._ref.registry}/{self._ref.repository}:{target} does not exist",
-                "Check the image name and tag.",
-            )
-        if resp.status_code != 200:
-            raise self._client.fail(resp, f"getting manifest {target}")
-        body = resp.content[: _MAX_MANIFEST + 1]
-        if len(body) > _MAX_MANIFEST:
-            raise RegistryError(f"Manifest {target} from {self._ref.registry} is too large", None)
+        try:
+            if resp.status_code == 404:
+                raise RegistryError(
+                    f"{self._ref.registry}/{self._ref.repository}:{target} does not exist",
+                    "Check the image name and tag.",
+                )
+            if resp.status_code != 200:
+                raise self._client.fail(resp, f"getting manifest {target}")
+            if size is not None and size > _MAX_MANIFEST:
+                raise RegistryError(
+                    f"Manifest {target} from {self._ref.registry} is too large ({size} bytes)"
+                )
+            limit = _MAX_MANIFEST if size is None else size
+            what = f"manifest {target}"
+            exact = size is not None
+            body = b"".join(bounded_body(resp, limit, what, self._ref.registry, exact=exact))
+        finally:
+            resp.close()
         digest = sha256_digest(body)
         claimed = expected or resp.headers.get("Docker-Content-Digest")
         if claimed and claimed.startswith("sha256:") and claimed != digest:
@@ -116,7 +128,7 @@ class _Puller:
             raise self._client.fail(resp, f"getting blob {desc.digest}")
         try:
             with self._cache.writer(hexdigest, what=f"blob {desc.digest}") as out:
-                for block in resp.iter_content(_READ_BLOCK):
+                for block in bounded_body(resp, desc.size, desc.digest, self._ref.registry):
                     out.write(block)
                     task.advance(len(block))
         except FetchError as err:
@@ -124,6 +136,8 @@ class _Puller:
                 f"Blob {desc.digest} from {self._ref.registry} does not match its digest",
                 "The registry or something between it and you altered the blob; pull again.",
             ) from err
+        except OSError as err:
+            raise disk_full(err, self._cache.root) from err
         finally:
             resp.close()
         task.finish(f"{desc.digest[7:19]} pulled")
@@ -160,17 +174,31 @@ def pull(
         body, media, digest = puller.manifest(ref.target, ref.digest)
         if media in INDEX_TYPES:
             child = puller.choose(body, media, platform)
-            body, media, digest = puller.manifest(child.digest, child.digest)
+            body, media, digest = puller.manifest(child.digest, child.digest, child.size)
         blobs = referenced(body, media, f"manifest {digest}")
         paths = run_parallel(puller.blob, blobs, _CONCURRENCY)
     finally:
         client.close()
-    cache.put_bytes(body)
-    layout = OciLayout(dest_layout)
-    layout.init()
-    for desc, path in zip(blobs, paths, strict=True):
-        layout.add_blob(path, desc.media_type, desc.digest, desc.size)
-    layout.add_bytes(body, media)
     tag = tag_as or ref.tag or DEFAULT_TAG
-    layout.tag(tag, digest)
+    try:
+        cache.put_bytes(body)
+        layout = OciLayout(dest_layout)
+        layout.init()
+        for desc, path in zip(blobs, paths, strict=True):
+            layout.add_blob(path, desc.media_type, desc.digest, desc.size)
+        layout.add_bytes(body, media)
+        layout.tag(tag, digest)
+    except OSError as err:
+        raise disk_full(err, dest_layout) from err
     return PullResult(manifest_digest=digest, tag=tag)
+
+
+def disk_full(err: OSError, where: Path) -> OSError | RegistryError:
+    """A full disk named as such (partial files are already gone); other errors as they are."""
+    if err.errno != errno.ENOSPC:
+        return err
+    return RegistryError(
+        f"no space left on {where} while pulling",
+        "Free some space there (or point COG_CACHE_DIR at a larger disk) and pull again; "
+        "the blobs already pulled are kept.",
+    )

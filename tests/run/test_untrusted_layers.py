@@ -7,15 +7,11 @@ byte, with its mode and owner.
 from __future__ import annotations
 
 import gzip
-import hashlib
-import io
-import json
 import os
 import stat
 import subprocess
 import tarfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -24,6 +20,7 @@ from cog._run import _contained, _layerstream
 from cog._run.image import load_image
 from cog._run.rootfs import chain_id, unpacked_rootfs
 from cog.errors import RunError
+from tests.support.oci_layers import Canary, Layout, make_canary, member, symlink, tar
 
 pytestmark = pytest.mark.unit
 
@@ -40,113 +37,9 @@ def resolver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     return str(request.param)
 
 
-def member(name: str, kind: bytes = tarfile.REGTYPE, **fields: object) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
-    for key, value in fields.items():
-        setattr(info, key, value)
-    return info
-
-
-Item = tarfile.TarInfo | tuple[str, bytes]
-
-
-def tar(items: list[Item]) -> bytes:
-    """A PAX tar of ``items``: TarInfo entries without data, (name, data) regular files."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for item in items:
-            if isinstance(item, tarfile.TarInfo):
-                archive.addfile(item)
-            else:
-                info = member(item[0], size=len(item[1]))
-                archive.addfile(info, io.BytesIO(item[1]))
-    return buffer.getvalue()
-
-
-@dataclass
-class Layout:
-    path: Path
-    layers: list[tuple[bytes, str]] = field(default_factory=list)  # (blob, diff_id)
-
-    def add(self, raw_tar: bytes, *, compress: bool = True) -> Layout:
-        blob = gzip.compress(raw_tar, mtime=0) if compress else raw_tar
-        self.layers.append((blob, "sha256:" + hashlib.sha256(raw_tar).hexdigest()))
-        return self
-
-    def put(self, data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        blobs = self.path / "blobs" / "sha256"
-        blobs.mkdir(parents=True, exist_ok=True)
-        (blobs / digest).write_bytes(data)
-        return f"sha256:{digest}"
-
-    def write(self, *, diff_ids: list[str] | None = None) -> str:
-        descriptors = [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": self.put(blob),
-                "size": len(blob),
-            }
-            for blob, _ in self.layers
-        ]
-        config = json.dumps(
-            {
-                "architecture": "amd64",
-                "os": "linux",
-                "config": {"Cmd": ["true"]},
-                "rootfs": {
-                    "type": "layers",
-                    "diff_ids": diff_ids if diff_ids is not None else [d for _, d in self.layers],
-                },
-            }
-        ).encode()
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": self.put(config),
-                    "size": len(config),
-                },
-                "layers": descriptors,
-            }
-        ).encode()
-        return self.put(manifest)
-
-    def unpack(self, cache: Path, **write: list[str] | None) -> Path:
-        return unpacked_rootfs(load_image(self.path, self.write(**write)), cache)
-
-
-@dataclass(frozen=True)
-class Canary:
-    """A host directory holding ``a.txt`` that no unpack may change."""
-
-    directory: Path
-
-    @property
-    def file(self) -> Path:
-        return self.directory / "a.txt"
-
-    def intact(self) -> bool:
-        st = self.file.lstat()
-        return (
-            self.file.read_bytes() == b"host data"
-            and stat.S_IMODE(st.st_mode) == 0o600
-            and (st.st_uid, st.st_gid) == (os.getuid(), os.getgid())
-            and sorted(os.listdir(self.directory)) == ["a.txt"]
-        )
-
-
 @pytest.fixture
 def canary(tmp_path: Path) -> Canary:
-    directory = tmp_path / "host"
-    directory.mkdir()
-    (directory / "a.txt").write_bytes(b"host data")
-    (directory / "a.txt").chmod(0o600)
-    return Canary(directory)
+    return make_canary(tmp_path / "host")
 
 
 @pytest.fixture
@@ -157,10 +50,6 @@ def cache(tmp_path: Path) -> Path:
 def nothing_cached(cache: Path) -> bool:
     rootfs = cache / "rootfs"
     return not rootfs.exists() or not any(rootfs.iterdir())
-
-
-def symlink(name: str, target: str) -> tarfile.TarInfo:
-    return member(name, tarfile.SYMTYPE, linkname=target)
 
 
 @pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
