@@ -18,6 +18,7 @@ same bytes, so whichever rename lands last changes nothing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -126,11 +127,15 @@ class Cache:
                 )
             os.replace(temp, self._blobs / actual)
             _fsync_dir(self._blobs)
+        except OSError as err:
+            if err.errno == errno.ENOSPC and err.filename is None:
+                # A write says only "No space left on device": name where.
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.root)) from err
+            raise
         finally:
-            try:
-                handle.close()  # on a full disk this raises too: the temp goes all the same
-            finally:
-                temp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # on a full disk, closing fails too
+                handle.close()
+            temp.unlink(missing_ok=True)
 
     def put_file(self, src: Path, sha256: str | None = None) -> Path:
         """Copy ``src`` into the cache (verifying ``sha256`` when given); return the blob."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cog.rules.cache import Cache
 
 from cog.cli._errors import disk_full
 from cog.cli.main import cli
@@ -52,3 +53,22 @@ def test_the_path_is_named_when_known_and_the_chain_is_searched() -> None:
     wrapped.__cause__ = full
     assert disk_full(wrapped) is not None
     assert disk_full(OSError(errno.EACCES, "Permission denied")) is None
+
+
+def _write_half_a_megabyte(cache: Cache) -> None:
+    with cache.writer() as out:
+        for _ in range(64):
+            out.write(bytes(8192))
+
+
+@pytest.mark.integration
+def test_a_full_cache_disk_names_the_cache(full_disk: Path) -> None:
+    (full_disk / "filler").unlink()
+    cache = Cache(full_disk)
+    (full_disk / "filler").write_bytes(bytes(32 * 1024))
+    with pytest.raises(OSError, match="No space") as caught:
+        _write_half_a_megabyte(cache)
+    found = disk_full(caught.value)
+    assert found is not None
+    assert found.message == f"no space left on {full_disk}"
+    assert list((full_disk / "tmp").iterdir()) == []
