@@ -109,8 +109,8 @@ class Layout:
         (self.path / "index.json").write_text(json.dumps(index))
         return digest
 
-    def unpack(self, cache: Path, **write: list[str] | None) -> Path:
-        return unpacked_rootfs(load_image(self.path, self.write(**write)), cache)
+    def unpack(self, cache: Path, *, diff_ids: list[str] | None = None) -> Path:
+        return unpacked_rootfs(load_image(self.path, self.write(diff_ids=diff_ids)), cache)
 
 
 @dataclass(frozen=True)
