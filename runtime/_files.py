@@ -20,6 +20,7 @@ from cog.runtime._outbound import (
     Stopped,
     aborted,
     call,
+    deadline_in_thread,
     session,
     shown_url,
 )
@@ -288,15 +289,20 @@ class Uploader:
         media = mimetypes.guess_type(name)[0] or "application/octet-stream"
         import requests  # noqa: PLC0415
 
-        try:
-            with open(file.path, "rb") as handle:
-                response = requests.put(
-                    url, files={"file": (name, handle, media)}, timeout=self.timeout
-                )
-        except (OSError, requests.RequestException) as exc:
-            raise UploadError(f"uploading {name} to {url} failed: {exc}") from exc
-        finally:
-            _cleanup(file)
+        timeout = (min(self.timeout, CONNECT_TIMEOUT), self.timeout)
+        with deadline_in_thread(self.timeout) as abort:
+            try:
+                with open(file.path, "rb") as handle, session() as sess:
+                    response = sess.put(url, files={"file": (name, handle, media)}, timeout=timeout)
+                    response.close()
+            except (OSError, requests.RequestException) as exc:
+                reason = f"not done within {self.timeout:g}s" if abort.aborted else str(exc)
+                raise UploadError(f"uploading {name} to {shown_url(url)} failed: {reason}") from exc
+            finally:
+                _cleanup(file)
+            if abort.aborted:  # a cut connection can look like a short, complete answer
+                reason = f"not done within {self.timeout:g}s"
+                raise UploadError(f"uploading {name} to {shown_url(url)} failed: {reason}")
         if response.status_code >= 400:
             raise UploadError(f"uploading {name} to {url} failed: HTTP {response.status_code}")
         location = response.headers.get("Location")

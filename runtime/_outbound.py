@@ -16,7 +16,7 @@ import contextlib
 import socket
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -109,6 +109,27 @@ async def call(
             return await _until(stop, work, limiter)
     finally:
         abort.abort()  # a no-op when the call returned by itself
+
+
+@contextlib.contextmanager
+def deadline_in_thread(seconds: float) -> Iterator[Abort]:
+    """For a blocking call made in a thread of trio's own: its sockets shut at ``seconds``.
+
+    A timer thread aborts it, so the deadline holds however the peer trickles (the
+    thread's caller cannot give up on it from trio, but it is back within moments).
+    """
+    abort = Abort()
+    timer = threading.Timer(seconds, abort.abort)
+    timer.daemon = True
+    previous = getattr(_local, "abort", None)
+    _local.abort = abort
+    timer.start()
+    try:
+        yield abort
+    finally:
+        timer.cancel()
+        _local.abort = previous
+        abort.release()
 
 
 class Stopped(Exception):  # noqa: N818 (not an error: the caller asked for it)

@@ -263,8 +263,9 @@ async def _resolve(value: object, encoder: FileEncoder, index: int | None) -> ob
         return value
     if index is not None and isinstance(value, OutputFile):
         name = f"output.{index}{_suffix(value.path)}"
-        return await trio.to_thread.run_sync(encoder, value, name)
-    return await trio.to_thread.run_sync(resolve_files, value, encoder)
+        return await trio.to_thread.run_sync(encoder, value, name, abandon_on_cancel=True)
+    # Abandoned at shutdown: an upload's own deadline ends its thread (Uploader).
+    return await trio.to_thread.run_sync(resolve_files, value, encoder, abandon_on_cancel=True)
 
 
 def _suffix(path: str) -> str:

@@ -1,21 +1,70 @@
 """Webhooks: start and completed at once, output/logs throttled, completed retried.
 
-Each prediction with a webhook gets one sender task. It sends from a worker thread and
-only ever reads the prediction's state, so a slow or dead receiver delays its own
-webhooks and nothing else.
+Each prediction with a webhook gets one sender task, which only ever reads the
+prediction's state: a slow or dead receiver delays its own webhooks and nothing else.
+
+Each POST runs in a thread (requests honours the user's proxy and CA settings) with a
+deadline that holds against a receiver that trickles its answer (runtime/_outbound.py):
+a hung receiver holds a thread for at most ATTEMPT_TIMEOUT (plus the connect timeout).
+Threads are limited per receiver (scheme, host and port), so receivers that hang delay
+only the predictions that chose them, and a global cap bounds the threads: exhausting it
+takes MAX_THREADS // PER_RECEIVER hostile receivers at once, and even then each slot is
+back within one attempt's deadline. At shutdown the senders are canceled and their
+threads abandoned; what was still to send is dropped with a log line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import urllib.parse
+from collections.abc import AsyncIterator
 
 import trio
+from cog.runtime._outbound import CONNECT_TIMEOUT, aborted, call, session, shown_url
 from cog.runtime._prediction import Prediction
 
 log = logging.getLogger("cog.runtime")
 
-_LIMITER = trio.CapacityLimiter(8)
-_TIMEOUT = 10.0
+ATTEMPT_TIMEOUT = 10.0  # one POST, all of it: connect, send, the receiver's answer
+PER_RECEIVER = 8
+MAX_THREADS = 64
+
+
+class _Receivers:
+    """The thread limits of one server (one trio run)."""
+
+    def __init__(self) -> None:
+        self.threads = trio.CapacityLimiter(MAX_THREADS)
+        self._each: dict[str, tuple[trio.CapacityLimiter, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def slot(self, url: str) -> AsyncIterator[None]:
+        parts = urllib.parse.urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
+        limiter, users = self._each.get(key) or (trio.CapacityLimiter(PER_RECEIVER), 0)
+        self._each[key] = (limiter, users + 1)
+        try:
+            async with limiter:
+                yield
+        finally:
+            limiter, users = self._each[key]
+            if users == 1:
+                del self._each[key]
+            else:
+                self._each[key] = (limiter, users - 1)
+
+
+_RECEIVERS: trio.lowlevel.RunVar[_Receivers] = trio.lowlevel.RunVar("cog_webhooks")
+
+
+def _receivers() -> _Receivers:
+    try:
+        return _RECEIVERS.get()
+    except LookupError:
+        receivers = _Receivers()
+        _RECEIVERS.set(receivers)
+        return receivers
 
 
 def _post(url: str, body: dict[str, object]) -> int | None:
@@ -23,16 +72,28 @@ def _post(url: str, body: dict[str, object]) -> int | None:
     import requests  # noqa: PLC0415 (imported after setup: Application.load_quart)
 
     try:
-        response = requests.post(url, json=body, timeout=_TIMEOUT)
+        with (
+            session() as sess,
+            sess.post(url, json=body, timeout=(CONNECT_TIMEOUT, ATTEMPT_TIMEOUT)) as response,
+        ):
+            return response.status_code
     except requests.RequestException as exc:
-        log.warning("webhook %s failed: %s", url, exc)
+        if not aborted():  # given up on: the trio side has said so already
+            log.warning("webhook %s failed: %s", shown_url(url), type(exc).__name__)
         return None
-    response.close()
-    return response.status_code
 
 
 async def _send(url: str, body: dict[str, object]) -> int | None:
-    return await trio.to_thread.run_sync(_post, url, body, limiter=_LIMITER)
+    receivers = _receivers()
+    async with receivers.slot(url):
+        deadline = trio.current_time() + ATTEMPT_TIMEOUT
+        try:
+            return await call(_post, url, body, deadline=deadline, limiter=receivers.threads)
+        except trio.TooSlowError:
+            log.warning("webhook %s: no answer within %gs", shown_url(url), ATTEMPT_TIMEOUT)
+        except Exception:  # a webhook URL is the client's: it must not stop the server
+            log.warning("webhook %s failed", shown_url(url), exc_info=True)
+        return None
 
 
 async def send_webhooks(
@@ -46,6 +107,30 @@ async def send_webhooks(
     url = prediction.request.webhook
     if url is None:
         return
+    try:
+        await _send_all(
+            url, prediction, start_body, throttle=throttle, retries=retries, backoff=backoff
+        )
+    except trio.Cancelled:
+        log.warning(
+            "webhook %s: the server is shutting down; dropped the webhooks of prediction %s"
+            " still to send (status %s)",
+            shown_url(url),
+            prediction.id,
+            prediction.status,
+        )
+        raise
+
+
+async def _send_all(
+    url: str,
+    prediction: Prediction,
+    start_body: dict[str, object],
+    *,
+    throttle: float,
+    retries: int,
+    backoff: float,
+) -> None:
     wanted = prediction.request.webhook_events
     if "start" in wanted:
         await _send(url, start_body)
@@ -79,4 +164,6 @@ async def _send_completed(url: str, body: dict[str, object], retries: int, backo
         if attempt + 1 < retries:
             await trio.sleep(delay)
             delay = min(delay * 2, 8.0)
-    log.error("webhook %s: giving up on the completed event after %d attempts", url, retries)
+    log.error(
+        "webhook %s: giving up on the completed event after %d attempts", shown_url(url), retries
+    )

@@ -209,3 +209,18 @@ def test_shutdown_completes_while_a_download_trickles(
     assert requests.post(srv.url + "/shutdown", timeout=30).status_code == 200
     # grace 1 s + cancel_grace 2 s + margins: GUARD is only there so that a hang fails.
     assert srv.join(GUARD), "the server did not shut down while a download trickled"
+
+
+def test_trickling_upload_target_fails_its_prediction(
+    server: ServerFactory, helper: HelperServer, hostile: HostileServer
+) -> None:
+    srv = server("outputs.py:FileRunner", upload_timeout=1.0)
+    response = srv.predict(
+        {"input": {}, "output_file_prefix": hostile.url + "/trickle-head/?sig=SECRET-SIG"}
+    )
+    body = response.json()
+    assert body["status"] == "failed", body
+    assert "not done within 1s" in body["error"]
+    assert "SECRET-SIG" not in body["error"]
+    _until(hostile.hung_up.is_set, "the upload's connection stayed open")
+    assert srv.predict({"input": {}}).json()["status"] == "succeeded"
