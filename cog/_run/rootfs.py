@@ -68,7 +68,8 @@ def unpacked_rootfs(image: Image, cache_root: Path, progress: Progress | None = 
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=final.parent))
     except OSError as err:
-        raise _disk_full(err, final.parent) from err
+        _raise_if_disk_full(err, final.parent)
+        raise
     try:
         root = staging / "rootfs"
         root.mkdir()
@@ -91,19 +92,20 @@ def unpacked_rootfs(image: Image, cache_root: Path, progress: Progress | None = 
             if not final.is_dir():  # not a concurrent unpack that finished first
                 raise
     except OSError as err:
-        raise _disk_full(err, final.parent) from err
+        _raise_if_disk_full(err, final.parent)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final
 
 
-def _disk_full(err: OSError, where: Path) -> OSError | RunError:
+def _raise_if_disk_full(err: OSError, where: Path) -> None:
     if err.errno != errno.ENOSPC:
-        return err
-    return RunError(
+        return
+    raise RunError(
         f"no space left on {where} while unpacking the image (nothing was cached)",
         "Free some space there, or point COG_CACHE_DIR at a larger disk.",
-    )
+    ) from err
 
 
 def _apply_layer(

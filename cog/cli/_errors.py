@@ -43,12 +43,14 @@ def report_unexpected(error: BaseException, settings: CliState) -> int:
 
 def disk_full(error: BaseException) -> CogError | None:
     """A full disk anywhere in the error's chain, said as such, with the path when known."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
-            return _no_space(seen)
-        seen = seen.__cause__ or seen.__context__
-    return None
+    chain: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and all(link is not seen for seen in chain):  # chains may loop
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    full = [e for e in chain if isinstance(e, OSError) and e.errno == errno.ENOSPC]
+    named = [e for e in full if e.filename is not None]
+    return _no_space((named or full)[0]) if full else None
 
 
 def _no_space(error: OSError) -> CogError:

@@ -137,7 +137,8 @@ class _Puller:
                 "The registry or something between it and you altered the blob; pull again.",
             ) from err
         except OSError as err:
-            raise disk_full(err, self._cache.root) from err
+            raise_if_disk_full(err, self._cache.root)
+            raise
         finally:
             resp.close()
         task.finish(f"{desc.digest[7:19]} pulled")
@@ -189,16 +190,17 @@ def pull(
         layout.add_bytes(body, media)
         layout.tag(tag, digest)
     except OSError as err:
-        raise disk_full(err, dest_layout) from err
+        raise_if_disk_full(err, dest_layout)
+        raise
     return PullResult(manifest_digest=digest, tag=tag)
 
 
-def disk_full(err: OSError, where: Path) -> OSError | RegistryError:
-    """A full disk named as such (partial files are already gone); other errors as they are."""
+def raise_if_disk_full(err: OSError, where: Path) -> None:
+    """A full disk named as such (partial files are already gone); other errors pass."""
     if err.errno != errno.ENOSPC:
-        return err
-    return RegistryError(
+        return
+    raise RegistryError(
         f"no space left on {where} while pulling",
         "Free some space there (or point COG_CACHE_DIR at a larger disk) and pull again; "
         "the blobs already pulled are kept.",
-    )
+    ) from err

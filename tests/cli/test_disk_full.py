@@ -52,7 +52,9 @@ def test_the_path_is_named_when_known_and_the_chain_is_searched() -> None:
     wrapped = RuntimeError("while writing")
     wrapped.__cause__ = full
     assert disk_full(wrapped) is not None
-    assert disk_full(OSError(errno.EACCES, "Permission denied")) is None
+    looped = OSError(errno.EACCES, "Permission denied")
+    looped.__cause__ = looped  # what `raise err from err` leaves
+    assert disk_full(looped) is None
 
 
 def _write_half_a_megabyte(cache: Cache) -> None:
