@@ -16,7 +16,6 @@ lies directly in the state directory; no symlink is followed out of it.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import fcntl
 import json
 import os
@@ -27,12 +26,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog._run.mounts import detach_mount, mounts_beneath
+
 CONTAINER_ID = re.compile(r"cog-[0-9a-f]{12}")
 _RECORD_SUFFIX = ".json"
 _PARTIAL_PREFIX = ".partial-"
-_MNT_DETACH = 2
-_UMOUNT_NOFOLLOW = 8
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def state_root(cache: Path) -> Path:
@@ -94,30 +92,6 @@ class Claim:
             self.record_path.unlink(missing_ok=True)
         os.close(self._fd)
         self._fd = -1
-
-
-def detach_mount(path: Path) -> bool:
-    """umount2(MNT_DETACH | UMOUNT_NOFOLLOW); True when ``path`` is no longer mounted."""
-    if _libc.umount2(os.fsencode(path), _MNT_DETACH | _UMOUNT_NOFOLLOW) == 0:
-        return True
-    return not mounts_beneath(path)
-
-
-def mounts_beneath(path: Path) -> list[Path]:
-    """Mount points at or below ``path`` in this mount namespace, deepest first."""
-    prefix = os.fsencode(path)
-    found = []
-    with open("/proc/self/mountinfo", "rb") as table:
-        for line in table:
-            point = _unescape(line.split()[4])
-            if point == prefix or point.startswith(prefix + b"/"):
-                found.append(Path(os.fsdecode(point)))
-    return sorted(found, key=lambda p: len(p.parts), reverse=True)
-
-
-def _unescape(field: bytes) -> bytes:
-    # mountinfo writes space, tab, newline and backslash as \ooo octal escapes.
-    return re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), field)
 
 
 def remove_bundle(bundle: Path) -> bool:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from cog._run.mounts import mount_overlay
 from cog._run.reaper import Claim, remove_bundle, state_root
 from cog.errors import RunError
 from cog.rules._files import default_cache_root
@@ -116,13 +117,7 @@ class Container:
         upper, work = self._bundle / "upper", self._bundle / "work"
         for directory in (merged, upper, work):
             directory.mkdir()
-        options = f"lowerdir={self.rootfs},upperdir={upper},workdir={work}"
-        mounted = subprocess.run(
-            ["mount", "-t", "overlay", "overlay", "-o", options, str(merged)],
-            capture_output=True,
-            check=False,
-        )
-        if mounted.returncode == 0:
+        if mount_overlay(self.rootfs, upper, work, merged):
             return merged, False
         # Without overlay (not root, or no kernel support) the shared root stays read-only.
         return self.rootfs, True
