@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from cog.runtime import Settings
 from cog.runtime._files import safe_name
 
 from tests.runtime.conftest import HelperServer, Server, ServerFactory
@@ -224,3 +225,21 @@ def test_trickling_upload_target_fails_its_prediction(
     assert "SECRET-SIG" not in body["error"]
     _until(hostile.hung_up.is_set, "the upload's connection stayed open")
     assert srv.predict({"input": {}}).json()["status"] == "succeeded"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("env", "size", "timeout"),
+    [
+        ({}, 8 << 30, 60.0),
+        ({"COG_MAX_INPUT_FILE_BYTES": "1024", "COG_DOWNLOAD_TIMEOUT": "2.5"}, 1024, 2.5),
+        ({"COG_MAX_INPUT_FILE_BYTES": "0", "COG_DOWNLOAD_TIMEOUT": "0"}, 8 << 30, 60.0),
+        ({"COG_MAX_INPUT_FILE_BYTES": "lots", "COG_DOWNLOAD_TIMEOUT": "inf"}, 8 << 30, 60.0),
+    ],
+)
+def test_download_limit_settings(
+    tmp_path: Path, env: dict[str, str], size: int, timeout: float
+) -> None:
+    settings = Settings.from_env_and_args(project_dir=tmp_path, env=env)
+    assert settings.max_input_file_bytes == size
+    assert settings.download_timeout == timeout
