@@ -3,6 +3,13 @@
 PyYAML's ``safe_load`` throws positions away; composing the node graph keeps them. Scalars
 keep their raw text too: ``python_version: 3.10`` is the float 3.1 to YAML but the user
 meant "3.10", and environment values should be what the user wrote.
+
+Aliases are where a few hundred bytes of YAML become billions of nodes (the "billion laughs"):
+an alias is composed as a second reference to its anchor's node, so the graph stays small, but
+turning it into a tree visits every reference. A cog.yaml needs a handful of aliases at most,
+so beyond ``MAX_ALIASES`` the file is refused while it is being composed, and the conversion
+stops after ``MAX_NODES`` nodes or ``MAX_DEPTH`` levels (an alias to its own ancestor is an
+endless tree): milliseconds, whatever the file holds.
 """
 
 from __future__ import annotations
@@ -11,9 +18,14 @@ from dataclasses import dataclass
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cog.errors import ConfigError
+
+MAX_ALIASES = 100  # alias uses (*name) in one file
+MAX_NODES = 100_000  # nodes in the tree the aliases expand to
+MAX_DEPTH = 100  # levels of nesting
 
 
 @dataclass(frozen=True)
@@ -52,12 +64,39 @@ class YMap:
 YNode = YScalar | YSeq | YMap
 
 
+class _TooManyAliases(Exception):  # noqa: N818
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that counts alias uses while composing and stops past MAX_ALIASES."""
+
+    aliases = 0
+
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+        if self.check_event(AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise _TooManyAliases(self.peek_event().start_mark.line + 1)
+        node: Node | None = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+        return node
+
+
 def parse_yaml(text: str, filename: str) -> YNode | None:
     """The document in ``text`` (None when empty); ConfigError with the line when invalid."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_BoundedLoader)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, filename) from None
+    except _TooManyAliases as exc:
+        raise ConfigError(
+            f"{filename}:{exc.line}: more than {MAX_ALIASES} YAML aliases (*name): refused, "
+            "as a file that expands to a huge document would be",
+            "Write the values out, or use fewer anchors and aliases.",
+        ) from None
+    except RecursionError:
+        raise _too_deep(filename, None) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise ConfigError(
@@ -67,7 +106,20 @@ def parse_yaml(text: str, filename: str) -> YNode | None:
         ) from None
     if root is None:
         return None
-    return _convert(root, SafeConstructor(), filename)
+    try:
+        return _Converter(filename).convert(root, 0)
+    except RecursionError:  # a merge key (<<: *name) inside its own anchor
+        raise _too_deep(filename, None) from None
+
+
+def _too_deep(filename: str, line: int | None) -> ConfigError:
+    where = filename if line is None else f"{filename}:{line}"
+    return ConfigError(
+        f"{where}: YAML nested more than {MAX_DEPTH} levels deep (or an alias that contains "
+        "itself)",
+        "cog.yaml needs a few levels of nesting: flatten the structure, and check that no "
+        "alias (*name) is used inside its own anchor (&name).",
+    )
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, filename: str) -> ConfigError:
@@ -88,26 +140,48 @@ def _syntax_error(exc: yaml.MarkedYAMLError, filename: str) -> ConfigError:
     return ConfigError(f"{filename}:{line}: invalid YAML: {what}", hint)
 
 
-def _convert(node: Node, constructor: SafeConstructor, filename: str) -> YNode:
-    line = node.start_mark.line + 1
-    if isinstance(node, ScalarNode):
-        value = constructor.construct_object(node, deep=True)
-        return YScalar(value=value, raw=str(node.value), quoted=node.style in ("'", '"'), line=line)
-    if isinstance(node, SequenceNode):
-        return YSeq(tuple(_convert(item, constructor, filename) for item in node.value), line)
-    assert isinstance(node, MappingNode)
-    # Resolves YAML merge keys (<<: *anchor) in place, as safe_load would.
-    constructor.flatten_mapping(node)
-    entries: list[YEntry] = []
-    seen: dict[str, int] = {}
-    for key_node, value_node in node.value:
-        key = str(key_node.value) if isinstance(key_node, ScalarNode) else "<complex key>"
-        key_line = key_node.start_mark.line + 1
-        if key in seen:
+class _Converter:
+    """Turns composed nodes into YNodes, counting every node an alias makes it visit again."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.constructor = SafeConstructor()
+        self.nodes = 0
+
+    def convert(self, node: Node, depth: int) -> YNode:
+        line = node.start_mark.line + 1
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
             raise ConfigError(
-                f"{filename}:{key_line}: duplicate key '{key}' (first set on line {seen[key]})",
-                f"Delete one of the two '{key}' entries: YAML would silently keep the last.",
+                f"{self.filename}:{line}: the YAML aliases expand to more than {MAX_NODES} "
+                "values: refused",
+                "Write the values out, or use fewer anchors and aliases.",
             )
-        seen[key] = key_line
-        entries.append(YEntry(key, key_line, _convert(value_node, constructor, filename)))
-    return YMap(tuple(entries), line)
+        if depth > MAX_DEPTH:
+            raise _too_deep(self.filename, line)
+        if isinstance(node, ScalarNode):
+            value = self.constructor.construct_object(node, deep=True)
+            raw = str(node.value)
+            return YScalar(value=value, raw=raw, quoted=node.style in ("'", '"'), line=line)
+        if isinstance(node, SequenceNode):
+            return YSeq(tuple(self.convert(item, depth + 1) for item in node.value), line)
+        assert isinstance(node, MappingNode)
+        return self._mapping(node, depth, line)
+
+    def _mapping(self, node: MappingNode, depth: int, line: int) -> YMap:
+        # Resolves YAML merge keys (<<: *anchor) in place, as safe_load would.
+        self.constructor.flatten_mapping(node)
+        entries: list[YEntry] = []
+        seen: dict[str, int] = {}
+        filename = self.filename
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, ScalarNode) else "<complex key>"
+            key_line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"{filename}:{key_line}: duplicate key '{key}' (first set on line {seen[key]})",
+                    f"Delete one of the two '{key}' entries: YAML would silently keep the last.",
+                )
+            seen[key] = key_line
+            entries.append(YEntry(key, key_line, self.convert(value_node, depth + 1)))
+        return YMap(tuple(entries), line)
