@@ -33,7 +33,7 @@ from pathlib import Path
 
 from cog.rules._files import default_cache_root
 from cog.rules.cache import Cache
-from cog.rules.deb import DebFile
+from cog.rules.deb import MERGED_DIRS, DebFile
 from cog.rules.debian.index import IndexedPackage
 from cog.rules.debian.lockset import load_universe, read_releases
 from cog.rules.debian.resolve import closure
@@ -42,7 +42,6 @@ from cog.rules.debian.transport import file_url_path
 from cog.rules.fetch import fetch
 from cog.rules.lockfile import DebPackage
 from cog.rules.pylock.config import read_index_config
-from cog.rules.rootfs_fixups import MERGED_DIRS
 from cog.rules.sources import deb_urls, suite_sources
 from cog.rules.tree import Tree
 

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import requests
 
-from cog._run.reaper import mounts_beneath, state_root
+from cog._run.mounts import mounts_beneath
+from cog._run.reaper import state_root
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 
