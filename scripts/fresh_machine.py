@@ -35,12 +35,11 @@ from cog.rules._files import default_cache_root
 from cog.rules.cache import Cache
 from cog.rules.deb import MERGED_DIRS, DebFile
 from cog.rules.debian.index import IndexedPackage
-from cog.rules.debian.lockset import load_universe, read_releases
+from cog.rules.debian.lockset import load_universe, pin, read_releases
 from cog.rules.debian.resolve import closure
 from cog.rules.debian.targets import debian_data
 from cog.rules.debian.transport import file_url_path
 from cog.rules.fetch import fetch
-from cog.rules.lockfile import DebPackage
 from cog.rules.pylock.config import read_index_config
 from cog.rules.sources import deb_urls, suite_sources
 from cog.rules.tree import Tree
@@ -93,18 +92,8 @@ def fetch_debs(packages: Iterable[IndexedPackage]) -> list[Path]:
     cache = Cache(default_cache_root())
     paths = []
     for p in packages:
-        pin = DebPackage(
-            name=p.name,
-            version=p.version,
-            architecture=p.architecture,
-            suite=p.suite,
-            filename=p.filename,
-            sha256=p.sha256,
-            size=p.size,
-            source=p.source,
-            installed_size=p.installed_size,
-        )
-        paths.append(fetch(deb_urls(pin), pin.sha256, pin.size, cache))
+        deb = pin(p)
+        paths.append(fetch(deb_urls(deb), deb.sha256, deb.size, cache))
     return paths
 
 

@@ -44,7 +44,8 @@ def load_universe(
     return Universe(packages, arch)
 
 
-def _pin(p: IndexedPackage) -> DebPackage:
+def pin(p: IndexedPackage) -> DebPackage:
+    """The lock entry for an index entry."""
     return DebPackage(
         name=p.name,
         version=p.version,
@@ -108,6 +109,6 @@ def resolve_debian(
         prefer=prefer,
         suite_label=f"Debian {suite.codename} ({', '.join(suite.main + suite.security)})",
     )
-    pins = tuple(_pin(p) for p in chosen)
+    pins = tuple(pin(p) for p in chosen)
     atomic_write(cached, json.dumps([p.model_dump() for p in pins]).encode())
     return pins
