@@ -8,40 +8,101 @@ import io
 import os
 import pathlib
 import shutil
+import sys
 import tempfile
 from typing import Any
 
 from cog.runtime._messages import OutputFile
 
 _SCALARS = (str, int, float, bool, type(None))
+# Ints this wide have fewer digits than any int-to-str limit Python allows (640 at least):
+# only wider ones need converting to know whether the server can write them.
+_NARROW_INT_BITS = 2000
 
 
-def encode_output(value: object) -> object:  # noqa: PLR0911 (one case per kind of value)
+class OutputEncodingError(ValueError):
+    """The model returned something that cannot be written as JSON; fails its prediction."""
+
+
+def encode_output(value: object) -> object:
+    """``value`` as JSON-ready values; OutputEncodingError when JSON cannot hold it."""
+    try:
+        return _encode(value)
+    except RecursionError:
+        raise OutputEncodingError(
+            "the output cannot be written as JSON: it contains itself (a circular reference)"
+            " or is nested too deeply"
+        ) from None
+
+
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold (lone surrogates) written as escapes."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
+
+
+def _scalar(value: object) -> object:
+    if isinstance(value, str):
+        if not value.isascii():
+            _check_text(value)
+    elif isinstance(value, int) and value.bit_length() > _NARROW_INT_BITS:
+        _check_int(value)
+    return value
+
+
+def _check_text(value: str) -> None:
+    try:
+        value.encode()
+    except UnicodeEncodeError as exc:
+        bad = ascii(value[exc.start : exc.end])
+        raise OutputEncodingError(
+            f"the output cannot be written as JSON: a string holds the lone surrogate {bad},"
+            " which is not valid Unicode"
+        ) from None
+
+
+def _check_int(value: int) -> None:
+    try:
+        str(value)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        raise OutputEncodingError(
+            f"the output cannot be written as JSON: an integer has more than {limit} digits"
+        ) from None
+
+
+def _encode(value: object) -> object:  # noqa: PLR0911 (one case per kind of value)
     if isinstance(value, _SCALARS):
-        return value
+        return _scalar(value)
     if isinstance(value, pathlib.PurePath):
         return OutputFile(os.fspath(value))
     if isinstance(value, io.IOBase):
         return _spill(value)
     if isinstance(value, dict):
-        return {str(k): encode_output(v) for k, v in value.items()}
+        return {_key(k): _encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [encode_output(v) for v in value]
+        return [_encode(v) for v in value]
     if isinstance(value, enum.Enum):
-        return encode_output(value.value)
+        return _encode(value.value)
     model_dump = getattr(value, "model_dump", None)
     if callable(model_dump):
         dumped: Any = model_dump()
-        return encode_output(dumped)
+        return _encode(dumped)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        return encode_output(fields)
+        return _encode(fields)
     if hasattr(value, "get_secret_value"):
         return str(value)
     tolist = getattr(value, "tolist", None)
     if callable(tolist):
-        return encode_output(tolist())
+        return _encode(tolist())
     raise TypeError(f"cannot return a value of type {type(value).__name__} from the model")
+
+
+def _key(key: object) -> str:
+    text = str(key)
+    if not text.isascii():
+        _check_text(text)
+    return text
 
 
 def _spill(handle: io.IOBase) -> OutputFile:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
+from cog.runtime._encode import printable
 from cog.runtime._files import has_file_inputs
 from cog.runtime._messages import (
     Done,
@@ -173,12 +174,15 @@ class Pool(Listener):
 
     def on_setup_log(self, worker: Worker, message: Log) -> None:
         # N workers print the same setup: health shows the first one's, once.
+        # print()ed text reaches us unencoded: it may hold lone surrogates, which no JSON
+        # response could carry.
+        data = printable(message.data)
         if self.setup.status == "starting" and worker.index == 0:
-            self.setup.logs.append(message.data)
+            self.setup.logs.append(data)
         elif self.setup.status == "starting":
-            self._other_logs.setdefault(worker.index, []).append(message.data)
+            self._other_logs.setdefault(worker.index, []).append(data)
         else:
-            log.info("%s", message.data.rstrip("\n"))
+            log.info("%s", data.rstrip("\n"))
 
     def on_setup_done(self, worker: Worker, message: SetupDone) -> None:
         if message.error is not None:
@@ -201,7 +205,7 @@ class Pool(Listener):
         if job is None:
             return
         if isinstance(message, Log):
-            job.prediction.add_log(message.source, message.data)
+            job.prediction.add_log(message.source, printable(message.data))
         elif isinstance(message, Output):
             # Closed when the prediction already ended (an upload failed): drop the chunk.
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):

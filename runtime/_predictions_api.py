@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import trio
 from cog.runtime._http import (
     JSON_HEADERS,
@@ -15,6 +13,7 @@ from cog.runtime._http import (
     Send,
     dumps,
     header,
+    load_json_body,
     read_body,
     respond,
     respond_json,
@@ -28,7 +27,6 @@ from cog._signature.model import Mode, Signature
 from cog._signature.validate import (
     InputValidationError,
     body_not_object,
-    invalid_json_body,
     request_validation_error,
     validate_input,
 )
@@ -172,13 +170,9 @@ def _is_json(content_type: bytes) -> bool:
 
 def _parse(body: bytes, mode: Mode, path_id: str | None, signature: Signature) -> Request:
     try:
-        payload = json.loads(body) if body.strip() else {}
-    except json.JSONDecodeError as exc:
-        raise _invalid(invalid_json_body(exc)) from None
-    except UnicodeDecodeError:
-        raise _invalid(
-            request_validation_error(("body",), "body is not UTF-8", "value_error.jsondecode")
-        ) from None
+        payload = load_json_body(body)
+    except InputValidationError as exc:
+        raise _invalid(exc) from None
     if not isinstance(payload, dict):
         raise _invalid(body_not_object(payload))
     raw_input = payload.get("input")

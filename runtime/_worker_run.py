@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any
 
 from cog.runtime._capture import Capture, attribution, current_prediction
-from cog.runtime._encode import encode_output
+from cog.runtime._encode import encode_output, printable
 from cog.runtime._messages import Done, Metric, Output, RunJob, Status
 from cog.runtime._pipe import BlockingReader, BlockingWriter
 
@@ -95,6 +95,8 @@ class _Base:
         started: float,
     ) -> None:
         predict_time = time.perf_counter() - started
+        if error is not None:
+            error = printable(error)  # the model's message may hold a lone surrogate
         self._writer.send(Done(job.id, status, output, error, metrics, predict_time))
 
 

@@ -18,6 +18,7 @@ import traceback
 from typing import Any
 
 from cog.runtime._capture import Capture
+from cog.runtime._encode import printable
 from cog.runtime._messages import (
     Cancel,
     CheckHealth,
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     except BaseException as exc:  # noqa: BLE001 (the import error is the setup failure)
         traceback.print_exc()
         capture.finish(None)
-        writer.send(Loaded(None, f"{type(exc).__name__}: {exc}"))
+        writer.send(Loaded(None, printable(f"{type(exc).__name__}: {exc}")))
         return
     writer.send(Loaded(signature))
     # Cancellation arrives as SIGUSR1 from our own control thread; block it until a
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
 def _setup_failed(exc: BaseException, capture: Capture, writer: BlockingWriter) -> None:
     traceback.print_exception(exc)
     capture.finish(None)
-    writer.send(SetupDone(f"{type(exc).__name__}: {exc}"))
+    writer.send(SetupDone(printable(f"{type(exc).__name__}: {exc}")))
 
 
 def _report_health(
