@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cog.errors import BuildError
-from cog.progress import Progress
+from cog.progress import Progress, phase
 
 from . import layers
 from .base_image import BaseImage
@@ -83,12 +83,18 @@ class Assembler:
 
     # inputs
 
-    def _fetch(self, item: DebPackage | Wheel) -> Path:
-        return fetch(self.locate(item), item.sha256, item.size, self.cache, progress=self.progress)
-
     def _fetch_all(self, items: Sequence[DebPackage | Wheel]) -> list[Path]:
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return list(pool.map(self._fetch, items))
+        missing = sum(i.size for i in items if self.cache.blob_path(i.sha256) is None)
+        with (
+            phase(self.progress, "Fetching", done="fetched", noun="files", total=missing) as p,
+            ThreadPoolExecutor(max_workers=8) as pool,
+        ):
+            return list(
+                pool.map(
+                    lambda i: fetch(self.locate(i), i.sha256, i.size, self.cache, progress=p),
+                    items,
+                )
+            )
 
     def _rootfs_key(self) -> str:
         base = self.spec.base
@@ -354,24 +360,26 @@ class Assembler:
             shutil.rmtree(self._scratch, ignore_errors=True)
         return [p.record for p in planned if p.record is not None]
 
-    def _build_one(self, p: _Planned) -> None:
-        task = self.progress.task(f"build {p.description}")
+    def _build_one(self, p: _Planned, progress: Progress) -> None:
+        task = progress.task(p.description)
         p.record = p.build()
         self.cache.put_layer(p.key, p.record)
+        task.advance(p.record.size)  # the compressed size: what the summary line adds up
         task.finish(f"{p.record.size / 1e6:.1f} MB")
 
     def _build_missing(self, planned: list[_Planned]) -> None:
-        rest = planned[self._bottom :]
-        for bottom in planned[: self._bottom]:
-            if bottom.record is None:
-                self._build_one(bottom)
-        parallel = [p for p in rest if p.record is None and not p.needs_rootfs]
-        with ThreadPoolExecutor(max_workers=max(2, len(parallel))) as pool:
-            for future in [pool.submit(self._build_one, p) for p in parallel]:
-                future.result()
-        for p in rest:
-            if p.record is None:
-                self._build_one(p)
+        with phase(self.progress, "Building layers", done="built", noun="layers") as progress:
+            rest = planned[self._bottom :]
+            for bottom in planned[: self._bottom]:
+                if bottom.record is None:
+                    self._build_one(bottom, progress)
+            parallel = [p for p in rest if p.record is None and not p.needs_rootfs]
+            with ThreadPoolExecutor(max_workers=max(2, len(parallel))) as pool:
+                for future in [pool.submit(self._build_one, p, progress) for p in parallel]:
+                    future.result()
+            for p in rest:
+                if p.record is None:
+                    self._build_one(p, progress)
 
 
 _MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}

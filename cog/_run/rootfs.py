@@ -27,7 +27,7 @@ from cog._run._layerstream import BombError, BoundedTarInfo, LayerStream, Unpack
 from cog._run._unpack_entries import EntryWriter
 from cog._run.image import Image, Layer, blob_path
 from cog.errors import RunError
-from cog.progress import NullProgress, Progress
+from cog.progress import NullProgress, Progress, phase
 
 
 def chain_id(diff_ids: tuple[str, ...]) -> str:
@@ -73,19 +73,23 @@ def unpacked_rootfs(image: Image, cache_root: Path, progress: Progress | None = 
     try:
         root = staging / "rootfs"
         root.mkdir()
-        task = progress.task("unpacking image", total=len(image.layers))
         used = 0
-        with ContainedRoot(root) as contained:
+        total = sum(layer.size for layer in image.layers)
+        with (
+            phase(progress, "Unpacking", done="unpacked", noun="layers", total=total) as layers,
+            ContainedRoot(root) as contained,
+        ):
             for layer, diff_id in zip(image.layers, expected, strict=True):
                 limit = limits.for_layer(layer.size, used)
+                task = layers.task(layer.digest[7:19], total=layer.size)
                 try:
                     used += _apply_layer(
-                        contained, image, layer, diff_id=diff_id, limit=limit, progress=progress
+                        contained, image, layer, diff_id=diff_id, limit=limit, progress=layers
                     )
                 except BombError as err:
                     raise RunError(err.message, limits.hint()) from err
-                task.advance(1)
-        task.finish()
+                task.advance(layer.size)
+                task.finish()
         try:
             os.rename(root, final)
         except OSError:

@@ -14,7 +14,7 @@ from cog.rules.cache import Cache
 from cog.rules.oci import OciLayout
 
 from cog.errors import FetchError, RegistryError
-from cog.progress import Progress
+from cog.progress import Progress, phase
 
 from ._client import RegistryClient, bounded_body
 from ._layout import (
@@ -55,6 +55,7 @@ def _parse_platform(platform: str) -> tuple[str, str, str]:
 class _Puller:
     def __init__(self, client: RegistryClient, ref: Reference, cache: Cache, progress: Progress):
         self._client, self._ref, self._cache, self._progress = client, ref, cache, progress
+        self.blob_progress = progress  # the pull's phase while blobs are fetched
         self._scopes = (f"repository:{ref.repository}:pull",)
 
     def manifest(
@@ -116,7 +117,7 @@ class _Puller:
     def blob(self, desc: Descriptor) -> Path:
         hexdigest = check_digest(desc.digest)
         cached = self._cache.blob_path(hexdigest)
-        task = self._progress.task(desc.digest[7:19], total=desc.size)
+        task = self.blob_progress.task(desc.digest[7:19], total=desc.size)
         if cached is not None:
             task.finish(f"{desc.digest[7:19]} cached")
             return cached
@@ -177,7 +178,10 @@ def pull(
             child = puller.choose(body, media, platform)
             body, media, digest = puller.manifest(child.digest, child.digest, child.size)
         blobs = referenced(body, media, f"manifest {digest}")
-        paths = run_parallel(puller.blob, blobs, _CONCURRENCY)
+        total = sum(d.size for d in blobs)
+        with phase(progress, f"Pulling {ref}", done="pulled", noun="blobs", total=total) as p:
+            puller.blob_progress = p
+            paths = run_parallel(puller.blob, blobs, _CONCURRENCY)
     finally:
         client.close()
     tag = tag_as or ref.tag or DEFAULT_TAG

@@ -14,7 +14,7 @@ from pathlib import Path
 from cog.rules._files import default_cache_root
 
 from cog.errors import RegistryError
-from cog.progress import Progress
+from cog.progress import Progress, phase
 
 from ._client import RegistryClient
 from ._layout import INDEX_TYPES, Descriptor, LayoutReader, manifest_media_type, referenced
@@ -124,6 +124,13 @@ class _Pusher:
             )
 
 
+def _blob_sizes(manifest: _Manifest) -> dict[str, int]:
+    sizes = {d.digest: d.size for d in manifest.blobs}
+    for child in manifest.children:
+        sizes.update(_blob_sizes(child))
+    return sizes
+
+
 def push(
     layout: Path,
     manifest_digest: str,
@@ -165,10 +172,12 @@ def push(
         client.connect((f"repository:{ref.repository}:pull,push",))
         record = PushRecord(cache_dir or default_cache_root(env), ref.registry)
         blobs = BlobPusher(client, ref.repository, record, settings)
-        pusher = _Pusher(
-            client, ref, layout=reader, blobs=blobs, concurrency=workers, progress=progress
-        )
-        pusher.push_image(manifest, ref.tag)
+        total = sum(_blob_sizes(manifest).values())
+        with phase(progress, f"Pushing {ref}", done="pushed", noun="blobs", total=total) as p:
+            pusher = _Pusher(
+                client, ref, layout=reader, blobs=blobs, concurrency=workers, progress=p
+            )
+            pusher.push_image(manifest, ref.tag)
     finally:
         client.close()
     done = pusher.outcomes
