@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+from cog._run.cdi import parse_gpus
 from cog._run.image import Image, tags
 from cog._run.runc import ContainerSpec
 from cog.errors import RunError
@@ -37,6 +38,13 @@ def _tag_of(image: Image) -> str:
         if digest == image.manifest_digest:
             return tag
     raise RunError(f"{image.manifest_digest} has no tag in {image.layout} to load it by")
+
+
+def _gpu_args(engine: str, gpus: str) -> list[str]:
+    """docker keeps --gpus (its toolkit hook); podman gets each GPU by its CDI name."""
+    if engine == "docker":
+        return ["--gpus", gpus]
+    return [arg for name in parse_gpus(gpus).cdi_names() for arg in ("--device", name)]
 
 
 class EngineContainer:
@@ -81,9 +89,7 @@ class EngineContainer:
             suffix = ":ro" if mount.read_only else ""
             args += ["-v", f"{mount.source}:{mount.destination}{suffix}"]
         if self.spec.gpus:
-            args += (
-                ["--gpus", "all"] if self.engine == "docker" else ["--device", "nvidia.com/gpu=all"]
-            )
+            args += _gpu_args(self.engine, self.spec.gpus)
         return [*args, "--entrypoint", self.spec.args[0], image_name, *self.spec.args[1:]]
 
     def start(

@@ -23,11 +23,13 @@ import resource
 import secrets
 import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from cog._run.cdi import Device, resolve_gpus
+from cog._run.cdi_edits import apply_devices
 from cog._run.mounts import mount_overlay
 from cog._run.reaper import Claim, remove_bundle, state_root
 from cog.errors import RunError
@@ -53,7 +55,7 @@ class ContainerSpec:
     cwd: str = "/src"
     mounts: tuple[BindMount, ...] = ()
     terminal: bool = False
-    gpus: bool = False
+    gpus: str | None = None  # docker's --gpus syntax; under runc, CDI devices (cdi.py)
     extra_paths_ro: tuple[str, ...] = field(default=("/etc/resolv.conf",))
 
 
@@ -71,9 +73,13 @@ class Container:
         *,
         state_dir: Path | None = None,
         records: Path | None = None,
+        gpu_devices: Sequence[Device] | None = None,
     ):
         self.rootfs = rootfs
         self.spec = spec
+        if gpu_devices is None and spec.gpus:
+            gpu_devices = resolve_gpus(spec.gpus)  # before anything needs cleaning up
+        self.gpu_devices = tuple(gpu_devices or ())
         self.id = "cog-" + secrets.token_hex(6)
         self._runc = runc_binary()
         self._state_dir = state_dir
@@ -99,6 +105,7 @@ class Container:
     ) -> subprocess.Popen[bytes]:
         root, read_only = self._prepare_root()
         config = _bundle_config(self.spec, root, read_only=read_only)
+        apply_devices(config, self.gpu_devices)
         (self._bundle / "config.json").write_text(json.dumps(config, indent=1))
         self.process = subprocess.Popen(
             self._runc_cmd("run", "--bundle", str(self._bundle), self.id),
@@ -224,7 +231,6 @@ def _bundle_config(spec: ContainerSpec, root: Path, *, read_only: bool) -> dict[
             mounts.append(_bind(Path(host_path), host_path, read_only=True))
     for mount in spec.mounts:
         mounts.append(_bind(mount.source, mount.destination, read_only=mount.read_only))
-    devices, device_rules = _gpu_devices() if spec.gpus else ([], [])
     # As many open files as cog itself may have: a container cannot raise it further.
     nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     return {
@@ -246,8 +252,8 @@ def _bundle_config(spec: ContainerSpec, root: Path, *, read_only: bool) -> dict[
             # No network namespace: the container shares the host's, so a server inside
             # listens on the host's 127.0.0.1 directly.
             "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount")],
-            "devices": devices,
-            "resources": {"devices": [{"allow": False, "access": "rwm"}, *device_rules]},
+            "devices": [],
+            "resources": {"devices": [{"allow": False, "access": "rwm"}]},
             "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys"],
         },
@@ -266,23 +272,3 @@ def _capabilities() -> dict[str, list[str]]:
         "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
     ]  # fmt: skip
     return {"bounding": caps, "effective": caps, "permitted": caps}
-
-
-def _gpu_devices() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    nodes = sorted(Path("/dev").glob("nvidia*"))
-    if not nodes:
-        raise RunError(
-            "--gpus was given but this machine has no NVIDIA devices (/dev/nvidia*)",
-            "Run without --gpus, or on a machine with an NVIDIA driver installed.",
-        )
-    devices, rules = [], []
-    for node in nodes:
-        if node.is_dir():
-            continue
-        info = node.stat()
-        major, minor = os.major(info.st_rdev), os.minor(info.st_rdev)
-        devices.append(
-            {"path": str(node), "type": "c", "major": major, "minor": minor, "fileMode": 0o666}
-        )
-        rules.append({"allow": True, "type": "c", "major": major, "minor": minor, "access": "rwm"})
-    return devices, rules

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cog._run.cdi import implicit_gpus, resolve_gpus
 from cog._run.client import RuntimeClient
 from cog._run.engines import EngineContainer
 from cog._run.image import Image
@@ -36,7 +37,7 @@ LOOPBACK = "127.0.0.1"
 @dataclass(frozen=True)
 class RunOptions:
     env: Mapping[str, str] = field(default_factory=dict)
-    gpus: bool = False
+    gpus: str | None = None  # docker's --gpus syntax
     setup_timeout: float | None = 300.0
     mounts: tuple[BindMount, ...] = ()
     engine: str = "runc"  # or podman, docker
@@ -57,7 +58,7 @@ def run_options_for(
         env["REPLICATE_API_TOKEN"] = os.environ["REPLICATE_API_TOKEN"]
     # gpu: true asks for every GPU, as the reference's `--gpus all`; a machine without an
     # NVIDIA driver runs the model on the CPU instead, as the reference retries without.
-    want_gpus = bool(gpus) or (gpu_default and Path("/dev/nvidiactl").exists())
+    want_gpus = gpus or (implicit_gpus(engine) if gpu_default else None)
     timeout = float(setup_timeout) if setup_timeout else None
     return RunOptions(env=env, gpus=want_gpus, setup_timeout=timeout, engine=engine)
 
@@ -88,8 +89,9 @@ def make_container(
     records = state_root(cache_root())
     reap_stale(records, shutil.which("runc"))
     if engine == "runc":
+        gpu_devices = resolve_gpus(spec.gpus) if spec.gpus else ()  # fail before unpacking
         rootfs = unpacked_rootfs(image, cache_root(), progress or NullProgress())
-        return Container(rootfs, spec, records=records)
+        return Container(rootfs, spec, records=records, gpu_devices=gpu_devices)
     return EngineContainer(engine, image, spec)
 
 
