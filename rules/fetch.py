@@ -1,7 +1,8 @@
 """The one network seam of a build: fetch a pinned file into the cache, verified.
 
 Each URL is tried in turn; bytes stream straight into a cache temp file while being hashed,
-and only a file whose sha256 and size match the lock enters the cache. ``file://`` URLs
+and only a file whose sha256 and size match the lock enters the cache (a size of None:
+the lock pins only the sha256, as for a python-build-standalone archive). ``file://`` URLs
 (local find-links folders and indexes) read the file directly.
 """
 
@@ -50,7 +51,7 @@ def _name_of(url: str) -> str:
 def fetch(
     urls: Sequence[str],
     sha256: str,
-    size: int,
+    size: int | None,
     cache: Cache,
     *,
     progress: Progress | None = None,
@@ -92,7 +93,7 @@ def fetch(
     )
 
 
-def _fetch_one(url: str, sha256: str, size: int, cache: Cache, task: Task) -> None:
+def _fetch_one(url: str, sha256: str, size: int | None, cache: Cache, task: Task) -> None:
     name = _name_of(url)
     scheme = urllib.parse.urlsplit(url).scheme
     with cache.writer(sha256, what=name) as w:
@@ -110,5 +111,5 @@ def _fetch_one(url: str, sha256: str, size: int, cache: Cache, task: Task) -> No
                     task.advance(len(chunk))
         else:
             raise FetchError(f"{name}: unsupported URL scheme in {url}")
-        if w.size != size:
+        if size is not None and w.size != size:
             raise FetchError(f"{name}: got {w.size} bytes from {url}, cog.lock says {size}")
