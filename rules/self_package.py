@@ -19,7 +19,8 @@ _PACKAGES = {
     "cog.runtime": "cog/runtime",
     "cog.third_party": "cog/third_party",
 }
-_DATA_SUFFIXES = (".py", ".typed", ".json", ".toml", ".txt", ".tmpl")
+# .html/.js/.css: the runtime's /docs page (runtime/_docs_page.py).
+_DATA_SUFFIXES = (".py", ".typed", ".json", ".toml", ".txt", ".tmpl", ".html", ".js", ".css")
 
 
 def _package_dir(module: str) -> Path:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from cog.runtime._docs_page import register_docs
 from cog.runtime._http import dumps
 from cog.runtime._service import Service
 from quart import Response
@@ -71,4 +72,5 @@ def quart_app(service: Service, request_shutdown: Callable[[], None]) -> QuartTr
         request_shutdown()
         return _json({})
 
+    register_docs(app)
     return app
