@@ -38,11 +38,38 @@ def render_prediction(
         return Rendered(text=None, written=_write_files(files, output_path))
     if concatenate and isinstance(output, list) and all(isinstance(x, str) for x in output):
         output = "".join(output)
+    written: list[Path] = []
+    if isinstance(output, dict | list):
+        # Files inside an object (a BaseModel output): saved beside the others, and the JSON
+        # printed names where, instead of pages of base64.
+        output = _save_nested(output, "output", output_path, written)
+    if written:
+        text = json.dumps(output, indent=2)
+        return Rendered(text=text, written=tuple(written))
     text = output if isinstance(output, str) else json.dumps(output, indent=2)
     if output_path is not None:
         output_path.write_text(text + ("" if text.endswith("\n") else "\n"))
         return Rendered(text=None, written=(output_path,))
     return Rendered(text=text, written=())
+
+
+def _save_nested(value: Any, name: str, output_path: Path | None, written: list[Path]) -> Any:
+    if isinstance(value, str) and value.startswith("data:"):
+        media_type, data = decode_data_url(value)
+        extension = mimetypes.guess_extension(media_type or "") or ""
+        folder = output_path if output_path is not None and output_path.is_dir() else Path()
+        target = folder / f"{name}{extension}"
+        try:
+            target.write_bytes(data)
+        except OSError as exc:
+            raise RunError(f"cannot write the output to {target}: {exc.strerror}") from exc
+        written.append(target)
+        return str(target)
+    if isinstance(value, dict):
+        return {k: _save_nested(v, f"{name}.{k}", output_path, written) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_save_nested(v, f"{name}.{i}", output_path, written) for i, v in enumerate(value)]
+    return value
 
 
 def _file_outputs(output: Any) -> list[str] | None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,19 @@ def test_file_list_output_is_numbered_after_the_output_path(tmp_path: Path) -> N
     rendered = render_prediction(body, tmp_path / "out.txt")
     assert [p.name for p in rendered.written] == ["out.0.txt", "out.1.txt"]
     assert (tmp_path / "out.1.txt").read_bytes() == b"b"
+
+
+def test_files_inside_an_object_are_saved_and_the_json_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    output = {"text": "hi", "file": _data_url(b"model", "text/plain"), "n": [1]}
+    rendered = render_prediction({"status": "succeeded", "output": output}, None)
+    assert rendered.written == (Path("output.file.txt"),)
+    assert (tmp_path / "output.file.txt").read_bytes() == b"model"
+    assert rendered.text is not None
+    assert json.loads(rendered.text) == {"text": "hi", "file": "output.file.txt", "n": [1]}
+    assert rendered.text.startswith('{\n  "text": "hi",')
 
 
 def test_failed_prediction_raises_with_error_and_logs() -> None:
