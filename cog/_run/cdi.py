@@ -256,3 +256,15 @@ def implicit_gpus(engine: str) -> str | None:
     if engine == "docker":  # docker gets GPUs through the toolkit's runtime hook
         return "all"
     return "all" if load_registry().of_kind(GPU_KIND) else None
+
+
+def resolve_names(names: list[str], registry: Registry | None = None) -> list[Device]:
+    """Devices by their qualified CDI names (``vendor.com/class=name``), any kind."""
+    registry = load_registry() if registry is None else registry
+    missing = [name for name in names if name not in registry.devices]
+    if missing:
+        raise RunError(
+            f"no CDI spec defines {', '.join(missing)} (looked in {registry.searched()})",
+            f"{CREATE_SPEC_HINT}, or set {SPEC_DIRS_ENV} to the directories that hold one.",
+        )
+    return [registry.devices[name] for name in dict.fromkeys(names)]
