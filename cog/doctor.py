@@ -43,6 +43,7 @@ def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> list[Fi
         findings.extend(_runtime_findings())
     findings.extend(_tool_findings(("bwrap", "gpgv", "zstd")))
     findings.extend(_tool_findings(("podman", "docker"), optional=True))
+    findings.extend(gpu_findings())
     findings.append(_cache_finding())
     return findings
 
@@ -159,3 +160,59 @@ def _cache_finding() -> Finding:
             "Set COG_CACHE_DIR to a writable directory.",
         )
     return Finding("cache", True, f"cache at {root}")
+
+
+def gpu_findings() -> Iterator[Finding]:
+    """The NVIDIA GPUs this machine has, and the CDI devices `--gpus` can give containers."""
+    from cog._run import cdi  # noqa: PLC0415 (only this check needs it)
+
+    gpus = sorted(p.name for p in Path("/dev").glob("nvidia[0-9]*"))
+    registry = cdi.load_registry()
+    if gpus:
+        yield Finding("GPUs", True, f"{len(gpus)} NVIDIA GPU(s): /dev/" + ", /dev/".join(gpus))
+    else:
+        yield Finding("GPUs", True, "no NVIDIA GPU on this machine (no /dev/nvidia0)")
+    for error in registry.errors:
+        yield Finding("CDI", False, error, f"Fix or remove that file. {cdi.CREATE_SPEC_HINT}.")
+    kinds = sorted({d.spec.kind for d in registry.devices.values()})
+    for kind in kinds:
+        devices = registry.of_kind(kind)
+        specs = ", ".join(sorted({str(d.spec.path) for d in devices.values()}))
+        yield Finding("CDI", True, f"{kind}: {', '.join(sorted(devices))} ({specs})")
+        gone = [path for device in devices.values() for path in cdi.host_paths(device)]
+        gone = sorted({path for path in gone if not os.path.exists(path)})
+        if gone:
+            yield Finding(
+                "CDI",
+                False,
+                f"{kind}'s spec names {gone[0]}"
+                + (f" and {len(gone) - 1} more paths" if len(gone) > 1 else "")
+                + " that this machine does not have (the driver changed?)",
+                f"Regenerate it: {cdi.CREATE_SPEC_HINT}.",
+                fix=_generate_gpu_spec(),
+            )
+    if gpus and cdi.GPU_KIND not in kinds:
+        yield Finding(
+            "CDI",
+            False,
+            f"no CDI spec describes {cdi.GPU_KIND} (looked in {registry.searched()}): "
+            "--gpus under runc needs one",
+            f"{cdi.CREATE_SPEC_HINT}.",
+            fix=_generate_gpu_spec(),
+        )
+
+
+def _generate_gpu_spec() -> Callable[[], str] | None:
+    ctk = which("nvidia-ctk")
+    if ctk is None or os.geteuid() != 0:
+        return None
+
+    def generate() -> str:
+        argv = [ctk, "cdi", "generate", "--output=/etc/cdi/nvidia.yaml"]
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+            raise CogError(f"`{' '.join(argv)}` failed:\n{tail}")
+        return "wrote /etc/cdi/nvidia.yaml with nvidia-ctk"
+
+    return generate

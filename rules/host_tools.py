@@ -48,6 +48,10 @@ TOOLS: dict[str, HostTool] = {
         HostTool("podman", "podman", "--runtime podman", optional=True),
         HostTool("docker", "docker.io", "--runtime docker", optional=True),
         HostTool("skopeo", "skopeo", "--runtime docker (loading the image)", optional=True),
+        # From NVIDIA's apt repository, not Debian's: it writes the CDI spec --gpus reads.
+        HostTool(
+            "nvidia-ctk", "nvidia-container-toolkit", "--gpus (writing the CDI spec)", optional=True
+        ),
     )
 }
 

@@ -74,6 +74,17 @@ class Registry:
         return ", ".join(str(d) for d in self.dirs)
 
 
+def host_paths(device: Device) -> list[str]:
+    """The host's files the device's edits (and its spec's) bind or create from."""
+    paths = []
+    for edits in (device.spec.edits, device.edits):
+        for node in edits.get("deviceNodes") or ():
+            paths.append(node.get("hostPath") or node["path"])
+        paths += [mount["hostPath"] for mount in edits.get("mounts") or ()]
+        paths += [hook["path"] for hook in edits.get("hooks") or ()]
+    return paths
+
+
 def spec_dirs(env: Mapping[str, str] | None = None) -> tuple[Path, ...]:
     value = (os.environ if env is None else env).get(SPEC_DIRS_ENV)
     dirs = value.split(":") if value else DEFAULT_SPEC_DIRS
