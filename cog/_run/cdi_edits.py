@@ -105,7 +105,9 @@ def _filled(node: Mapping[str, Any], device: Device) -> dict[str, Any]:
 
 def _add_device_node(linux: dict[str, Any], node: dict[str, Any], user: Mapping[str, Any]) -> None:
     access = node.pop("permissions", None) or "rwm"
-    entry = {key: node[key] for key in ("path", "type", "major", "minor") if key in node}
+    entry: dict[str, Any] = {
+        key: node[key] for key in ("path", "type", "major", "minor") if key in node
+    }
     for key in ("fileMode", "uid", "gid"):
         if node.get(key) is not None:
             entry[key] = node[key]
