@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cog.config import Config, load_config
 from cog.errors import LockError
 from cog.progress import Progress
 from cog.rules import lockfile_text
+from cog.rules import python_standalone as standalone
 from cog.rules._files import atomic_write, default_cache_root
 from cog.rules.debian import targets as debian_targets
 from cog.rules.debian.lockset import resolve_debian
-from cog.rules.lockfile import LOCK_VERSION, DebPackage, Lock, Target, WeightsFile
+from cog.rules.debian.targets import Suite
+from cog.rules.lockfile import LOCK_VERSION, DebPackage, Interpreter, Lock, Target, WeightsFile
 from cog.rules.pylock import runtime as runtime_set
 from cog.rules.pylock.lockset import resolve_python_sets
 from cog.rules.pylock.resolve import Target as PythonTarget
@@ -81,6 +83,7 @@ class _Checksum:
         self.feed("lock-format", str(LOCK_VERSION).encode())
         self.feed("third_party/debian.toml", debian_targets.data_bytes())
         self.feed("third_party/runtime.toml", runtime_set.data_bytes())
+        self.feed("third_party/python_standalone.toml", standalone.table_bytes())
 
     def feed(self, label: str, data: bytes) -> None:
         self.digest.update(f"{label}\0{len(data)}\0".encode())
@@ -183,6 +186,79 @@ def _spec(config: Config) -> LockSpec:
     )
 
 
+@dataclass(frozen=True)
+class _InterpreterPlan:
+    """The suite whose packages the image gets, and the pbs build on top (or Debian's own
+    interpreter when ``build`` is None); ``debs`` when checking a patch pin resolved them."""
+
+    suite: Suite
+    build: standalone.StandaloneBuild | None
+    debs: tuple[DebPackage, ...] | None = None
+
+
+def _debian_python(debs: Sequence[DebPackage], minor: str) -> str | None:
+    for deb in debs:
+        if deb.name == f"python{minor}-minimal":
+            return standalone.debian_upstream_version(deb.version)
+    return None
+
+
+def _kept_build(
+    old: Lock | None, minor: str, arch: str, upgrade: bool | Sequence[str]
+) -> standalone.StandaloneBuild | None:
+    """The pbs build an earlier lock pinned for this minor, while the table still has it."""
+    pinned = old.interpreter if old is not None and upgrade is not True else None
+    if pinned is None or pinned.source != standalone.SOURCE_STANDALONE:
+        return None
+    builds = standalone.standalone_table().for_arch(arch, minor)
+    return next((b for b in builds if b.sha256 == pinned.sha256), None)
+
+
+def _plan_interpreter(
+    spec: LockSpec,
+    arch: str,
+    old: Lock | None,
+    upgrade: bool | Sequence[str],
+    resolve_debs: Callable[[Suite], tuple[DebPackage, ...]],
+) -> _InterpreterPlan:
+    data, table = debian_targets.debian_data(), standalone.standalone_table()
+    choice = standalone.choose(spec.python_version, arch, data.python_suites, table)
+    if choice.build is not None:
+        build = choice.build
+        if choice.patch is None:
+            build = _kept_build(old, choice.minor, arch, upgrade) or build
+        return _InterpreterPlan(replace(data.suite(choice.suite), interpreter=()), build)
+    suite = data.suite(choice.suite)
+    if choice.patch is None:
+        return _InterpreterPlan(suite, None)
+    debs = resolve_debs(suite)
+    shipped = _debian_python(debs, choice.minor)
+    if shipped == choice.patch:
+        return _InterpreterPlan(suite, None, debs)
+    if choice.fallback is not None:
+        base = replace(data.suite(table.base_suite), interpreter=())
+        return _InterpreterPlan(base, choice.fallback)
+    raise standalone.unavailable_patch(
+        spec.python_version,
+        (suite.codename, shipped or "no python"),
+        table.for_arch(arch, choice.minor),
+    )
+
+
+def _interpreter_pin(plan: _InterpreterPlan, debs: Sequence[DebPackage], minor: str) -> Interpreter:
+    if plan.build is None:
+        version = _debian_python(debs, minor) or minor
+        return Interpreter(source="debian", version=version)
+    build = plan.build
+    return Interpreter(
+        source="python-build-standalone",
+        version=build.version,
+        release=build.release,
+        filename=build.file,
+        sha256=build.sha256,
+    )
+
+
 def resolve_lock(
     spec: LockSpec,
     *,
@@ -196,11 +272,26 @@ def resolve_lock(
     """A fresh lock for ``spec``, and the URL uv reported for each wheel (by sha256)."""
     arch, machine = _parse_platform(platform)
     old = previous if previous is not None and previous.target.arch == arch else None
-    suite = None
+    minor = standalone.minor_of(spec.python_version.strip())
+    old_debs = {p.name: p.version for p in old.debian} if old else {}
+    kept_debs = _kept(upgrade, list(old_debs))
+
+    def resolve_debs(suite: Suite) -> tuple[DebPackage, ...]:
+        return resolve_debian(
+            suite_sources(suite),
+            arch,
+            suite,
+            spec.system_packages,
+            {n: old_debs[n] for n in kept_debs},
+            cache_dir=default_cache_root(),
+            progress=progress,
+        )
+
+    plan = None
     glibc, codename = _BASE_IMAGE_GLIBC, "none"
     if spec.base_image is None:
-        suite = debian_targets.debian_data().suite_for_python(spec.python_version)
-        glibc, codename = suite.glibc, suite.codename
+        plan = _plan_interpreter(spec, arch, old, upgrade, resolve_debs)
+        glibc, codename = plan.suite.glibc, plan.suite.codename
     old_wheels = [*old.python, *old.runtime] if old else []
     keep = _kept(upgrade, [w.name for w in old_wheels])
     # uv runs in its own processes: resolve the wheels while the Debian indexes are read.
@@ -208,7 +299,7 @@ def resolve_lock(
         python_sets = pool.submit(
             resolve_python_sets,
             spec.requirements,
-            PythonTarget(spec.python_version, uv_platform(machine, glibc)),
+            PythonTarget(minor, uv_platform(machine, glibc)),
             python_index_config(spec.project_dir),
             gpu=spec.gpu,
             previous=[w for w in old_wheels if w.name in keep],
@@ -216,27 +307,18 @@ def resolve_lock(
             progress=progress,
         )
         debian: tuple[DebPackage, ...] = ()
-        if suite is not None:
-            old_debs = {p.name: p.version for p in old.debian} if old else {}
-            kept = _kept(upgrade, list(old_debs))
-            debian = resolve_debian(
-                suite_sources(suite),
-                arch,
-                suite,
-                spec.system_packages,
-                {n: old_debs[n] for n in kept},
-                cache_dir=default_cache_root(),
-                progress=progress,
-            )
+        if plan is not None:
+            debian = plan.debs if plan.debs is not None else resolve_debs(plan.suite)
         sets = python_sets.result()
     lock = Lock(
         inputs_sha256=checksum,
         target=Target(
             arch=arch,  # type: ignore[arg-type]
-            python_version=spec.python_version,
+            python_version=minor,
             gpu=spec.gpu,
             debian_suite=codename,
         ),
+        interpreter=_interpreter_pin(plan, debian, minor) if plan is not None else None,
         debian=debian,
         python=sets.python,
         runtime=sets.runtime,

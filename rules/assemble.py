@@ -1,10 +1,11 @@
 """Plan and build an image's layers from cog.lock, reusing every layer whose key is cached.
 
 Layers, most stable at the bottom: the OS (the debs, with Debian's python3.X in it: it is a
-deb like the others and changes when they do), each wheel over 100 MB alone, the other
-wheels, the cog runtime, one layer per ``build.run`` command, each weights file (with
-separate weights), and the code. Missing layers build in parallel threads: gzip and
-sha256 release the GIL, so two layers compress on two cores.
+deb like the others and changes when they do; or, when cog.lock pins a python-build-standalone
+build, the debs without a Python and that interpreter in a layer of its own), each wheel
+over 100 MB alone, the other wheels, the cog runtime, one layer per ``build.run`` command,
+each weights file (with separate weights), and the code. Missing layers build in parallel
+threads: gzip and sha256 release the GIL, so two layers compress on two cores.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from .cache import Cache, LayerRecord
 from .fetch import fetch
 from .lockfile import DebPackage, Lock, Wheel
 from .pyc import Interpreter, host_interpreter, python_prefix, rootfs_interpreter
+from .python_standalone import StandaloneBuild, archive_urls
 from .sandbox import RunStep, run_layer
 from .self_package import dist_info, files_digest, package_files
+from .standalone_layer import build_standalone_layer, standalone_build
 from .wheel import PythonLayout
 
 BIG_WHEEL = 100 * 1024 * 1024
@@ -77,6 +80,7 @@ class Assembler:
         self._planned: list[_Planned] = []
         self._bottom = 1  # how many layers make the interpreter's rootfs
         self._layout: PythonLayout | None = None
+        self._standalone = standalone_build(spec.lock)
 
     def _key(self, kind: str, **inputs: object) -> str:
         return layers.layer_key(kind, mtime=self.spec.mtime, **inputs)
@@ -98,10 +102,14 @@ class Assembler:
 
     def _rootfs_key(self) -> str:
         base = self.spec.base
-        return base.rootfs_key() if base else self._planned[0].key
+        if base:
+            return base.rootfs_key()
+        if self._bottom == 1:
+            return self._planned[0].key
+        return layers.layer_key("rootfs", below=[p.key for p in self._planned[: self._bottom]])
 
     def _uses_rootfs_python(self) -> bool:
-        if self.spec.base is not None:
+        if self.spec.base is not None or self._standalone is not None:
             return platform.machine() == _MACHINES.get(self.spec.lock.target.arch)
         return rootfs_interpreter_possible(self.spec.lock)
 
@@ -109,6 +117,8 @@ class Assembler:
         lock = self.spec.lock
         if self.spec.base is not None and self._uses_rootfs_python():
             return "rootfs:" + self.spec.base.rootfs_key()
+        if self._standalone is not None and self._uses_rootfs_python():
+            return "rootfs:python-build-standalone:" + self._standalone.sha256
         if rootfs_interpreter_possible(lock):
             python_debs = sorted(d.sha256 for d in lock.debian if f"python{self.python}" in d.name)
             return "rootfs:" + ",".join(python_debs)
@@ -142,6 +152,8 @@ class Assembler:
         return self._rootfs
 
     def _python_layout(self) -> PythonLayout:
+        if self._standalone is not None:
+            return PythonLayout.upstream(self.python)
         if self.spec.base is None:
             return PythonLayout.debian(self.python)
         with self._rootfs_lock:
@@ -174,6 +186,9 @@ class Assembler:
             self._bottom = len(planned)
         else:
             planned = [self._os_planned(debs, compiler_id)]
+            if self._standalone is not None:
+                planned.append(self._standalone_planned(self._standalone, planned[0].key))
+            self._bottom = len(planned)
         self._planned = planned
         big = sorted((w for w in lock.python if w.size > BIG_WHEEL), key=lambda w: w.name)
         small = sorted((w for w in lock.python if w.size <= BIG_WHEEL), key=lambda w: w.name)
@@ -213,7 +228,45 @@ class Assembler:
             compiler="rootfs" if compiler_id.startswith("rootfs") else compiler_id,
         )
         description = f"debian packages ({len(debs)}) with python{self.python}"
+        if self._standalone is not None:
+            description = f"debian packages ({len(debs)})"
         return _Planned(key, description, lambda: self._build_os(debs))
+
+    def _standalone_planned(self, build: StandaloneBuild, os_key: str) -> _Planned:
+        # The .pyc are compiled by the interpreter itself, whatever the OS layer holds.
+        key = self._key("python-standalone", sha256=build.sha256, python=self.python)
+        description = f"python {build.version} (python-build-standalone {build.release})"
+
+        def build_layer() -> LayerRecord:
+            urls = archive_urls(build, project_dir=self.spec.project_dir)
+            archive = fetch(urls, build.sha256, None, self.cache, progress=self.progress)
+            staging = self._scratch / "python-standalone"
+            record = build_standalone_layer(
+                archive,
+                self.python,
+                self.cache,
+                staging=staging,
+                os_rootfs=self._os_only_rootfs(os_key),
+                arch=self.spec.lock.target.arch,
+                description=description,
+                mtime=self.spec.mtime,
+            )
+            shutil.rmtree(staging, ignore_errors=True)
+            return record
+
+        return _Planned(key, description, build_layer)
+
+    def _os_only_rootfs(self, os_key: str) -> Path:
+        cached = self.cache.rootfs(os_key)
+        if cached is None:
+            record = self._planned[0].record
+            assert record is not None
+            blob = self.cache.blob_path(record.digest)
+            assert blob is not None
+            staged = self.cache.temp_dir("rootfs")
+            layers.extract_layer(blob, staged)
+            cached = self.cache.put_rootfs(os_key, staged)
+        return cached
 
     def _wheel_layer(
         self,
@@ -329,7 +382,9 @@ class Assembler:
         )
         with self._rootfs_lock:
             # The staged tree runs as it is: keep it for later builds' .pyc compiles.
-            self._rootfs = self.cache.put_rootfs(self._planned[0].key, staging)
+            rootfs = self.cache.put_rootfs(self._planned[0].key, staging)
+            if self._bottom == 1:
+                self._rootfs = rootfs
         return record
 
     def _run_builder(self, step: RunStep, index: int) -> Callable[[], LayerRecord]:

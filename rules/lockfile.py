@@ -28,9 +28,20 @@ class Target(_Frozen):
 
     os: Literal["linux"] = "linux"
     arch: Literal["amd64", "arm64"] = "amd64"
-    python_version: str  # "3.11": the interpreter the suite ships
+    python_version: str  # "3.11": the interpreter's minor version (paths in the image)
     gpu: bool = False
     debian_suite: str  # "bookworm": chosen from third_party's python_version map
+
+
+class Interpreter(_Frozen):
+    """Where the image's Python comes from: Debian's own packages (they are in [[debian]]),
+    or a python-build-standalone build pinned by release, file name and sha256."""
+
+    source: Literal["debian", "python-build-standalone"]
+    version: str  # "3.12.16": what `python -V` prints in the image
+    release: str | None = None  # python-build-standalone's release tag
+    filename: str | None = None  # the archive's name in that release, never a URL
+    sha256: Sha256 | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class DebPackage(_Frozen):
@@ -69,6 +80,7 @@ class Lock(_Frozen):
     version: int = LOCK_VERSION
     inputs_sha256: Sha256  # checksum of cog.yaml and every file it names (requirements)
     target: Target
+    interpreter: Interpreter | None = None  # None in locks written before it existed: Debian
     debian: tuple[DebPackage, ...] = Field(default=())
     python: tuple[Wheel, ...] = Field(default=())  # the model's own dependencies
     runtime: tuple[Wheel, ...] = Field(default=())  # the cog runtime and its dependencies

@@ -96,6 +96,42 @@ def rootfs_interpreter(rootfs: Path, python_version: str, arch: str) -> Interpre
     )
 
 
+def standalone_interpreter(
+    os_rootfs: Path, staging: Path, python_version: str, arch: str
+) -> Interpreter | None:
+    """A python-build-standalone interpreter staged under ``staging``/usr/local, run with the
+    dynamic loader and C library of the Debian rootfs it will sit on in the image."""
+    base = rootfs_interpreter_loader(os_rootfs, arch)
+    python = staging / f"usr/local/bin/python{python_version}"
+    if base is None or not python.is_file():
+        return None
+    ld_so, libs = base
+    return Interpreter(
+        argv=(str(ld_so), "--library-path", f"{staging / 'usr/local/lib'}:{libs}", str(python)),
+        env={"PYTHONHOME": str(staging / "usr/local"), "PYTHONHASHSEED": "0", "LC_ALL": "C"},
+        identity=f"python-build-standalone python{python_version}",
+    )
+
+
+def rootfs_interpreter_loader(rootfs: Path, arch: str) -> tuple[Path, str] | None:
+    """The rootfs's dynamic loader and its library path, when it can run on this host."""
+    machine, triplet, loader = _LOADERS.get(arch, ("", "", ""))
+    if not machine or platform.machine() != machine:
+        return None
+    ld_so = next(
+        (
+            found
+            for rel in (f"usr/lib/{triplet}/{loader}", f"lib/{triplet}/{loader}", f"lib64/{loader}")
+            if (found := _inside(rootfs, rel)) is not None
+        ),
+        None,
+    )
+    if ld_so is None:
+        return None
+    libs = ":".join(str(rootfs / d) for d in (f"usr/lib/{triplet}", f"lib/{triplet}", "usr/lib"))
+    return ld_so, libs
+
+
 def host_interpreter(python_version: str) -> Interpreter | None:
     if f"{sys.version_info.major}.{sys.version_info.minor}" != python_version:
         return None

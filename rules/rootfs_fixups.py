@@ -38,7 +38,9 @@ def apply_fixups(tree: Tree, controls: Sequence[str], python_version: str) -> No
     tree.set_dir("root", 0o700)
     tree.add_dir("run/lock")
     tree.add_dir("src")
-    tree.add_dir(f"usr/local/lib/python{python_version}/dist-packages")
+    if f"usr/lib/python{python_version}" in tree:
+        # Debian's python3.X postinst makes it; a python-build-standalone image has none.
+        tree.add_dir(f"usr/local/lib/python{python_version}/dist-packages")
     tree.add_dir("usr/local/bin")
     if "usr/bin/python3" not in tree and f"usr/bin/python{python_version}" in tree:
         tree.add_symlink("usr/bin/python3", f"python{python_version}")

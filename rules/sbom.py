@@ -33,6 +33,7 @@ WheelLicenseLookup = Callable[[Wheel], str | None]
 
 # Debian's codename → release number, for purls' distro=debian-N (as scanners write it).
 _DEBIAN_RELEASES = {"buster": "10", "bullseye": "11", "bookworm": "12", "trixie": "13"}
+# forky (testing) has no number yet: its purls say distro=debian-forky.
 
 # Debian copyright short names and common free-text names → SPDX license identifiers.
 _LICENSE_ALIASES = {
@@ -233,6 +234,31 @@ def _wheel_package(wheel: Wheel, role: str, lookup: WheelLicenseLookup | None) -
     return entry
 
 
+def python_purl(version: str, sha256: str) -> str:
+    """CPython from python-build-standalone, as syft names a CPython it finds in an image."""
+    return f"pkg:generic/python@{_pct(version)}?checksum={_pct('sha256:' + sha256, '._-:')}"
+
+
+def _interpreter_package(lock: Lock) -> dict[str, Any] | None:
+    pinned = lock.interpreter
+    if pinned is None or pinned.sha256 is None:
+        return None  # Debian's own python3.X: its debs are listed with their purls
+    entry = _package(
+        _spdx_id("python", pinned.version, pinned.sha256[:12]), "python", pinned.version, "PSF-2.0"
+    )
+    entry["supplier"] = "Organization: Python Software Foundation"
+    entry["sourceInfo"] = f"python-build-standalone release {pinned.release}"
+    entry["packageFileName"] = pinned.filename or NOASSERTION
+    entry["checksums"] = _checksum(pinned.sha256)
+    cpe = f"cpe:2.3:a:python:python:{pinned.version}:*:*:*:*:*:*:*"
+    entry["externalRefs"] = [
+        *_purl_ref(python_purl(pinned.version, pinned.sha256)),
+        {"referenceCategory": "SECURITY", "referenceType": "cpe23Type", "referenceLocator": cpe},
+    ]
+    entry["primaryPackagePurpose"] = "APPLICATION"
+    return entry
+
+
 def _image_package(image_name: str, manifest_digest: str | None) -> dict[str, Any]:
     entry = _package("SPDXRef-Image", image_name, manifest_digest or NOASSERTION, None)
     entry["supplier"] = NOASSERTION
@@ -262,6 +288,8 @@ def sbom_from_lock(
     suite = lock.target.debian_suite
     packages = [_image_package(image_name, manifest_digest)]
     packages += [_deb_package(p, suite, license_lookup) for p in lock.debian]
+    if (interpreter := _interpreter_package(lock)) is not None:
+        packages.append(interpreter)
     wheels: dict[str, tuple[Wheel, list[str]]] = {}
     for role, section in (("model dependency", lock.python), ("cog runtime", lock.runtime)):
         for w in section:

@@ -66,7 +66,21 @@ def read_build(reader: Reader, node: YMap, project_dir: Path) -> BuildConfig:
         )
     if requirements is not None and "python_requirements" in values:
         _check_requirements_file(reader, requirements, values["python_requirements"], project_dir)
+    version_entry = node.get("python_version")
+    if version_entry is not None and "python_version" in values and "base_image" not in values:
+        _check_python_supported(reader, version_entry, values["python_version"])
     return BuildConfig(**values)
+
+
+def _check_python_supported(reader: Reader, entry: YEntry, version: str) -> None:
+    """A minor version cog cannot build is refused here, with its line; whether an exact
+    patch version exists is known only to `cog lock`."""
+    from cog.rules import python_standalone  # noqa: PLC0415  (reads third_party's tables)
+
+    supported = python_standalone.every_supported_minor()
+    if python_standalone.minor_of(version) not in supported:
+        message, hint = python_standalone.unsupported_message(version, supported)
+        raise reader.error(entry.value.line, f"build.{message}", hint)
 
 
 def _read_key(reader: Reader, entry: YEntry) -> object:

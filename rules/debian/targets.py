@@ -30,18 +30,26 @@ class DebianData:
     exclude: frozenset[str]
 
     def suite_for_python(self, python_version: str) -> Suite:
+        """The suite whose own interpreter is ``python_version`` (a minor version)."""
         codename = self.python_suites.get(python_version)
         if codename is None:
-            supported = ", ".join(sorted(self.python_suites))
+            supported = ", ".join(sorted(self.python_suites, key=_version_key))
             raise LockError(
-                f"python_version {python_version!r} has no Debian suite (supported: {supported})",
-                hint="Set build.python_version to a supported version in cog.yaml, or set "
-                "build.base_image to an image that has the Python you need.",
+                f"python_version {python_version!r} is in no Debian suite (Debian's "
+                f"interpreters: {supported})",
+                hint="The other versions come from python-build-standalone; run `cog lock`.",
             )
+        return self.suites[codename]
+
+    def suite(self, codename: str) -> Suite:
         return self.suites[codename]
 
     def known_codenames(self) -> frozenset[str]:
         return frozenset(self.suites)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".") if p.isdigit())
 
 
 def data_bytes() -> bytes:
