@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cog.rules.python_standalone as standalone
 from cog.config import Config, load_config
 from cog.errors import LockError
 from cog.progress import Progress
 from cog.rules import lockfile_text
-from cog.rules import python_standalone as standalone
 from cog.rules._files import atomic_write, default_cache_root
 from cog.rules.debian import targets as debian_targets
 from cog.rules.debian.lockset import resolve_debian

@@ -75,7 +75,7 @@ def read_build(reader: Reader, node: YMap, project_dir: Path) -> BuildConfig:
 def _check_python_supported(reader: Reader, entry: YEntry, version: str) -> None:
     """A minor version cog cannot build is refused here, with its line; whether an exact
     patch version exists is known only to `cog lock`."""
-    from cog.rules import python_standalone  # noqa: PLC0415  (reads third_party's tables)
+    from cog.rules import python_standalone  # noqa: PLC0415  (third_party tables)
 
     supported = python_standalone.every_supported_minor()
     if python_standalone.minor_of(version) not in supported:

@@ -89,10 +89,10 @@ def make_standin_archive(source: Path, version: str, dest: Path) -> Path:
             tar.addfile(info, io.BytesIO(data))
 
     with tarfile.open(dest, "w:gz") as tar:
-        for rel in (f"bin/python{minor}", f"lib/libpython{minor}.so.1.0"):
-            data = bytearray((source / rel).read_bytes())
+        for binary in (f"bin/python{minor}", f"lib/libpython{minor}.so.1.0"):
+            data = bytearray((source / binary).read_bytes())
             set_runpath(data, b"$ORIGIN/../lib")
-            add_file(tar, source / rel, f"python/{rel}", bytes(data))
+            add_file(tar, source / binary, f"python/{binary}", bytes(data))
         pip = (source / f"bin/pip{minor}").read_bytes()
         add_file(tar, source / f"bin/pip{minor}", f"python/bin/pip{minor}", pip)
         link = tarfile.TarInfo("python/bin/python3")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import cog.rules.python_standalone as pbs
 import pytest
-from cog.rules import python_standalone as pbs
 from cog.rules.debian.targets import debian_data
 from cog.rules.lockfile import Interpreter, Lock, Target
 from cog.rules.lockfile_text import dumps, loads
