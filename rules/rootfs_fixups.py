@@ -44,6 +44,9 @@ def apply_fixups(tree: Tree, controls: Sequence[str], python_version: str) -> No
     tree.add_dir("usr/local/bin")
     if "usr/bin/python3" not in tree and f"usr/bin/python{python_version}" in tree:
         tree.add_symlink("usr/bin/python3", f"python{python_version}")
+    if "usr/bin/python" not in tree and f"usr/bin/python{python_version}" in tree:
+        # python-is-python3's one file: `python` on PATH, as in python.org's images.
+        tree.add_symlink("usr/bin/python", f"python{python_version}")
     tree.add_bytes("var/lib/dpkg/status", dpkg_status(controls).encode())
 
 
