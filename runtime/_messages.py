@@ -49,6 +49,12 @@ class CheckHealth(_Frame):
 
 
 @dataclass(frozen=True, slots=True)
+class Importing(_Frame):
+    """The worker's own startup is over: it imports the model now (COG_SETUP_TIMEOUT's
+    clock starts here)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Loaded(_Frame):
     """The model imported (signature set) or failed to import (error set)."""
 
@@ -111,4 +117,4 @@ class OutputFile(_Frame):
 
 
 ToWorker = RunJob | Cancel | CheckHealth
-FromWorker = Loaded | SetupDone | Log | Output | Metric | Done | HealthResult
+FromWorker = Importing | Loaded | SetupDone | Log | Output | Metric | Done | HealthResult

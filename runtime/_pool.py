@@ -40,7 +40,12 @@ from cog._signature.model import Signature
 log = logging.getLogger("cog.runtime")
 
 
-MAX_REPLACEMENTS = 20  # a worker that died right after a replacement's setup: give up
+# Workers that died are replaced, at most this many within any window this long; past
+# that the model is crash-looping and the pool gives up (DEFUNCT). A rate, not a lifetime
+# count: a model that crashes now and then over weeks keeps being served. (Settings'
+# max_replacements and replacement_window.)
+MAX_REPLACEMENTS = 10
+REPLACEMENT_WINDOW = 60.0
 
 
 class AtCapacity(Exception):  # noqa: N818
@@ -82,8 +87,12 @@ class Job:
 
 class Pool(Listener):
     def __init__(self, spec: WorkerSpec, capacity: int, setup_timeout: float | None,
-                 cancel_grace: float, prestarted: Prestarted | None = None) -> None:  # fmt: skip
+                 cancel_grace: float, prestarted: Prestarted | None = None, *,
+                 replacements: tuple[int, float] = (MAX_REPLACEMENTS, REPLACEMENT_WINDOW),
+                 ) -> None:  # fmt: skip
         self.spec = spec
+        self._max_replacements, self._replacement_window = replacements
+        self._replaced: collections.deque[float] = collections.deque()  # when, monotonic
         self._prestarted = prestarted  # worker 0, started before the server imported trio
         self.capacity = capacity
         self.setup_timeout = setup_timeout
@@ -119,31 +128,52 @@ class Pool(Listener):
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self.setup.started_at = now()
+            prestarted = self._prestarted
+            started = prestarted.started if prestarted is not None else time.monotonic()
             self._spawn(0)
-            nursery.start_soon(self._watch_setup_timeout)
+            nursery.start_soon(self._watch_setup_timeout, started)
             task_status.started()
 
-    def _spawn(self, index: int, replacements: int = 0) -> None:
+    def _spawn(self, index: int) -> None:
         prestarted, self._prestarted = self._prestarted, None
         worker = Worker(self.spec, self, index, prestarted)
-        worker.replacements = replacements
-        if index < len(self.workers):
+        replacing = index < len(self.workers)
+        if replacing:
             self.workers[index] = worker
         else:
             self.workers.append(worker)
             self._setup_pending += 1
         assert self._nursery is not None
         self._nursery.start_soon(worker.run_process)
+        if replacing and self.setup_timeout is not None:
+            self._nursery.start_soon(self._watch_replacement, worker, self.setup_timeout)
 
-    async def _watch_setup_timeout(self) -> None:
-        if self.setup_timeout is None:
+    async def _watch_setup_timeout(self, started: float) -> None:
+        timeout = self.setup_timeout
+        if timeout is None:
             return
-        # COG_SETUP_TIMEOUT bounds setup() itself: the clock starts once the model imported.
-        await self._loaded.wait()
-        with trio.move_on_after(self.setup_timeout):
-            await self._setup_done.wait()
-            return
-        self._fail_setup(f"setup did not finish within COG_SETUP_TIMEOUT={self.setup_timeout:g}s")
+        # Worker 0's clock: a model whose import never returns fails too, instead of
+        # staying STARTING for ever.
+        worker = self.workers[0]
+        late = await _setup_deadline(worker, started, timeout, self._setup_done)
+        if late is not None:
+            if not self._loaded.is_set():
+                self.load_error = f"{late} did not finish within COG_SETUP_TIMEOUT={timeout:g}s"
+            self._fail_setup(f"{late} did not finish within COG_SETUP_TIMEOUT={timeout:g}s")
+
+    async def _watch_replacement(self, worker: Worker, timeout: float) -> None:
+        """A replacement not ready within COG_SETUP_TIMEOUT is killed (and, never having
+        been ready, leaves its slot dead) instead of holding the slot for ever."""
+        late = await _setup_deadline(worker, time.monotonic(), timeout, worker.became_ready)
+        if late is not None and worker.alive and not worker.ever_ready:
+            log.warning(
+                "replacement worker %d: %s did not finish within COG_SETUP_TIMEOUT=%gs;"
+                " stopping it",
+                worker.index,
+                late,
+                timeout,
+            )
+            worker.kill()
 
     def _fail_setup(self, error: str) -> None:
         if self.setup.status != "starting":
@@ -231,11 +261,27 @@ class Pool(Listener):
                 self._fail_setup(f"the worker process {_how(code)} during setup")
             return
         if worker.index < len(self.workers) and self.workers[worker.index] is worker:
-            if not worker.ever_ready or worker.replacements >= MAX_REPLACEMENTS:
+            if not worker.ever_ready or not self._may_replace():
                 self._mark_defunct(worker)
                 return
             log.warning("worker %d exited (code %s); starting a replacement", worker.index, code)
-            self._spawn(worker.index, replacements=worker.replacements + 1)
+            self._spawn(worker.index)
+
+    def _may_replace(self) -> bool:
+        """Count a replacement against the budget; False once the rate is exceeded."""
+        now_ = time.monotonic()
+        replaced = self._replaced
+        while replaced and now_ - replaced[0] > self._replacement_window:
+            replaced.popleft()
+        if len(replaced) >= self._max_replacements:
+            log.error(
+                "workers died %d times within %gs: giving up (DEFUNCT)",
+                len(replaced) + 1,
+                self._replacement_window,
+            )
+            return False
+        replaced.append(now_)
+        return True
 
     def _mark_defunct(self, worker: Worker) -> None:
         worker.dead = True
@@ -322,6 +368,26 @@ class Pool(Listener):
         self._stopping = True
         for worker in self.workers:
             worker.kill()
+
+
+async def _setup_deadline(
+    worker: Worker, spawned: float, timeout: float, done: trio.Event
+) -> str | None:
+    """Wait for ``done`` within COG_SETUP_TIMEOUT; None if it came, else what was late.
+
+    The clock starts when the worker begins importing the model (its import counts, the
+    runtime's own interpreter startup does not); a worker that never gets that far has
+    the same time from its spawn.
+    """
+    with trio.move_on_after(max(0.0, timeout - (time.monotonic() - spawned))):
+        await worker.importing.wait()
+    if not worker.importing.is_set():
+        return "the worker's startup"
+    left = timeout - (time.monotonic() - worker.importing_since)
+    with trio.move_on_after(max(0.0, left)):
+        await done.wait()
+        return None
+    return "setup" if worker.loaded else "the model's import"
 
 
 def _how(code: int | None) -> str:

@@ -8,7 +8,7 @@ import math
 import signal
 import sys
 import urllib.parse
-from functools import partial
+from collections.abc import Callable
 
 import trio
 from cog.runtime._service import Service
@@ -46,17 +46,23 @@ async def serve(
     settings: Settings,
     prestarted: Prestarted | None = None,
     *,
+    stop_requested: Callable[[], bool] | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until POST /shutdown (or SIGTERM), draining running predictions first.
 
     ``task_status.started`` receives the bound port once the socket accepts connections.
     ``prestarted``: the first worker, already started (cog.runtime._spawn.prestart).
+    ``stop_requested``: whether a SIGTERM/SIGINT came before this function's own handler
+    was installed (python -m cog.runtime handles them from its first moment).
     """
     service = Service(settings, settings.python or sys.executable, prestarted)
     shutdown = trio.Event()
     http_stop = trio.Event()
     async with trio.open_nursery() as nursery:
+        if settings.handle_signals:
+            # First of all: a SIGTERM during startup must stop the workers too.
+            await nursery.start(_signals, settings, shutdown, stop_requested)
         # Workers start first: they import the model while we import the HTTP stack.
         await nursery.start(service.run)
         from cog.runtime._app import Application  # noqa: PLC0415
@@ -77,12 +83,15 @@ async def serve(
             service.stop()
             nursery.cancel_scope.cancel()
 
+        if shutdown.is_set():  # stopped before serving: nothing to drain
+            log.info("shutting down before the server started")
+            service.stop()
+            nursery.cancel_scope.cancel()
+            return
         urls: list[str] = await nursery.start(http)
         if not gc.isenabled():  # python -m cog.runtime turned it off for startup
             gc.freeze()  # what startup built lives as long as the server: never walk it
             gc.enable()
-        if settings.handle_signals:
-            nursery.start_soon(partial(_signals, settings, shutdown))
         if settings.ready_file is not None:
             from cog.runtime._readiness import maintain  # noqa: PLC0415
 
@@ -120,8 +129,17 @@ async def _drain(
     http_stop.set()
 
 
-async def _signals(settings: Settings, shutdown: trio.Event) -> None:
+async def _signals(
+    settings: Settings,
+    shutdown: trio.Event,
+    stop_requested: Callable[[], bool] | None,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        task_status.started()
+        if stop_requested is not None and stop_requested():
+            shutdown.set()
         async for signum in signals:
             if signum == signal.SIGTERM and settings.await_explicit_shutdown:
                 log.info("SIGTERM ignored: --await-explicit-shutdown waits for POST /shutdown")

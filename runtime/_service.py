@@ -48,8 +48,9 @@ class Service:
                 capacity = settings.max_concurrency if mode is Mode.PREDICT else 1
                 adopt = prestarted if prestarted is not None and prestarted.spec == spec else None
                 self.pools[mode] = Pool(
-                    spec, capacity, settings.setup_timeout, settings.cancel_grace, adopt
-                )
+                    spec, capacity, settings.setup_timeout, settings.cancel_grace, adopt,
+                    replacements=(settings.max_replacements, settings.replacement_window),
+                )  # fmt: skip
         self._user_health = {mode: UserHealth(pool) for mode, pool in self.pools.items()}
         self.fetcher = Fetcher(
             settings.user_agent or f"cog/{__version__}",

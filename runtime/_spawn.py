@@ -3,6 +3,10 @@
 Importing the HTTP stack takes the supervisor a few hundred milliseconds; the first worker
 (importing the model, running setup()) need not wait for that, so ``python -m cog.runtime``
 starts it first, with plain ``subprocess``, and the pool adopts it. No trio here.
+
+Every worker is started by the thread that runs the server (never one of trio's worker
+threads): a worker asks the kernel for SIGKILL when its parent *thread* exits
+(PR_SET_PDEATHSIG, see cog.runtime.worker), and trio's threads come and go.
 """
 
 from __future__ import annotations
@@ -10,7 +14,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cog.runtime.settings import Settings
@@ -36,6 +41,7 @@ class Prestarted:
     to_worker: int
     jobs: int
     from_worker: int
+    started: float = field(default_factory=time.monotonic)  # when it was started
 
 
 def worker_specs(settings: Settings) -> dict[Mode, WorkerSpec]:
@@ -53,7 +59,7 @@ def worker_argv(spec: WorkerSpec, read_fd: int, jobs_fd: int, write_fd: int) -> 
         spec.python, "-m", "cog.runtime.worker",
         "--read-fd", str(read_fd), "--jobs-fd", str(jobs_fd), "--write-fd", str(write_fd),
         "--project-dir", spec.project_dir, "--ref", spec.ref,
-        "--mode", spec.mode.value,
+        "--mode", spec.mode.value, "--parent-pid", str(os.getpid()),
     ]  # fmt: skip
     if spec.weights:
         argv += ["--weights", spec.weights]
@@ -101,18 +107,18 @@ def _early_spec() -> WorkerSpec | None:
     ref = os.environ.get("COG_PREDICT_TYPE_STUB") or None
     project = Path.cwd().resolve()
     if ref is None:
+        from cog.config._yaml import YMap, YScalar, parse_yaml  # noqa: PLC0415
+        from cog.errors import CogError  # noqa: PLC0415
+
         path = project / "cog.yaml"
         try:
-            import yaml  # noqa: PLC0415
-        except ImportError:
-            return None
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError):
+            # The bounded parser: an alias bomb is refused here in milliseconds too.
+            doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError, CogError):
             return None  # no cog.yaml, or one the full read will explain
-        if isinstance(doc, dict):
-            found = doc.get("run") or doc.get("predict")
-            ref = found if isinstance(found, str) else None
+        entry = (doc.get("run") or doc.get("predict")) if isinstance(doc, YMap) else None
+        if entry is not None and isinstance(entry.value, YScalar):
+            ref = entry.value.value if isinstance(entry.value.value, str) else None
     if ref is None:
         return None
     weights = os.environ.get("COG_WEIGHTS") or None
@@ -120,6 +126,14 @@ def _early_spec() -> WorkerSpec | None:
 
 
 def _spawn(spec: WorkerSpec) -> Prestarted | None:
+    try:
+        return spawn(spec)
+    except OSError:
+        return None  # left to the pool, which starts it again and reports the failure
+
+
+def spawn(spec: WorkerSpec) -> Prestarted:
+    """Start a worker process with its three pipes (OSError when it cannot be started)."""
     to_worker_r, to_worker_w = os.pipe()
     jobs_r, jobs_w = os.pipe()
     from_worker_r, from_worker_w = os.pipe()
@@ -131,10 +145,9 @@ def _spawn(spec: WorkerSpec) -> Prestarted | None:
             cwd=spec.project_dir,
         )
     except OSError:
-        # Left to the pool, which starts it again and reports the failure as usual.
         for fd in (to_worker_w, jobs_w, from_worker_r):
             os.close(fd)
-        return None
+        raise
     finally:
         for fd in (to_worker_r, jobs_r, from_worker_w):
             os.close(fd)

@@ -6,6 +6,7 @@ import logging
 import os
 import pickle
 import subprocess
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -16,6 +17,7 @@ from cog.runtime._messages import (
     Done,
     FromWorker,
     HealthResult,
+    Importing,
     Loaded,
     Log,
     Metric,
@@ -25,13 +27,13 @@ from cog.runtime._messages import (
     ToWorker,
 )
 from cog.runtime._pipe import HEADER, encode
-from cog.runtime._spawn import Prestarted, WorkerSpec, worker_argv
+from cog.runtime._spawn import Prestarted, WorkerSpec, spawn
 
 log = logging.getLogger("cog.runtime")
 
 
 class _Process(Protocol):
-    """What we use of a child process: trio.Process, or an adopted prestarted one."""
+    """What we use of a child process."""
 
     @property
     def returncode(self) -> int | None: ...
@@ -40,7 +42,7 @@ class _Process(Protocol):
 
 
 class _Adopted:
-    """A worker started before trio ran (cog.runtime._spawn), waited on like trio does."""
+    """A worker started with plain subprocess (cog.runtime._spawn), waited on like trio does."""
 
     def __init__(self, popen: subprocess.Popen[bytes]) -> None:
         self._popen = popen
@@ -96,8 +98,12 @@ class Worker:
         self.alive = False
         self.ready = False
         self.ever_ready = False
+        self.became_ready = trio.Event()
+        self.importing = trio.Event()  # its runtime is up, the model's import began
+        self.importing_since = 0.0
+        self.loaded = False  # the model imported
         self.dead = False
-        self.replacements = 0
+        self.started = 0.0  # time.monotonic() when its process started
         self._health: trio.MemorySendChannel[HealthResult] | None = None
         self._health_lock = trio.Lock()
 
@@ -105,12 +111,19 @@ class Worker:
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         """Start the process and read its messages until it exits."""
-        if self._prestarted is not None:
-            prestarted, self._prestarted = self._prestarted, None
-            self._process = _Adopted(prestarted.process)
-            fds = prestarted.to_worker, prestarted.jobs, prestarted.from_worker
-        else:
-            fds = await self._start_process()
+        prestarted, self._prestarted = self._prestarted, None
+        if prestarted is None:
+            try:
+                # In this thread, not one of trio's: see cog.runtime._spawn.
+                prestarted = spawn(self.spec)
+            except OSError as exc:
+                log.error("cannot start a worker process: %s", exc)
+                task_status.started()
+                self._listener.on_exit(self, None, stopping=False)
+                return
+        self.started = prestarted.started
+        self._process = _Adopted(prestarted.process)
+        fds = prestarted.to_worker, prestarted.jobs, prestarted.from_worker
         self._control = _Outgoing(fds[0], self.kill)
         self._jobs = _Outgoing(fds[1], self.kill)
         reader = TrioReader(trio.lowlevel.FdStream(fds[2]))
@@ -131,24 +144,6 @@ class Worker:
                 code = await self._reap()
             self.pending.clear()
             self._listener.on_exit(self, code, stopping=stopping)
-
-    async def _start_process(self) -> tuple[int, int, int]:
-        """Start the process; our ends of its pipes (control and jobs to it, from it)."""
-        to_worker_r, to_worker_w = os.pipe()
-        jobs_r, jobs_w = os.pipe()
-        from_worker_r, from_worker_w = os.pipe()
-        try:
-            self._process = await trio.lowlevel.open_process(
-                worker_argv(self.spec, to_worker_r, jobs_r, from_worker_w),
-                pass_fds=(to_worker_r, jobs_r, from_worker_w),
-                stdin=subprocess.DEVNULL,
-                cwd=self.spec.project_dir,
-            )
-        finally:
-            os.close(to_worker_r)
-            os.close(jobs_r)
-            os.close(from_worker_w)
-        return to_worker_w, jobs_w, from_worker_r
 
     async def _reap(self) -> int | None:
         process = self._process
@@ -186,10 +181,16 @@ class Worker:
             if self._health is not None:
                 self._health.send_nowait(message)
         elif isinstance(message, Loaded):
+            self.loaded = message.signature is not None
             listener.on_loaded(message)
+        elif isinstance(message, Importing):
+            self.importing_since = time.monotonic()
+            self.importing.set()
         elif isinstance(message, SetupDone):
             self.ready = message.error is None
             self.ever_ready = self.ever_ready or self.ready
+            if self.ready:
+                self.became_ready.set()
             listener.on_setup_done(self, message)
 
     def is_alive(self) -> bool:

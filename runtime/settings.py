@@ -64,6 +64,10 @@ class Settings:
     upload_timeout: float = 120.0
     webhook_retries: int = 12
     webhook_backoff: float = 0.25  # first retry delay in seconds; doubles, capped at 8 s
+    # Dead workers are replaced at most max_replacements times within any
+    # replacement_window seconds; past that the model is DEFUNCT (it is crash-looping).
+    max_replacements: int = 10
+    replacement_window: float = 60.0
     python: str | None = None  # the interpreter for workers; None: this one
     shutdown_grace: float | None = None  # seconds to drain before canceling; None: no limit
     ready_file: Path | None = None  # the Kubernetes readiness file; None: none written

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import inspect
 import os
 import pathlib
+import select
 import signal
 import sys
 import threading
@@ -23,6 +25,7 @@ from cog.runtime._messages import (
     Cancel,
     CheckHealth,
     HealthResult,
+    Importing,
     Loaded,
     RunJob,
     SetupDone,
@@ -43,7 +46,44 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ref", required=True)
     parser.add_argument("--mode", choices=[m.value for m in Mode], required=True)
     parser.add_argument("--weights", default=None)
+    parser.add_argument("--parent-pid", type=int, default=None)
     return parser.parse_args(argv)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int | None, control_fd: int) -> None:
+    """Make sure this worker never outlives the supervisor that started it.
+
+    On Linux the kernel sends SIGKILL when the parent dies (PR_SET_PDEATHSIG): it works
+    whatever the model is doing, even inside a C call that holds the GIL. The parent may
+    have died before we got here, so its pid is checked afterwards. Elsewhere a thread
+    waits for the supervisor's end of the control pipe to close.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # our supervisor is already gone
+    if not armed:
+        threading.Thread(
+            target=watch_control_pipe, args=(control_fd,), name="cog-parent", daemon=True
+        ).start()
+
+
+def watch_control_pipe(fd: int) -> None:
+    """Exit once every writer of ``fd`` is gone (POLLHUP), without reading from it."""
+    poller = select.poll()
+    poller.register(fd, 0)  # no events asked for: only hang-up and errors come back
+    while True:
+        for _, events in poller.poll():
+            if events & (select.POLLHUP | select.POLLERR | select.POLLNVAL):
+                os._exit(0)
 
 
 def _load(args: argparse.Namespace) -> tuple[Signature, object]:
@@ -98,10 +138,12 @@ async def _await_value(awaitable: Any) -> object:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    die_with_parent(args.parent_pid, args.read_fd)
     writer = BlockingWriter(args.write_fd)
     reader = BlockingReader(args.read_fd)
     capture = Capture(writer.send)
     os.chdir(args.project_dir)
+    writer.send(Importing())
     try:
         signature, obj = _load(args)
     except BaseException as exc:  # noqa: BLE001 (the import error is the setup failure)

@@ -3,6 +3,9 @@ at once with a ConfigError that names the file, never by running out of time or 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,33 @@ def test_a_few_anchors_and_aliases_still_work(tmp_path: Path) -> None:
     assert list(config.build.system_packages) == ["libgl1", "ffmpeg"]
     assert [step.command for step in config.build.run] == ["echo hi", "echo hi"]
     assert config.concurrency_max == 2
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-c", "import sys; from cog.cli import main; sys.exit(main())", "schema"],
+        ["-m", "cog.runtime", "--host", "127.0.0.1"],
+    ],
+    ids=["cog schema", "python -m cog.runtime"],
+)
+@pytest.mark.parametrize("bomb", ["laughs", "deep"])
+def test_commands_refuse_a_hostile_cog_yaml_at_once(
+    tmp_path: Path, command: list[str], bomb: str
+) -> None:
+    body = _laughs(levels=9, width=9) if bomb == "laughs" else "x: " + "[" * 5000 + "]" * 5000
+    _write(tmp_path, HEAD + body + "\n")
+    (tmp_path / "run.py").write_text("from cog import BaseRunner\nclass Runner(BaseRunner): ...\n")
+    result = subprocess.run(
+        [sys.executable, *command],
+        cwd=tmp_path,
+        env=dict(os.environ, PORT="0"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "cog.yaml:" in result.stderr
+    assert "Traceback" not in result.stderr
