@@ -74,13 +74,13 @@ class _BoundedLoader(yaml.SafeLoader):
 
     aliases = 0
 
-    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                raise _TooManyAliases(self.peek_event().start_mark.line + 1)
-        node: Node | None = super().compose_node(parent, index)  # type: ignore[no-untyped-call]
-        return node
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _TooManyAliases(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
 
 
 def parse_yaml(text: str, filename: str) -> YNode | None:
