@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cog import _notes
 from cog._version import __version__
 from cog.cli._errors import report_cog_error, report_unexpected
 from cog.cli._state import CliState, color_allowed
@@ -49,6 +50,7 @@ class CogGroup(click.Group):
         return command
 
     def invoke(self, ctx: click.Context) -> Any:
+        _notes.enable()
         try:
             return super().invoke(ctx)
         except CogError as error:

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from cog.config._inert import INERT_BUILD_KEYS, check_inert
 from cog.config._values import Reader, describe, indent_example
 from cog.config._yaml import YEntry, YMap, YNode, YScalar, YSeq
 from cog.config.model import BuildConfig, RunCommand, SecretMount
@@ -22,6 +23,7 @@ BUILD_KEYS = (
     "cudnn",
     "pre_install",
     "sdk_version",
+    *INERT_BUILD_KEYS,
 )
 _VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
 # Debian package names (policy 5.6.1), optionally with :arch and =version.
@@ -52,6 +54,9 @@ def read_build(reader: Reader, node: YMap, project_dir: Path) -> BuildConfig:
     for entry in node.entries:
         if isinstance(entry.value, YScalar) and entry.value.value is None:
             continue  # "key:" with nothing after it: the default
+        if entry.key in INERT_BUILD_KEYS:
+            reader.notes.append(check_inert(reader, entry, "build"))
+            continue
         values[entry.key] = _read_key(reader, entry)
     packages, requirements = node.get("python_packages"), node.get("python_requirements")
     if values.get("python_packages") and "python_requirements" in values:

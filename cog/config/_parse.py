@@ -7,13 +7,24 @@ from pathlib import Path
 from typing import Any
 
 from cog.config._build import BUILD_KEYS, read_build
+from cog.config._inert import INERT_TOP_KEYS, check_inert, print_notes
 from cog.config._sections import read_concurrency, read_environment, read_weights
 from cog.config._values import Reader, indent_example
 from cog.config._yaml import YEntry, YMap, YScalar, YSeq, parse_yaml
 from cog.config.model import Config
 from cog.errors import ConfigError
 
-TOP_KEYS = ("build", "run", "predict", "train", "image", "concurrency", "environment", "weights")
+TOP_KEYS = (
+    "build",
+    "run",
+    "predict",
+    "train",
+    "image",
+    "concurrency",
+    "environment",
+    "weights",
+    *INERT_TOP_KEYS,
+)
 _REF = re.compile(r"^(?P<file>[^:]+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
 _EXAMPLES = {
     "build": 'build:\n  python_version: "3.13"\nrun: "run.py:Runner"',
@@ -54,7 +65,9 @@ def load_config(path: Path) -> Config:
         raise reader.wrong_type(
             root, "cog.yaml", "a mapping of keys such as build and run", _EXAMPLES["build"]
         )
-    return _config(reader, root, path.absolute(), project_dir)
+    config = _config(reader, root, path.absolute(), project_dir)
+    print_notes(filename, config.path, config.notes)
+    return config
 
 
 def _config(reader: Reader, root: YMap, path: Path, project_dir: Path) -> Config:
@@ -83,7 +96,9 @@ def _config(reader: Reader, root: YMap, path: Path, project_dir: Path) -> Config
             values["environment"] = read_environment(reader, entry.value)
         elif entry.key == "weights":
             values["weights"] = read_weights(reader, entry.value, project_dir)
-    return Config(path=path, project_dir=project_dir, **values)
+        elif entry.key in INERT_TOP_KEYS:
+            reader.notes.append(check_inert(reader, entry, None))
+    return Config(path=path, project_dir=project_dir, notes=tuple(reader.notes), **values)
 
 
 def _runner_ref(reader: Reader, root: YMap, project_dir: Path) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from cog.config._inert import note
 from cog.config._values import Reader, indent_example
 from cog.config._yaml import YMap, YNode, YScalar, YSeq
 from cog.config.model import WeightsSource
@@ -122,6 +123,12 @@ def read_weights(reader: Reader, node: YNode, project_dir: Path) -> tuple[Weight
             source = _weights_mapping(reader, item, key)
         else:
             source = WeightsSource(path=reader.string(item, key, WEIGHTS_EXAMPLE))
+        if "://" in source.path:
+            # The reference's `cog weights` fetches URLs (hf://, https://...) itself.
+            reader.notes.append(
+                note(reader.filename, item.line, f"{key} ({source.path})", "weights.remote")
+            )
+            continue
         if not (project_dir / source.path).exists():
             raise reader.error(
                 item.line,
@@ -134,7 +141,10 @@ def read_weights(reader: Reader, node: YNode, project_dir: Path) -> tuple[Weight
 
 
 def _weights_mapping(reader: Reader, node: YMap, key: str) -> WeightsSource:
-    reader.check_keys(node, ("source", "path", "target"), key)
+    reader.check_keys(node, ("source", "path", "target", "name"), key)
+    if (name := node.get("name")) is not None:
+        reader.string(name.value, f"{key}.name", WEIGHTS_EXAMPLE)
+        reader.notes.append(note(reader.filename, name.line, f"{key}.name", "weights.name"))
     entry = node.get("source") or node.get("path")
     if entry is None:
         raise reader.error(

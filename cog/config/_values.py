@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cog.config._yaml import YMap, YNode, YScalar, YSeq
 from cog.errors import ConfigError
@@ -30,9 +30,13 @@ def indent_example(example: str) -> str:
 
 @dataclass(frozen=True)
 class Reader:
-    """Reads values out of one file's nodes; ``filename`` prefixes every error."""
+    """Reads values out of one file's nodes; ``filename`` prefixes every error.
+
+    ``notes`` collects what loaded but has no effect here (keys kept for compatibility).
+    """
 
     filename: str
+    notes: list[str] = field(default_factory=list)
 
     def error(self, line: int, message: str, hint: str) -> ConfigError:
         return ConfigError(f"{self.filename}:{line}: {message}", hint)

@@ -71,6 +71,8 @@ class Config(_Frozen):
     concurrency_max: int = 1
     environment: dict[str, str] = {}
     weights: tuple[WeightsSource, ...] = ()
+    # Keys that loaded but change nothing here, one line each (printed once by load_config).
+    notes: tuple[str, ...] = ()
 
     def requirements(self) -> tuple[str, ...]:
         """Requirement lines from python_packages, or from the python_requirements file.

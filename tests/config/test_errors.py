@@ -16,21 +16,23 @@ CASES: dict[str, tuple[str, tuple[str, ...], str]] = {
         "imag: x\n",
         (),
         "{f}:1: unknown key 'imag'\nDid you mean 'image'? Valid keys at the top level: "
-        "build, concurrency, environment, image, predict, run, train, weights.",
+        "build, concurrency, environment, image, model, predict, run, tests, train, weights.",
     ),
     "unknown key without a close match": (
         "build:\n  gpu: true\n  zzz: 1\n",
         (),
-        "{f}:3: unknown key 'build.zzz'\nRemove it. Valid keys under build: base_image, cuda, "
-        "cudnn, gpu, pre_install, python_packages, python_requirements, python_version, run, "
-        "sdk_version, system_packages.",
+        "{f}:3: unknown key 'build.zzz'\nRemove it. Valid keys under build: base_image, "
+        "cog_runtime, cuda, cudnn, env, environment, fast, gpu, pre_install, python_overrides, "
+        "python_packages, python_requirements, python_version, run, sdk_version, "
+        "system_packages.",
     ),
     "misspelt build key": (
         "build:\n  pyhton_version: '3.12'\n",
         (),
         "{f}:2: unknown key 'build.pyhton_version'\nDid you mean 'python_version'? Valid keys "
-        "under build: base_image, cuda, cudnn, gpu, pre_install, python_packages, "
-        "python_requirements, python_version, run, sdk_version, system_packages.",
+        "under build: base_image, cog_runtime, cuda, cudnn, env, environment, fast, gpu, "
+        "pre_install, python_overrides, python_packages, python_requirements, python_version, "
+        "run, sdk_version, system_packages.",
     ),
     "build key at the top level": (
         "gpu: true\n",
