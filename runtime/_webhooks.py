@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import trio
 from cog.runtime._outbound import CONNECT_TIMEOUT, aborted, call, session, shown_url
@@ -67,8 +67,17 @@ def _receivers() -> _Receivers:
         return receivers
 
 
-def _post(url: str, body: dict[str, object]) -> int | None:
-    """POST the body; the HTTP status, or None when the receiver could not be reached."""
+def _never() -> bool:
+    return False
+
+
+def _post(url: str, body: dict[str, object], superseded: Callable[[], bool]) -> int | None:
+    """POST the body; the HTTP status, or None when the receiver could not be reached.
+
+    ``superseded``: whether this body no longer matters (a progress webhook of a prediction
+    that has finished since). A receiver that hangs up on one then, like `cog run`'s log
+    receiver once it has the final response, has not made anything fail.
+    """
     import requests  # noqa: PLC0415 (imported after setup: Application.load_quart)
 
     try:
@@ -78,17 +87,25 @@ def _post(url: str, body: dict[str, object]) -> int | None:
         ):
             return response.status_code
     except requests.RequestException as exc:
-        if not aborted():  # given up on: the trio side has said so already
+        if aborted():  # given up on: the trio side has said so already
+            return None
+        if superseded():
+            log.debug("webhook %s: receiver gone after the prediction ended", shown_url(url))
+        else:
             log.warning("webhook %s failed: %s", shown_url(url), type(exc).__name__)
         return None
 
 
-async def _send(url: str, body: dict[str, object]) -> int | None:
+async def _send(
+    url: str, body: dict[str, object], superseded: Callable[[], bool] = _never
+) -> int | None:
     receivers = _receivers()
     async with receivers.slot(url):
         deadline = trio.current_time() + ATTEMPT_TIMEOUT
         try:
-            return await call(_post, url, body, deadline=deadline, limiter=receivers.threads)
+            return await call(
+                _post, url, body, superseded, deadline=deadline, limiter=receivers.threads
+            )
         except trio.TooSlowError:
             log.warning("webhook %s: no answer within %gs", shown_url(url), ATTEMPT_TIMEOUT)
         except Exception:  # a webhook URL is the client's: it must not stop the server
@@ -150,7 +167,7 @@ async def _send_all(
         if prediction.done.is_set():
             break
         last = trio.current_time()
-        await _send(url, prediction.to_json())
+        await _send(url, prediction.to_json(), prediction.done.is_set)
     if "completed" in wanted:
         await _send_completed(url, prediction.to_json(), retries, backoff)
 
