@@ -46,6 +46,9 @@ log = logging.getLogger("cog.runtime")
 # max_replacements and replacement_window.)
 MAX_REPLACEMENTS = 10
 REPLACEMENT_WINDOW = 60.0
+# Seconds a worker process may take to start its Python and the runtime, before the
+# model's import (and COG_SETUP_TIMEOUT's clock) begins; only when a timeout is set.
+STARTUP_LIMIT = 30.0
 
 
 class AtCapacity(Exception):  # noqa: N818
@@ -166,13 +169,8 @@ class Pool(Listener):
         been ready, leaves its slot dead) instead of holding the slot for ever."""
         late = await _setup_deadline(worker, time.monotonic(), timeout, worker.became_ready)
         if late is not None and worker.alive and not worker.ever_ready:
-            log.warning(
-                "replacement worker %d: %s did not finish within COG_SETUP_TIMEOUT=%gs;"
-                " stopping it",
-                worker.index,
-                late,
-                timeout,
-            )
+            message = "replacement worker %d: %s did not finish within COG_SETUP_TIMEOUT=%gs"
+            log.warning(message, worker.index, late, timeout)
             worker.kill()
 
     def _fail_setup(self, error: str) -> None:
@@ -274,11 +272,8 @@ class Pool(Listener):
         while replaced and now_ - replaced[0] > self._replacement_window:
             replaced.popleft()
         if len(replaced) >= self._max_replacements:
-            log.error(
-                "workers died %d times within %gs: giving up (DEFUNCT)",
-                len(replaced) + 1,
-                self._replacement_window,
-            )
+            message = "workers died %d times within %gs: giving up (DEFUNCT)"
+            log.error(message, len(replaced) + 1, self._replacement_window)
             return False
         replaced.append(now_)
         return True
@@ -376,10 +371,11 @@ async def _setup_deadline(
     """Wait for ``done`` within COG_SETUP_TIMEOUT; None if it came, else what was late.
 
     The clock starts when the worker begins importing the model (its import counts, the
-    runtime's own interpreter startup does not); a worker that never gets that far has
-    the same time from its spawn.
+    runtime's own interpreter startup does not); a worker that never gets that far is
+    given up on after the timeout or STARTUP_LIMIT from its spawn, whichever is longer.
     """
-    with trio.move_on_after(max(0.0, timeout - (time.monotonic() - spawned))):
+    startup = max(timeout, STARTUP_LIMIT)
+    with trio.move_on_after(max(0.0, startup - (time.monotonic() - spawned))):
         await worker.importing.wait()
     if not worker.importing.is_set():
         return "the worker's startup"
