@@ -273,13 +273,15 @@ def _nullable(spec: InputSpec) -> bool:
 
 
 def _effective_default(spec: InputSpec) -> bool:
-    if spec.default is MISSING:
-        return False
-    return spec.default is not None or _nullable(spec)
+    # A None default is never written: the reference writes "default" only for a value.
+    return spec.default is not MISSING and spec.default is not None
 
 
 def _required(spec: InputSpec) -> bool:
-    if _effective_default(spec):
+    # Any default, None included, makes an input optional (`extra: File = Input(default=None)`
+    # as published models write it): the reference's schema lists it optional, and the
+    # validator lets it be left out.
+    if spec.default is not MISSING:
         return False
     return bool(spec.type.union) or not spec.type.nullable
 

@@ -84,11 +84,12 @@ def test_iterator_of_lists() -> None:
 
 
 @pytest.mark.unit
-def test_secret_list_with_none_default_stays_required() -> None:
+def test_secret_list_with_none_default_is_optional_and_not_nullable() -> None:
     spec = InputSpec("keys", FieldType(primitive=Primitive.SECRET, is_list=True), default=None)
     schema = openapi_document(signature(spec), None)["components"]["schemas"]["Input"]
-    assert schema["required"] == ["keys"]
+    assert "required" not in schema
     assert "nullable" not in schema["properties"]["keys"]
+    assert "default" not in schema["properties"]["keys"]
 
 
 @pytest.mark.unit
