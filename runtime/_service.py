@@ -175,8 +175,8 @@ class Service:
             kwargs = job.kwargs
             assert pool.signature is not None
             if pool.file_inputs:
-                workdir = tempfile.mkdtemp(prefix="cog-inputs-")
                 try:
+                    workdir = tempfile.mkdtemp(prefix="cog-inputs-")
                     # Returns early when the job is canceled (finished) meanwhile.
                     kwargs = await fetch_inputs(
                         pool.signature, kwargs, self.fetcher, workdir, job.finished
@@ -186,6 +186,9 @@ class Service:
                     pool.abandon(
                         job, Done(prediction.id, Status.FAILED, None, exc.message, {}, 0.0)
                     )
+                except OSError as exc:  # no folder for the inputs (a full temp disk)
+                    message = f"cannot make a folder for the input files: {exc.strerror or exc}"
+                    pool.abandon(job, Done(prediction.id, Status.FAILED, None, message, {}, 0.0))
             if job.result is None and not job.dispatched:
                 pool.dispatch(job, kwargs)
             async for index, chunk in job.chunk_receive:

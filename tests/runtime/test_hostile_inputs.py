@@ -167,13 +167,11 @@ def test_cancel_stops_a_download_at_once(
     _still_serves(srv, helper)
 
 
-@pytest.fixture
-def full_temp_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A 1 MiB tmpfs as the temp dir (we run as root; skipped where mount is refused)."""
+def _tmpfs_temp_dir(monkeypatch: pytest.MonkeyPatch, options: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as parent:
         mount = Path(parent)
         done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
             capture_output=True,
             check=False,
         )
@@ -187,6 +185,18 @@ def full_temp_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
+@pytest.fixture
+def full_temp_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A 1 MiB tmpfs as the temp dir (we run as root; skipped where mount is refused)."""
+    yield from _tmpfs_temp_dir(monkeypatch, "size=1m")
+
+
+@pytest.fixture
+def temp_dir_without_inodes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temp dir where not even a folder can be made (its one inode is its root)."""
+    yield from _tmpfs_temp_dir(monkeypatch, "size=1m,nr_inodes=1")
+
+
 def test_endless_download_into_a_full_temp_dir_fails_only_its_prediction(
     server: ServerFactory, helper: HelperServer, hostile: HostileServer, full_temp_dir: Path
 ) -> None:
@@ -196,6 +206,22 @@ def test_endless_download_into_a_full_temp_dir_fails_only_its_prediction(
     assert "No space left on device" in response.json()["detail"][0]["msg"]
     assert list(full_temp_dir.iterdir()) == []  # the partial file is gone
     _still_serves(srv, helper)
+
+
+def test_a_temp_dir_too_full_for_the_inputs_folder_fails_only_its_prediction(
+    server: ServerFactory, helper: HelperServer, temp_dir_without_inodes: Path
+) -> None:
+    srv = server("failing.py:FileInput")
+    accepted = srv.predict(
+        {"input": {"doc": helper.url + "/files/a.txt"}, "webhook": helper.url + "/webhook"},
+        headers={"Prefer": "respond-async"},
+    )
+    assert accepted.status_code == 202, accepted.text
+    done = _completed_webhook(helper)
+    assert done["status"] == "failed"
+    assert done["error"] == "cannot make a folder for the input files: No space left on device"
+    health = requests.get(srv.url + "/health-check", timeout=30).json()
+    assert health["status"] == "READY"  # the server goes on (it cannot fetch files here)
 
 
 def test_shutdown_completes_while_a_download_trickles(
