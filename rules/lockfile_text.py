@@ -1,7 +1,8 @@
 """cog.lock's text form: TOML written by our own serialiser, so the bytes are stable.
 
-The ``[target]`` and ``[interpreter]`` tables, then one ``[[debian]]``/``[[python]]``/``[[runtime]]``/``[[weights]]`` block per entry, sorted,
-one field per line: changing one package changes a few lines, and dumping the same lock
+The ``[target]`` and ``[interpreter]`` tables, then one ``[[debian]]``/``[[python]]``/
+``[[runtime]]``/``[[weights]]`` block per entry, sorted, one field per line: changing one
+package changes a few lines, and dumping the same lock
 twice gives the same bytes. ``loads`` parses with tomllib and validates with the pydantic
 model (``cog.rules.lockfile``), naming the file in every error.
 """
