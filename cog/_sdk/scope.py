@@ -11,11 +11,34 @@ import contextlib
 import contextvars
 import threading
 from collections.abc import Iterator, Mapping
-from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from cog._sdk.metrics import MetricCallback, Metrics
 
 __all__ = ["Scope", "current_scope", "prediction_scope"]
+
+
+if TYPE_CHECKING:
+    _ContextBase = dict[str, str]
+else:
+    _ContextBase = dict  # dict[str, str] cannot be a base class on Python 3.8
+
+
+class _Context(_ContextBase):
+    """The request's context: read-only, and a plain dict to anything that encodes it
+    (a model may return it, or put it in its output)."""
+
+    def _read_only(self, *_args: object, **_kwargs: object) -> None:
+        raise TypeError("the prediction's context is read-only")
+
+    __setitem__ = __delitem__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+
+    def __ior__(self, _other: object) -> _Context:  # type: ignore[override,misc]
+        raise TypeError("the prediction's context is read-only")
+
+    def __reduce__(self) -> tuple[type[dict[str, str]], tuple[dict[str, str]]]:
+        return (dict, (dict(self),))  # a copy elsewhere is a plain dict
 
 
 class Scope:
@@ -29,7 +52,7 @@ class Scope:
         active: bool = True,
     ) -> None:
         self._metrics = Metrics(on_metric, active=active)
-        self._context: Mapping[str, str] = MappingProxyType(dict(context or {}))
+        self._context: Mapping[str, str] = _Context(context or {})
 
     @property
     def metrics(self) -> Metrics:
