@@ -7,6 +7,7 @@ for all of them, so the Debian indexes, debs and runtime wheels are fetched once
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -55,3 +56,21 @@ def test_every_key_of_both_generations(drop_in_cache: Path, tmp_path: Path) -> N
     done = predict(project, tag, drop_in_cache, "text=hi")
     assert done.stdout.strip() == "hello hi (tiny weights)"
     assert "error" not in done.stderr.lower()
+
+
+def test_old_api_model(drop_in_cache: Path, tmp_path: Path) -> None:
+    project, tag = lock_build("e2e/old-api", tmp_path, drop_in_cache)
+    done = predict(project, tag, drop_in_cache, "text=hi")
+    assert done.stdout.strip() == "hihi (weights=None, extra=None, seed=None)"
+    # The log stream's own end is not a failed webhook (nor anything else).
+    assert "WARNING" not in done.stderr, done.stderr
+    schema = json.loads(cog("schema", cwd=project, cache=drop_in_cache).stdout)
+    inputs = schema["components"]["schemas"]["Input"]
+    assert inputs["required"] == ["text"]
+    assert inputs["properties"]["extra"] == {
+        "x-order": 2,
+        "title": "Extra",
+        "type": "string",
+        "format": "uri",
+        "description": "An optional file",
+    }
