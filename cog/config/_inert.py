@@ -73,4 +73,6 @@ def _any(_node: YNode, _key: str, _example: str) -> None:
 def print_notes(filename: str, path: Path, notes: tuple[str, ...]) -> None:
     """Each note on stderr once per process, however often the file is loaded."""
     for text in notes:
-        _notes.print_once(text, f"{path}{text.removeprefix(filename)}")
+        # Not str.removeprefix: the runtime loads cog.yaml on the image's Python (3.8+).
+        rest = text[len(filename) :] if text.startswith(filename) else text
+        _notes.print_once(text, f"{path}{rest}")
