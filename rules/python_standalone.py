@@ -18,7 +18,7 @@ import json
 import os
 import re
 import subprocess
-import tomllib
+import sys
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +28,11 @@ from cog.rules.host_tools import find_uv
 from cog.third_party import data_file
 
 from cog.errors import FetchError, LockError
+
+if sys.version_info >= (3, 11):  # noqa: UP036
+    import tomllib
+else:  # cog.yaml's checks read these tables inside an image whose Python is 3.8-3.10
+    import tomli as tomllib
 
 TABLE_DATA = "python_standalone.toml"
 TABLE_ENV = "COG_PYTHON_STANDALONE_TABLE"
@@ -153,6 +158,7 @@ def choose(
     minor = f"{match[1]}.{match[2]}"
     if minor not in supported:
         raise _unsupported(python_version, supported)
+    _check_runtime_runs_on(python_version, (int(match[1]), int(match[2])))
     builds = table.for_arch(arch, minor)
     patch = python_version.strip() if match[3] is not None else None
     exact = next((b for b in builds if b.version == patch), None)
@@ -163,6 +169,19 @@ def choose(
     if exact is not None:
         return Choice(minor, table.base_suite, build=exact)
     raise unavailable_patch(python_version, None, builds)
+
+
+def _check_runtime_runs_on(python_version: str, minor: tuple[int, int]) -> None:
+    from cog.rules.pylock.runtime import runtime_data  # noqa: PLC0415
+
+    data = runtime_data()
+    if minor < data.requires_python:
+        oldest = ".".join(map(str, data.requires_python))
+        raise LockError(
+            f"python_version {python_version!r} cannot run cog's runtime: "
+            f"{data.requires_python_reason}",
+            hint=f'Use Python {oldest} or newer (e.g. "{oldest}") in build.python_version.',
+        )
 
 
 def unavailable_patch(

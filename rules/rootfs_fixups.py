@@ -41,6 +41,9 @@ def apply_fixups(tree: Tree, controls: Sequence[str], python_version: str) -> No
     if f"usr/lib/python{python_version}" in tree:
         # Debian's python3.X postinst makes it; a python-build-standalone image has none.
         tree.add_dir(f"usr/local/lib/python{python_version}/dist-packages")
+        # PEP 668's marker (bookworm on) would make pip refuse to install: an image has no
+        # apt-managed Python to protect, and the reference's images let pip install.
+        tree.remove(f"usr/lib/python{python_version}/EXTERNALLY-MANAGED")
     tree.add_dir("usr/local/bin")
     if "usr/bin/python3" not in tree and f"usr/bin/python{python_version}" in tree:
         tree.add_symlink("usr/bin/python3", f"python{python_version}")

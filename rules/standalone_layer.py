@@ -4,9 +4,10 @@ The archive's ``python/`` tree goes to ``/usr/local`` (the layout of python.org'
 images: ``/usr/local/bin/python3.X``, packages in ``/usr/local/lib/python3.X/
 site-packages``). Its bytecode is dropped and compiled again with unchecked-hash
 invalidation by the interpreter itself, run on the Debian base's C library, so .pyc stay
-valid with normalised mtimes. ``python``, ``python3`` and ``pip`` are on PATH; pip's
-scripts get a plain ``#!`` line (the archive's ``/bin/sh`` trampoline needs a shell that
-the base does not have).
+valid with normalised mtimes. ``python`` and ``python3`` are on PATH; scripts get a plain
+``#!`` line (the archive's ``/bin/sh`` trampoline needs a shell that the base does not
+have). The archive's own pip is left out: pip is one of the runtime's locked wheels
+(third_party/runtime.toml), installed with ``pip``/``pip3`` scripts like every image's.
 """
 
 from __future__ import annotations
@@ -37,7 +38,17 @@ def _in_image(name: str) -> str | None:
     parts = rest.split("/")
     if "__pycache__" in parts or rest.endswith((".pyc", ".pyo")):
         return None  # compiled again below, deterministically
+    if _bundled_pip(parts):
+        return None  # pip is a locked runtime wheel: one pip, the lock's, in every image
     return f"{PREFIX}/{rest}"
+
+
+def _bundled_pip(parts: list[str]) -> bool:
+    if parts[0] == "bin":
+        return len(parts) == 2 and re.fullmatch(r"pip[\d.]*", parts[1]) is not None
+    if len(parts) > 3 and parts[0] == "lib" and parts[2] == "site-packages":
+        return parts[3] == "pip" or re.fullmatch(r"pip-[^-/]+\.dist-info", parts[3]) is not None
+    return False
 
 
 def _unpack(archive: Path, tree: Tree, origin: str) -> None:
@@ -88,8 +99,6 @@ def _entry_points(tree: Tree, minor: str) -> None:
     for alias, target in (
         ("python", f"python{minor}"),
         ("python3", f"python{minor}"),
-        ("pip", f"pip{minor}"),
-        ("pip3", f"pip{minor}"),
     ):
         if f"{PREFIX}/bin/{alias}" not in tree and f"{PREFIX}/bin/{target}" in tree:
             tree.add_symlink(f"{PREFIX}/bin/{alias}", target)

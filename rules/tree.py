@@ -86,6 +86,13 @@ class Tree:
             host.unlink(missing_ok=True)
         del self.entries[path]
 
+    def remove(self, path: str) -> None:
+        """Drop ``path`` (a directory with everything under it) if the tree has it."""
+        resolved = self.resolve(path)
+        entry = self.entries.get(resolved)
+        if entry is not None:
+            self._remove(resolved, entry.kind)
+
     # adding
 
     def add_dir(

@@ -79,7 +79,7 @@ def _encode(value: object) -> object:  # noqa: PLR0911 (one case per kind of val
         return _spill(value)
     if isinstance(value, dict):
         return {_key(k): _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_encode(v) for v in value]
     if isinstance(value, enum.Enum):
         return _encode(value.value)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cog._compat import SLOTS
+
 _REQUEST_LINE = re.compile(rb"POST (/predictions/?) HTTP/1\.1")
 # h11's token and field-value rules, strictly: anything looser goes to h11 (and its 400).
 _HEADER = re.compile(
@@ -23,7 +25,7 @@ _HEADER = re.compile(
 _REFUSED = frozenset({b"transfer-encoding", b"expect", b"upgrade", b"te"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class SimpleRequest:
     path: str
     headers: list[tuple[bytes, bytes]]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
+from typing import Union
 
+from cog._compat import SLOTS
 from cog._signature.model import Signature
 
 
@@ -15,8 +18,19 @@ class _Frame:
     __slots__ = ()
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
-        names: tuple[str, ...] = self.__slots__
+        names: tuple[str, ...] = self.__slots__ or _field_names(type(self))
         return (type(self), tuple([getattr(self, name) for name in names]))
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # Python 3.8/3.9's dataclasses have no slots: the fields are the state.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 class Status(enum.Enum):
@@ -28,19 +42,19 @@ class Status(enum.Enum):
 # supervisor -> worker
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class RunJob(_Frame):
     id: str
     inputs: dict[str, object]  # validated; file inputs are local paths
     context: dict[str, str] | None = None  # the request's "context", for current_scope()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Cancel(_Frame):
     id: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class CheckHealth(_Frame):
     pass
 
@@ -48,13 +62,13 @@ class CheckHealth(_Frame):
 # worker -> supervisor
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Importing(_Frame):
     """The worker's own startup is over: it imports the model now (COG_SETUP_TIMEOUT's
     clock starts here)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Loaded(_Frame):
     """The model imported (signature set) or failed to import (error set)."""
 
@@ -62,20 +76,20 @@ class Loaded(_Frame):
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class SetupDone(_Frame):
     error: str | None  # None: setup succeeded
     has_healthcheck: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Log(_Frame):
     id: str | None  # None: printed outside any prediction (setup)
     source: str  # "stdout" or "stderr"
     data: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Output(_Frame):
     """One chunk yielded by an iterator output."""
 
@@ -84,7 +98,7 @@ class Output(_Frame):
     value: object
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Metric(_Frame):
     id: str
     name: str
@@ -92,7 +106,7 @@ class Metric(_Frame):
     mode: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Done(_Frame):
     id: str
     status: Status
@@ -102,13 +116,13 @@ class Done(_Frame):
     predict_time: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class HealthResult(_Frame):
     ok: bool
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class OutputFile(_Frame):
     """A file in an output, by its path in the worker's filesystem (shared with us)."""
 
@@ -116,5 +130,7 @@ class OutputFile(_Frame):
     remove: bool = False  # written by the worker from a file object: delete once sent
 
 
-ToWorker = RunJob | Cancel | CheckHealth
-FromWorker = Importing | Loaded | SetupDone | Log | Output | Metric | Done | HealthResult
+ToWorker = Union[RunJob, Cancel, CheckHealth]  # noqa: UP007 (evaluated: 3.8+)
+FromWorker = Union[  # noqa: UP007 (evaluated: 3.8+)
+    Importing, Loaded, SetupDone, Log, Output, Metric, Done, HealthResult
+]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from cog._compat import SLOTS
 from cog._sdk.types import REDACTED
 from cog._signature.model import Mode, Primitive, Signature
 
@@ -23,7 +24,8 @@ def new_id() -> str:
 
 
 def now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+    utc = datetime.timezone.utc  # noqa: UP017 (datetime.UTC is 3.11+; images run 3.8+)
+    return datetime.datetime.now(utc).isoformat(timespec="microseconds")
 
 
 _SECRET_FIELDS: dict[int, tuple[Signature, frozenset[str]]] = {}
@@ -60,13 +62,13 @@ def echoed_input(signature: Signature, raw: dict[str, object]) -> dict[str, obje
     return {k: _redact(v) if k in secrets else v for k, v in raw.items()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Event:
     name: str  # start, output, log, metric, completed
     data: object
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Request:
     """What the client asked for, validated."""
 

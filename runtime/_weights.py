@@ -7,10 +7,11 @@ path (a URL becomes cog's URLPath, fetched when the model reads it), as the refe
 from __future__ import annotations
 
 import os
-import types
 import typing
 from collections.abc import Callable
 from typing import Any
+
+from cog._compat import UNION_ORIGINS
 
 
 def _weights_type(setup: Callable[..., Any]) -> object:
@@ -19,7 +20,7 @@ def _weights_type(setup: Callable[..., Any]) -> object:
     except (NameError, TypeError):
         return None
     hint = hints.get("weights")
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+    if typing.get_origin(hint) in UNION_ORIGINS:
         members = [a for a in typing.get_args(hint) if a is not type(None)]
         hint = members[0] if members else None
     return hint

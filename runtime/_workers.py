@@ -167,7 +167,7 @@ class Worker:
             self._dispatch(message, listener)  # type: ignore[arg-type]
 
     def _dispatch(self, message: FromWorker, listener: Listener) -> None:
-        if isinstance(message, Log | Output | Metric):
+        if isinstance(message, (Log, Output, Metric)):
             if message.id is None:
                 listener.on_setup_log(self, message)
             else:

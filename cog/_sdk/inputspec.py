@@ -78,7 +78,7 @@ def _check_keyword_types(info: InputInfo, at: str) -> None:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _is_length(value: object) -> bool:
@@ -97,7 +97,7 @@ def _plain(value: object) -> object:
 
 def _json_shape(value: object) -> object:
     """Tuples as lists, all the way down: the value a JSON default will be read back as."""
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return [_json_shape(item) for item in value]
     if isinstance(value, dict):
         return {key: _json_shape(item) for key, item in value.items()}
@@ -109,7 +109,7 @@ def _normalize_default(value: object, ftype: FieldType, at: str) -> object:
         return value
     value = _json_shape(_plain(value))
     if ftype.is_list:
-        if not isinstance(value, list | tuple):
+        if not isinstance(value, (list, tuple)):
             raise SchemaError(
                 f"{at}: default {value!r} is not a list",
                 "Give a list input a list default, e.g. Input(default=[]).",
@@ -149,7 +149,7 @@ def _check_constraints(info: InputInfo, ftype: FieldType, default: object, at: s
         if primitive not in _NUMERIC:
             raise _incompatible(at, "ge/le", "int or float")
         for item in defaults:
-            assert isinstance(item, int | float)
+            assert isinstance(item, (int, float))
             if info.ge is not None and item < info.ge:
                 raise SchemaError(f"{at}: default {item!r} is below ge={info.ge}", _FIX_DEFAULT)
             if info.le is not None and item > info.le:

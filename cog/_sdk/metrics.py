@@ -84,7 +84,7 @@ def _type_of(value: object) -> type:
 
 def _json_copy(value: object) -> object:
     """A private copy, so later changes to the caller's list or dict don't leak in."""
-    if value is None or isinstance(value, bool | int | float | str):
+    if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):
         return [_json_copy(item) for item in value]
@@ -165,9 +165,9 @@ class Metrics(MutableMapping[str, object]):
         old = self._values[name]
         if mode == "append":
             return [*old, value] if isinstance(old, list) else [old, value]
-        if not isinstance(old, int | float):
+        if not isinstance(old, (int, float)):
             raise TypeError(f"Metric {name!r} holds a list of values and cannot be incremented")
-        assert isinstance(value, int | float)
+        assert isinstance(value, (int, float))
         return old + value
 
     def delete(self, name: str) -> None:

@@ -3,7 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, dataclass_transform
+import sys
+from typing import Any, ClassVar
+
+if sys.version_info >= (3, 11):  # noqa: UP036
+    from typing import dataclass_transform
+else:  # the image's Python can be 3.8-3.10; the decorator only informs type checkers
+    from collections.abc import Callable
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
+
+    def dataclass_transform(**_: Any) -> Callable[[_T], _T]:
+        return lambda cls: cls
+
 
 __all__ = ["BaseModel"]
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
-import types
 import typing
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Final
 
+from cog._compat import UNION_ORIGINS, is_typeddict
 from cog._sdk.model import BaseModel
 from cog._sdk.types import (
     AsyncConcatenateIterator,
@@ -59,7 +59,7 @@ def _fail(where: str, problem: str, hint: str) -> SchemaError:
 
 
 def _is_union(tp: object) -> bool:
-    return typing.get_origin(tp) in (typing.Union, types.UnionType)
+    return typing.get_origin(tp) in UNION_ORIGINS
 
 
 def _is_none(tp: object) -> bool:
@@ -89,7 +89,7 @@ def _is_model_class(tp: object) -> bool:
 
 
 def _is_dict_like(tp: object) -> bool:
-    return tp is dict or typing.get_origin(tp) is dict or typing.is_typeddict(tp)
+    return tp is dict or typing.get_origin(tp) is dict or is_typeddict(tp)
 
 
 def _scalar(tp: object, where: str) -> FieldType:

@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+from cog._compat import SLOTS
+
 __all__ = [
     "AsyncConcatenateIterator",
     "ConcatenateIterator",
@@ -32,7 +34,7 @@ _FILENAME_MAX_BYTES: Final = 200
 _URL_SCHEMES: Final = ("data", "http", "https")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class Secret:
     """A string that never shows itself in str(), repr(), f-strings, logs or tracebacks.
 

@@ -94,7 +94,7 @@ def render(value: object) -> str:
 
 
 def _render_container(value: object) -> str:
-    if isinstance(value, list | tuple):
+    if isinstance(value, (list, tuple)):
         return _render_list(value)
     if isinstance(value, dict):
         return _render_dict(value)

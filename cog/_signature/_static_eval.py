@@ -34,16 +34,16 @@ def literal(module: Module, at: Site, expr: ast.expr, depth: int = 0) -> object:
     if depth > _MAX_DEPTH:
         raise _undecided(module, at, expr)
     if isinstance(expr, ast.Constant):
-        if isinstance(expr.value, bytes | complex) or expr.value is Ellipsis:
+        if isinstance(expr.value, (bytes, complex)) or expr.value is Ellipsis:
             raise _not_json(at, expr)
         return expr.value
-    if isinstance(expr, ast.List | ast.Tuple | ast.Set):
+    if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
         return [literal(module, at, e, depth + 1) for e in expr.elts]
     if isinstance(expr, ast.Dict):
         return _dict(module, at, expr, depth)
-    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, ast.USub | ast.UAdd):
+    if isinstance(expr, ast.UnaryOp) and isinstance(expr.op, (ast.USub, ast.UAdd)):
         value = literal(module, at, expr.operand, depth + 1)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             return -value if isinstance(expr.op, ast.USub) else value
         raise _undecided(module, at, expr)
     if isinstance(expr, ast.BinOp) and type(expr.op) in _BINARY:
@@ -117,7 +117,7 @@ def optional_number(at: Site, values: dict[str, object], key: str) -> float | No
     value = values.get(key)
     if value is None:
         return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     raise _bad_keyword(at, key, "a number", value)
 
@@ -134,7 +134,7 @@ def optional_choices(at: Site, values: dict[str, object]) -> tuple[str | int | f
     if value is None:
         return None
     if isinstance(value, list) and all(
-        isinstance(c, str | int | float) and not isinstance(c, bool) for c in value
+        isinstance(c, (str, int, float)) and not isinstance(c, bool) for c in value
     ):
         return tuple(value)
     raise _bad_keyword(at, "choices", "a list of strings or integers", value)
@@ -265,6 +265,6 @@ def _defaults(spec: InputSpec) -> list[object]:
 
 
 def _lt(left: object, right: object) -> bool:
-    if isinstance(left, int | float) and isinstance(right, int | float):
+    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
         return left < right
     return False

@@ -13,11 +13,11 @@ import builtins
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeAlias
+from typing import Union
 
 from cog.errors import SchemaError
 
-Definition: TypeAlias = ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+Definition = Union[ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef]  # noqa: UP007 (3.8+)
 _MAX_DEPTH = 20
 # The names the annotation reader cares about, for modules users star-import.
 _STAR_NAMES = {
@@ -246,9 +246,9 @@ def _parse(project_dir: Path, path: Path, cache: dict[Path, Module]) -> Module:
 
 
 def _collect(module: Module, stmt: ast.stmt) -> None:
-    if isinstance(stmt, ast.Import | ast.ImportFrom):
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
         _collect_import(module, stmt)
-    elif isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+    elif isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
         module.definitions[stmt.name] = stmt
     elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
         target = stmt.targets[0]
@@ -256,7 +256,7 @@ def _collect(module: Module, stmt: ast.stmt) -> None:
             module.constants[target.id] = stmt.value
     elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
         module.constants[stmt.target.id] = stmt.value
-    elif isinstance(stmt, ast.If | ast.Try):
+    elif isinstance(stmt, (ast.If, ast.Try)):
         # `try: from x import y / except ImportError:` and TYPE_CHECKING blocks still
         # bind names the annotations use.
         for inner in ast.iter_child_nodes(stmt):

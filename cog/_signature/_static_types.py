@@ -300,7 +300,7 @@ def _primitive(r: _r.Resolved, at: Site) -> Primitive:
     if r.kind == "none":
         raise _r.unsupported(at, r.expr, "None is not a value type")
     if r.name is None and (
-        r.module.star_import or not isinstance(r.expr, ast.Name | ast.Attribute)
+        r.module.star_import or not isinstance(r.expr, (ast.Name, ast.Attribute))
     ):
         raise _r.undecided(r, at)  # computed at import time: `Text = make_type()`
     if r.name is None or r.name.startswith(("builtins.", "typing.", "collections.", "cog.")):

@@ -110,7 +110,7 @@ def _find_method(
     module: Module, cls: ast.ClassDef, names: tuple[str, ...], depth: int = 0
 ) -> _Method | None:
     for stmt in cls.body:
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name in names:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in names:
             return _Method(stmt, module, cls.name)
     if depth > 20:
         return None

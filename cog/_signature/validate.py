@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
+from cog._compat import SLOTS
 from cog._signature._coerce import INVALID, Explain, Fast, field_checker
 from cog._signature._jsonrender import render
 from cog._signature.model import MISSING, InputSpec, Signature
@@ -116,7 +117,7 @@ def _label(loc: tuple[str | int, ...]) -> str:
     return "request body" if loc[:1] == ("body",) else ".".join(str(p) for p in loc)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **SLOTS)
 class _Field:
     name: str
     fast: Fast
@@ -148,7 +149,7 @@ def _compile_field(spec: InputSpec) -> _Field:
         required=required,
         accept_null=nullable or spec.default is None,
         default=default,
-        copy_default=isinstance(default, list | dict),
+        copy_default=isinstance(default, (list, dict)),
     )
 
 

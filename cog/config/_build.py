@@ -105,7 +105,7 @@ def _read_key(reader: Reader, entry: YEntry) -> object:
 
 def read_version(reader: Reader, node: YNode, key: str, example: str, *, major_only: bool) -> str:
     # An unquoted 3.10 is the float 3.1 to YAML: the raw text is what the user meant.
-    if isinstance(node, YScalar) and not isinstance(node.value, bool | type(None)):
+    if isinstance(node, YScalar) and not isinstance(node.value, (bool, type(None))):
         text = node.raw.strip()
         if _VERSION.match(text) or (major_only and text.isdigit()):
             return text

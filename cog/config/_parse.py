@@ -110,7 +110,7 @@ def _runner_ref(reader: Reader, root: YMap, project_dir: Path) -> str | None:
             "entry point",
             "Keep run: (the current name) and delete predict: (its legacy spelling).",
         )
-    if run is not None and isinstance(run.value, YSeq | YMap):
+    if run is not None and isinstance(run.value, (YSeq, YMap)):
         raise reader.error(
             run.line,
             'run at the top level names the runner (like "run.py:Runner"), got a '

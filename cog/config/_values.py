@@ -11,7 +11,7 @@ from cog.errors import ConfigError
 
 def describe(node: YNode) -> str:
     """What the user wrote, in words: "the string 'yes'", "a list", "nothing (null)"."""
-    if isinstance(node, YSeq | YMap):
+    if isinstance(node, (YSeq, YMap)):
         return "a list" if isinstance(node, YSeq) else "a mapping"
     value = node.value
     if value is None:
@@ -19,7 +19,7 @@ def describe(node: YNode) -> str:
     if isinstance(value, str):
         return f"the string '{value}'"
     kind = "boolean" if isinstance(value, bool) else "number"
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return f"the {kind} {node.raw}"
     return f"'{node.raw}'"
 

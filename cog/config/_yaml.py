@@ -15,6 +15,7 @@ endless tree): milliseconds, whatever the file holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Union
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -61,7 +62,7 @@ class YMap:
         return None
 
 
-YNode = YScalar | YSeq | YMap
+YNode = Union[YScalar, YSeq, YMap]  # noqa: UP007 (evaluated in images: Python 3.8+)
 
 
 class _TooManyAliases(Exception):  # noqa: N818

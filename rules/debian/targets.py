@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import functools
-import tomllib
+import sys
 from dataclasses import dataclass
 
 from cog.third_party import data_file
 
 from cog.errors import LockError
+
+if sys.version_info >= (3, 11):  # noqa: UP036
+    import tomllib
+else:  # cog.yaml's checks read these tables inside an image whose Python is 3.8-3.10
+    import tomli as tomllib
 
 DEBIAN_DATA = "debian.toml"
 

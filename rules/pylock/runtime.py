@@ -15,6 +15,8 @@ RUNTIME_DATA = "runtime.toml"
 class RuntimeData:
     requirements: tuple[str, ...]
     cpu_variants: frozenset[str]
+    requires_python: tuple[int, int]  # the oldest Python the runtime runs on
+    requires_python_reason: str
 
 
 def data_bytes() -> bytes:
@@ -24,7 +26,10 @@ def data_bytes() -> bytes:
 @functools.cache
 def runtime_data() -> RuntimeData:
     raw = tomllib.loads(data_bytes().decode())
+    major, minor = str(raw["requires_python"]).split(".")
     return RuntimeData(
         requirements=tuple(raw["requirements"]),
         cpu_variants=frozenset(raw["cpu_variants"]),
+        requires_python=(int(major), int(minor)),
+        requires_python_reason=str(raw["requires_python_reason"]),
     )

@@ -200,15 +200,24 @@ def test_a_patch_pin_builds_from_the_mirror_and_runs(
     unpack(project / ".cog/image", "standalone", bundle)
     rootfs = bundle / "rootfs"
     assert (rootfs / "usr/local/bin/python").is_symlink()
-    assert (rootfs / "usr/local/bin/pip").is_symlink()
-    pip_script = (rootfs / "usr/local/bin/pip3.12").read_bytes()
-    assert pip_script.startswith(b"#!/usr/local/bin/python3.12\n")
+    # pip is the lock's runtime wheel (the archive's own is left out), its scripts on PATH.
+    assert not (rootfs / "usr/local/bin/pip3.12").exists()
+    for script in ("pip", "pip3"):
+        pip_script = (rootfs / "usr/local/bin" / script).read_bytes()
+        assert pip_script.startswith(b"#!/usr/local/bin/python3.12\n")
+    pips = sorted(p.name for p in (rootfs / "usr/local/lib/python3.12/site-packages").glob("pip*"))
+    assert [n for n in pips if n.endswith(".dist-info")] == [
+        f"pip-{next(w.version for w in lock.runtime if w.name == 'pip')}.dist-info"
+    ]
     pycs = list((rootfs / "usr/local/lib/python3.12").glob("__pycache__/os.cpython-312.pyc"))
     assert pycs
     assert pycs[0].read_bytes()[4:8] == b"\x01\x00\x00\x00"  # unchecked-hash
     ran = run_once(bundle, ["python", "-c", "import sys, pip; print(sys.version.split()[0])"])
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == version
+    ran = run_once(bundle, ["pip", "--version"])
+    assert ran.returncode == 0, ran.stderr
+    assert "/usr/local/lib/python3.12/site-packages/pip (python 3.12)" in ran.stdout
     with serving(bundle, free_port()) as base:
         health = wait_ready(base)
         assert health["status"] == "READY", health

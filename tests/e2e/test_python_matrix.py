@@ -1,7 +1,8 @@
 """Every python_version the reference supports: lock, build, predict and exec for each.
 
 Debian's interpreter for 3.9 (bullseye), 3.11 (bookworm) and 3.13 (trixie);
-python-build-standalone for 3.8, 3.10, 3.12 and the patch pin 3.12.4. The pbs cases need
+python-build-standalone for 3.10, 3.12 and the patch pin 3.12.4; 3.8 is refused at lock
+time (the runtime has no 3.8 release of its HTTP framework). The pbs cases need
 the real archives: they run when UV_PYTHON_INSTALL_MIRROR names a mirror of the pbs
 releases, or with COG_TEST_PBS_ONLINE=1 where the release location is reachable, and are
 skipped otherwise (the pbs path is covered with a stand-in archive by
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.network]
 
 COG = str(Path(sys.executable).parent / "cog")
 DEBIAN = {"3.9", "3.11", "3.13"}
-MATRIX = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.12.4"]
+MATRIX = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.12.4"]
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +71,23 @@ def test_lock_build_predict_exec(version: str, matrix_cache: Path, tmp_path: Pat
     )
     expected = version + "." if version.count(".") == 1 else version + " "
     assert printed.startswith(expected), printed
+    # pip on PATH, installing where the locked wheels are (dist-packages for Debian's).
+    site = "dist-packages" if version in DEBIAN else "site-packages"
+    pip = cog("exec", "pip", "--version", cwd=project, cache=matrix_cache)
+    assert f"/lib/python{version[:4].rstrip('.')}/{site}/pip " in pip, pip
     assert "hello matrix" in cog("predict", "-i", "text=matrix", cwd=project, cache=matrix_cache)
     again = cog("build", "--no-cache", "-t", f"py:{version}", cwd=project, cache=matrix_cache)
     assert again.split()[-1] == digest
     print(f"python {version}: {printed.split()[0]} built in {built_s:.1f} s, {digest}")
+
+
+def test_python_38_is_refused_at_lock_time(matrix_cache: Path, tmp_path: Path) -> None:
+    project = _project(tmp_path / "py3.8", "3.8")
+    env = os.environ | {"COG_CACHE_DIR": str(matrix_cache), "NO_COLOR": "1"}
+    done = subprocess.run(
+        [COG, "lock"], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode != 0
+    assert "cannot run cog's runtime" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (project / "cog.lock").exists()

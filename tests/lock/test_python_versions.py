@@ -37,9 +37,7 @@ def test_a_minor_that_a_debian_suite_carries_gets_debians_interpreter(
     assert (choice.suite, choice.build, choice.patch) == (suite, None, None)
 
 
-@pytest.mark.parametrize(
-    ("version", "newest"), [("3.8", "3.8.20"), ("3.10", "3.10.22"), ("3.12", "3.12.16")]
-)
+@pytest.mark.parametrize(("version", "newest"), [("3.10", "3.10.22"), ("3.12", "3.12.16")])
 def test_other_minors_get_the_newest_pinned_pbs_build_on_bookworm(
     version: str, newest: str
 ) -> None:
@@ -47,6 +45,19 @@ def test_other_minors_get_the_newest_pinned_pbs_build_on_bookworm(
     assert choice.build is not None
     assert (choice.suite, choice.build.version) == ("bookworm", newest)
     assert choice.build.file.endswith("-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz")
+
+
+@pytest.mark.parametrize("version", ["3.8", "3.8.20"])
+def test_python_38_is_refused_naming_the_runtime_dependency_it_lacks(version: str) -> None:
+    # A pbs 3.8 build exists (the table pins one), but the image's runtime cannot run on it.
+    assert any(b.version == "3.8.20" for b in TABLE.for_arch("amd64", "3.8"))
+    with pytest.raises(LockError) as raised:
+        _choose(version)
+    assert f"python_version {version!r} cannot run cog's runtime" in raised.value.message
+    assert "quart 0.20" in raised.value.message
+    assert "Python 3.8" in raised.value.message
+    assert raised.value.hint is not None
+    assert '"3.9"' in raised.value.hint
 
 
 def test_a_patch_pin_is_honoured_exactly() -> None:
