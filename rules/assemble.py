@@ -60,6 +60,8 @@ class _Planned:
     needs_rootfs: bool = False
     record: LayerRecord | None = None
     fixed: bool = False  # a base image's layer: never rebuilt
+    # Fetched for all the layers to build together, in one phase, before any is built.
+    inputs: Sequence[DebPackage | Wheel] = ()
 
 
 class Assembler:
@@ -89,6 +91,8 @@ class Assembler:
 
     def _fetch_all(self, items: Sequence[DebPackage | Wheel]) -> list[Path]:
         missing = sum(i.size for i in items if self.cache.blob_path(i.sha256) is None)
+        if not missing:
+            return [self._cached(i) for i in items]
         with (
             phase(self.progress, "Fetching", done="fetched", noun="files", total=missing) as p,
             ThreadPoolExecutor(max_workers=8) as pool,
@@ -99,6 +103,10 @@ class Assembler:
                     items,
                 )
             )
+
+    def _cached(self, item: DebPackage | Wheel) -> Path:
+        found = self.cache.blob_path(item.sha256)
+        return found if found is not None else self._fetch_all([item])[0]
 
     def _rootfs_key(self) -> str:
         base = self.spec.base
@@ -230,7 +238,7 @@ class Assembler:
         description = f"debian packages ({len(debs)}) with python{self.python}"
         if self._standalone is not None:
             description = f"debian packages ({len(debs)})"
-        return _Planned(key, description, lambda: self._build_os(debs))
+        return _Planned(key, description, lambda: self._build_os(debs), inputs=debs)
 
     def _standalone_planned(self, build: StandaloneBuild, os_key: str) -> _Planned:
         # The .pyc are compiled by the interpreter itself, whatever the OS layer holds.
@@ -302,7 +310,7 @@ class Assembler:
             shutil.rmtree(staging, ignore_errors=True)
             return record
 
-        return _Planned(key, description, build)
+        return _Planned(key, description, build, inputs=wheels)
 
     def _runtime_layers(self, compiler_id: str) -> list[_Planned]:
         """The runtime's wheels (stable), then the cog package itself (changes more often)."""
@@ -423,6 +431,7 @@ class Assembler:
         task.finish(f"{p.record.size / 1e6:.1f} MB")
 
     def _build_missing(self, planned: list[_Planned]) -> None:
+        self._fetch_all([i for p in planned if p.record is None for i in p.inputs])
         with phase(self.progress, "Building layers", done="built", noun="layers") as progress:
             rest = planned[self._bottom :]
             for bottom in planned[: self._bottom]:
