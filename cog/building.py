@@ -7,6 +7,7 @@ sees a half-written image (blobs first, index.json last, by rename).
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -101,11 +102,12 @@ def build_project(
     records = Assembler(
         assembly, cache, locate or _default_locator(project_dir), progress, reuse=not no_cache
     ).build()
+    schema = _static_schema(config, project_dir)  # None: only the image can tell
     settings = ImageSettings(
         arch=lock.target.arch,
         gpu=lock.target.gpu,
         environment=config.environment,
-        labels=_labels(config, lock, project_dir, epoch),
+        labels=_labels(config, lock, epoch, schema),
         created=epoch,
         base_env=base.env if base else (),
     )
@@ -113,6 +115,12 @@ def build_project(
     layout = OciLayout(project_dir / LAYOUT_DIR)
     with _locked(project_dir / ".cog"):
         digest, size = write_image(layout, cache, settings, records)
+        if schema is None:
+            # Read inside the image just written, then written again with the label.
+            schema = _image_schema(layout.path, digest, config, project_dir, progress)
+            labels = _labels(config, lock, epoch, schema)
+            settings = dataclasses.replace(settings, labels=labels)
+            digest, size = write_image(layout, cache, settings, records)
         layout.tag(name, digest, {"architecture": lock.target.arch, "os": "linux"})
         layout.collect_garbage()
         sbom = project_dir / ".cog" / "sbom.spdx.json"
@@ -177,22 +185,46 @@ def _default_locator(project_dir: Path) -> Locator:
     return locate
 
 
-def _labels(config: Config, lock: Lock, project_dir: Path, epoch: int) -> dict[str, str]:
-    from cog._signature.schema import project_schema  # noqa: PLC0415  (may spawn a subprocess)
+def _static_schema(config: Config, project_dir: Path) -> dict[str, object] | None:
+    from cog._signature.schema import SchemaNeedsBuildError, project_schema  # noqa: PLC0415
 
-    schema = project_schema(project_dir, config.predict, config.train).document
+    try:
+        return project_schema(project_dir, config.predict, config.train).document
+    except SchemaNeedsBuildError:
+        return None
+
+
+def _image_schema(
+    layout: Path, digest: str, config: Config, project_dir: Path, progress: Progress
+) -> dict[str, object]:
+    """The schema read by importing the model inside the image, as the reference does."""
+    from cog._run.image import load_image  # noqa: PLC0415  (runc and the unpacker)
+    from cog._run.introspect import image_importer  # noqa: PLC0415
+    from cog._signature.schema import project_schema  # noqa: PLC0415
+
+    importer = image_importer(load_image(layout, digest), progress)
+    result = project_schema(project_dir, config.predict, config.train, import_model=importer)
+    return result.document
+
+
+def _labels(
+    config: Config, lock: Lock, epoch: int, schema: dict[str, object] | None
+) -> dict[str, str]:
     freeze = sorted(
         {f"{w.name}=={w.version}" for w in (*lock.python, *lock.runtime)}
         | {f"hermetic-cog=={__version__}"},
         key=str.lower,
     )
-    return {
+    labels = {
         "run.cog.version": __version__,
         "run.cog.config": json.dumps(config.reference_json(), separators=(",", ":")),
         "run.cog.openapi_schema": json.dumps(schema, separators=(",", ":")),
         "run.cog.pip_freeze": "\n".join(freeze),
         "org.opencontainers.image.created": timestamp(epoch),
     }
+    if schema is None:  # the image that is introspected for it, then written again
+        del labels["run.cog.openapi_schema"]
+    return labels
 
 
 @contextmanager

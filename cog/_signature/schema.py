@@ -1,4 +1,10 @@
-"""A project's OpenAPI schema: static analysis first, importing the model only when needed."""
+"""A project's OpenAPI schema: static analysis first, importing the model only when needed.
+
+The model is imported only where its dependencies are: inside its built image (as the
+reference reads it), through the ``import_model`` a build passes. Without one, a project
+whose source does not decide its signature is a ``SchemaNeedsBuildError`` error: the host's
+Python never imports the model.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +24,29 @@ from cog._signature.openapi import openapi_document
 from cog._signature.static import StaticAnalysisUndecided, signature_from_source
 from cog.errors import SchemaError
 
-__all__ = ["FALLBACK_TIMEOUT_S", "SchemaResult", "project_schema"]
+__all__ = [
+    "FALLBACK_TIMEOUT_S",
+    "ImportModel",
+    "SchemaNeedsBuildError",
+    "SchemaResult",
+    "decode_fallback",
+    "project_schema",
+    "subprocess_importer",
+]
 
 # The directory holding this `cog` package: the subprocess must import the same cog
 # (the fallback module is ours), whatever else that Python has installed.
 _COG_ROOT = Path(__file__).resolve().parents[2]
 FALLBACK_TIMEOUT_S = 600.0
 """Importing a model can mean importing torch and friends: minutes on a cold disk."""
+
+
+ImportModel = Callable[[str, Mode], Signature]
+"""Reads one entry point's signature by importing the model where its dependencies are."""
+
+
+class SchemaNeedsBuildError(SchemaError):
+    """The source alone does not decide the signature, and nothing may import the model."""
 
 
 @dataclass(frozen=True)
@@ -40,12 +63,13 @@ def project_schema(
     predict_ref: str | None,
     train_ref: str | None,
     *,
-    python: str | None = None,
+    import_model: ImportModel | None = None,
+    where: str = "inside its image",
 ) -> SchemaResult:
     """The /openapi.json document of the model in ``project_dir``, and how it was read.
 
-    ``python`` (default: this interpreter) imports the model when its source alone does
-    not decide the signature; it needs the model's dependencies and ``cog`` installed.
+    ``import_model`` reads a signature the source alone does not decide (``where`` says
+    where it imports the model, for the note); without it that is ``SchemaNeedsBuildError``.
     """
     if predict_ref is None and train_ref is None:
         raise SchemaError(
@@ -61,12 +85,18 @@ def project_schema(
         try:
             signature = signature_from_source(project_dir, ref, mode)
         except StaticAnalysisUndecided as exc:
-            interpreter = python or sys.executable
+            if import_model is None:
+                raise SchemaNeedsBuildError(
+                    f"{ref}: the source alone does not decide the signature ({exc.message})",
+                    "This project's schema is read inside its image, where the model's "
+                    "dependencies are: run `cog build`, and the image carries it (label "
+                    "run.cog.openapi_schema; `cog serve` serves it at /openapi.json).",
+                ) from None
             notes.append(
                 f"{ref}: the source alone did not decide the signature ({exc.message}); "
-                f"read it by importing the model with {interpreter}"
+                f"read it by importing the model {where}"
             )
-            signature = _imported_signature(project_dir, ref, mode, interpreter)
+            signature = import_model(ref, mode)
             used_fallback = True
         notes.extend(f"{ref}: {warning}" for warning in signature.warnings)
         signatures[mode] = signature
@@ -78,6 +108,19 @@ def project_schema(
         used_fallback=used_fallback,
         notes=tuple(notes),
     )
+
+
+def subprocess_importer(project_dir: Path, python: str) -> ImportModel:
+    """Import the model with ``python`` (which has the model's dependencies and ``cog``).
+
+    Not for the host: the build imports the model inside its image. Tests and tools that
+    have an interpreter with the model's dependencies use it.
+    """
+
+    def import_model(ref: str, mode: Mode) -> Signature:
+        return _imported_signature(project_dir, ref, mode, python)
+
+    return import_model
 
 
 def _imported_signature(project_dir: Path, ref: str, mode: Mode, python: str) -> Signature:
@@ -104,14 +147,20 @@ def _imported_signature(project_dir: Path, ref: str, mode: Mode, python: str) ->
             f"importing {ref} to read its signature failed: {exc}",
             f"Check that {python} runs and can import the model's dependencies.",
         ) from exc
-    result = _result_line(done.stdout)
+    return decode_fallback(ref, done.stdout, done.stderr, done.returncode, f"with {python}")
+
+
+def decode_fallback(ref: str, stdout: str, stderr: str, returncode: int, where: str) -> Signature:
+    """The signature ``python -m cog._signature.fallback`` printed, or its error."""
+    result = _result_line(stdout)
     if result is None:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        tail = "\n".join(stderr.strip().splitlines()[-15:])
         raise SchemaError(
-            f"importing {ref} with {python} to read its signature failed "
-            f"(exit status {done.returncode}):\n{tail}",
-            "Install the model's dependencies in that Python, or use types Cog can read "
-            "from the source (cog types, or Annotated[..., cog.Opaque]).",
+            f"importing {ref} {where} to read its signature failed "
+            f"(exit status {returncode}):\n{tail}",
+            "Fix the import error above (the model's requirements belong in cog.yaml), or "
+            "use types Cog can read from the source (cog types, or "
+            "Annotated[..., cog.Opaque]).",
         )
     if "error" in result:
         error = result["error"]
@@ -120,8 +169,8 @@ def _imported_signature(project_dir: Path, ref: str, mode: Mode, python: str) ->
         return signature_from_json(result["signature"])
     except (KeyError, ValueError, TypeError) as exc:
         raise SchemaError(
-            f"importing {ref} returned a signature this cog cannot read: {exc}",
-            f"Use the same cog version in {python} as on the command line.",
+            f"importing {ref} {where} returned a signature this cog cannot read: {exc}",
+            "Use the same cog version there as on the command line.",
         ) from exc
 
 

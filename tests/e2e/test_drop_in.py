@@ -13,8 +13,11 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from cog._run.image import load_image, resolve_tag
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network]
 
@@ -74,3 +77,29 @@ def test_old_api_model(drop_in_cache: Path, tmp_path: Path) -> None:
         "format": "uri",
         "description": "An optional file",
     }
+
+
+def _label_schema(project: Path, tag: str) -> dict[str, Any]:
+    layout = project / ".cog" / "image"
+    image = load_image(layout, resolve_tag(layout, tag))
+    schema: dict[str, Any] = json.loads(image.config.labels["run.cog.openapi_schema"])
+    return schema
+
+
+def test_choices_from_an_installed_package(drop_in_cache: Path, tmp_path: Path) -> None:
+    project = tmp_path / "choices-from-import"
+    shutil.copytree(FIXTURES / "e2e" / "choices-from-import", project)
+    env = os.environ | {"COG_CACHE_DIR": str(drop_in_cache), "NO_COLOR": "1"}
+    refused = subprocess.run(
+        [COG, "schema"], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 1
+    assert "run `cog build`" in refused.stderr
+    assert "STYLE_MAP.keys()" in refused.stderr
+    project, tag = lock_build("e2e/choices-from-import", tmp_path / "built", drop_in_cache)
+    schemas = _label_schema(project, tag)["components"]["schemas"]
+    assert {"default", "monokai"} <= set(schemas["style"]["enum"])
+    assert schemas["Input"]["properties"]["style"]["default"] == "default"
+    assert predict(project, tag, drop_in_cache, "style=monokai").stdout.strip() == "style monokai"
+    again = cog("build", "-t", tag, cwd=project, cache=drop_in_cache).stdout.split()[-1]
+    assert again == resolve_tag(project / ".cog" / "image", tag)

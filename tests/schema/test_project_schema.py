@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from cog._signature.model import Mode
-from cog._signature.schema import _imported_signature, project_schema
+from cog._signature.schema import (
+    SchemaNeedsBuildError,
+    _imported_signature,
+    project_schema,
+    subprocess_importer,
+)
 from cog._signature.static import StaticAnalysisUndecided, signature_from_source
 from cog.errors import SchemaError
 
@@ -51,7 +56,19 @@ def test_undecided_annotation_is_read_by_importing_the_model() -> None:
     project = MODELS / "fallback"
     with pytest.raises(StaticAnalysisUndecided):
         signature_from_source(project, "run.py:Runner", Mode.PREDICT)
-    result = project_schema(project, "run.py:Runner", None)
+    with pytest.raises(SchemaNeedsBuildError) as needs:
+        project_schema(project, "run.py:Runner", None)  # nothing may import it: a build must
+    assert str(needs.value) == (
+        "run.py:Runner: the source alone does not decide the signature (run.py:14: the type "
+        "`Text` of input 'prompt' comes from 'textlib.Text', which cannot be read without "
+        "importing it)\nThis project's schema is read inside its image, where the model's "
+        "dependencies are: run `cog build`, and the image carries it (label "
+        "run.cog.openapi_schema; `cog serve` serves it at /openapi.json)."
+    )
+    importer = subprocess_importer(project, sys.executable)
+    result = project_schema(
+        project, "run.py:Runner", None, import_model=importer, where=f"with {sys.executable}"
+    )
     assert result.used_fallback
     assert result.document == expected_predict_document("fallback")[1]
     assert result.notes == (
@@ -72,7 +89,12 @@ def test_import_failure_is_reported_with_the_models_traceback(tmp_path: Path) ->
         encoding="utf-8",
     )
     with pytest.raises(SchemaError) as caught:
-        project_schema(tmp_path, "run.py:Runner", None)
+        project_schema(
+            tmp_path,
+            "run.py:Runner",
+            None,
+            import_model=subprocess_importer(tmp_path, sys.executable),
+        )
     assert caught.value.message.startswith(
         f"importing run.py:Runner with {sys.executable} to read its signature failed "
         "(exit status 1):\n"
@@ -84,8 +106,10 @@ def test_import_failure_is_reported_with_the_models_traceback(tmp_path: Path) ->
 def test_model_error_found_by_importing_is_a_schema_error(tmp_path: Path) -> None:
     shutil.copytree(MODELS / "fallback", tmp_path / "model")
     (tmp_path / "model" / "vendor" / "textlib.py").write_text("Text = tuple\n", encoding="utf-8")
+    importer = subprocess_importer(tmp_path / "model", sys.executable)
     with pytest.raises(SchemaError) as caught:
-        project_schema(tmp_path / "model", "run.py:Runner", None)
+        project_schema(tmp_path / "model", "run.py:Runner", None, import_model=importer)
+    assert not isinstance(caught.value, SchemaNeedsBuildError)
     assert not caught.value.message.startswith("importing")
     assert "prompt" in caught.value.message
 

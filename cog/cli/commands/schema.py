@@ -18,7 +18,9 @@ from cog.errors import ConfigError
 def schema_command(config_file: str) -> None:
     """Print the model's OpenAPI schema.
 
-    The document the server serves at /openapi.json, generated from the source.
+    The document the server serves at /openapi.json, generated from the source. When the
+    source alone does not decide it (choices or types from an installed package), only
+    the built image can: this says so, and `cog build` reads it there.
     """
     print_schema(ProjectFile(Path(config_file)))
 
@@ -35,9 +37,4 @@ def print_schema(project: ProjectFile) -> None:
     result = project_schema(project.project_dir, config.predict, config.train)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    if result.used_fallback:
-        click.echo(
-            "note: the schema came from importing the model (static analysis could not decide)",
-            err=True,
-        )
     click.echo(json.dumps(result.document, indent=2))
