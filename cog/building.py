@@ -84,15 +84,18 @@ def build_project(
     if config.build.base_image:
         base = pull_base(config.build.base_image, cache, lock.target.arch, progress)
     weights = _weights_paths(lock, config) if separate_weights else ()
+    steps = tuple(
+        RunStep(r.command, tuple((m.id, m.target) for m in r.mounts)) for r in config.build.run
+    )
+    for step in steps:
+        step.parsed()  # a bad --mount prefix is an error before any layer is built
     code = tuple(project_files(project_dir, skip=frozenset(rel for rel, _ in weights)))
     assembly = Assembly(
         lock=lock,
         project_dir=project_dir,
         code_files=code,
         weights=weights,
-        run_steps=tuple(
-            RunStep(r.command, tuple((m.id, m.target) for m in r.mounts)) for r in config.build.run
-        ),
+        run_steps=steps,
         cog_version=__version__,
         secrets=dict(secrets or {}),
         mtime=epoch,

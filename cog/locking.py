@@ -31,6 +31,7 @@ from cog.rules.pylock.lockset import resolve_python_sets
 from cog.rules.pylock.resolve import Target as PythonTarget
 from cog.rules.pylock.resolve import uv_platform
 from cog.rules.pylock.urls import remember_urls
+from cog.rules.sandbox import STEP_DEBS, STEP_WHEELS
 from cog.rules.sources import python_index_config, suite_sources
 
 DEFAULT_CONFIG = "cog.yaml"
@@ -107,6 +108,8 @@ def inputs_checksum(project_dir: Path, config: Config) -> str:
             feed("requirements-file", requirements_file.read_bytes())
         # The logical lines cover files pulled in with -r as well.
         feed("requirements", "\n".join(config.requirements()).encode())
+    if config.build.run:
+        feed("build-run-tools", "\0".join([*STEP_DEBS, *STEP_WHEELS]).encode())
     for path in _weights_files(config):
         feed("weights", f"{_relative(config, path)}\0{path.stat().st_size}".encode())
     return checksum.digest.hexdigest()
@@ -176,10 +179,15 @@ class LockSpec:
 
 def _spec(config: Config) -> LockSpec:
     build = config.build
+    requirements, system_packages = config.requirements(), build.system_packages
+    if build.run:
+        # What the reference's images give a RUN line: sh, coreutils, curl, pip, ...
+        requirements = (*requirements, *STEP_WHEELS)
+        system_packages = (*system_packages, *STEP_DEBS)
     return LockSpec(
         python_version=build.python_version,
-        requirements=config.requirements(),
-        system_packages=build.system_packages,
+        requirements=requirements,
+        system_packages=system_packages,
         gpu=build.gpu,
         base_image=build.base_image,
         project_dir=config.project_dir,
