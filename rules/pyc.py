@@ -70,27 +70,16 @@ def python_prefix(rootfs: Path, python_version: str) -> str | None:
 
 
 def rootfs_interpreter(rootfs: Path, python_version: str, arch: str) -> Interpreter | None:
-    machine, triplet, loader = _LOADERS.get(arch, ("", "", ""))
     prefix = python_prefix(rootfs, python_version)
-    if not machine or platform.machine() != machine or prefix is None:
+    base = rootfs_interpreter_loader(rootfs, arch)
+    if prefix is None or base is None:
         return None
-    ld_so = next(
-        (
-            found
-            for rel in (f"usr/lib/{triplet}/{loader}", f"lib/{triplet}/{loader}", f"lib64/{loader}")
-            if (found := _inside(rootfs, rel)) is not None
-        ),
-        None,
-    )
     python = _inside(rootfs, f"{prefix}/bin/python{python_version}")
-    if ld_so is None or python is None:
+    if python is None:
         return None
-    libs = ":".join(
-        str(rootfs / d)
-        for d in (f"usr/lib/{triplet}", f"lib/{triplet}", "usr/local/lib", "usr/lib")
-    )
+    ld_so, libs = base
     return Interpreter(
-        argv=(str(ld_so), "--library-path", libs, str(python)),
+        argv=(str(ld_so), "--library-path", f"{libs}:{rootfs / 'usr/local/lib'}", str(python)),
         env={"PYTHONHOME": str(rootfs / prefix), "PYTHONHASHSEED": "0", "LC_ALL": "C"},
         identity=f"rootfs python{python_version}",
     )
