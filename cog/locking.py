@@ -175,6 +175,7 @@ class LockSpec:
     gpu: bool = False
     base_image: str | None = None
     project_dir: Path | None = None  # where a project-level uv.toml may live
+    cuda: str | None = None  # build.cuda: which CUDA build of torch & co.
 
 
 def _spec(config: Config) -> LockSpec:
@@ -191,6 +192,7 @@ def _spec(config: Config) -> LockSpec:
         gpu=build.gpu,
         base_image=build.base_image,
         project_dir=config.project_dir,
+        cuda=build.cuda,
     )
 
 
@@ -310,6 +312,7 @@ def resolve_lock(
             PythonTarget(minor, uv_platform(machine, glibc)),
             python_index_config(spec.project_dir),
             gpu=spec.gpu,
+            cuda=spec.cuda,
             previous=[w for w in old_wheels if w.name in keep],
             upgrade=upgrade,
             progress=progress,

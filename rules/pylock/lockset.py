@@ -1,19 +1,22 @@
-"""The Python part of a lock: the model's wheels and the runtime's, one consistent set.
+"""The Python part of a lock: the model's wheels and the runtime's, resolved apart.
 
-Both go into the same site directory, so they are resolved together (model requirements
-plus the runtime's) and then split by name into the ``runtime`` and ``python`` sections.
+They are installed apart (the model's in the interpreter's site-packages, the runtime's
+in a directory only the supervisor puts on sys.path), so each set is resolved on its own:
+whatever versions the model pins of pydantic, requests, pyyaml or click never conflict
+with what the runtime needs, and the same name may be pinned at two versions.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from cog.rules.lockfile import Wheel
+from cog.rules.pylock import torch_index
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.cpu import cpu_versions
-from cog.rules.pylock.errors import ResolutionError
 from cog.rules.pylock.resolve import Resolved, Target, run_uv_compile, to_wheels
 from cog.rules.pylock.runtime import runtime_data
 
@@ -71,22 +74,27 @@ def cpu_constraints(index: IndexConfig, target: Target) -> list[str]:
     return constraints
 
 
-def _joint(requirements: list[str], compile_: _Compiler, gpu: bool, progress: Progress) -> Resolved:
-    # A constraint on a package nobody requires is inert, so the CPU builds on offer can
-    # be constrained up front: one resolution in the usual case.
-    constraints = [] if gpu else cpu_constraints(compile_.index, compile_.target)
-    if constraints:
-        try:
-            resolved = compile_(requirements, constraints)
-        except ResolutionError:  # uv's own failures (missing, crashed, offline) propagate
-            progress.info(f"the CPU builds on offer ({', '.join(constraints)}) do not fit")
-        else:
-            names = {c.split("==", 1)[0] for c in constraints}
-            for wheel in resolved.wheels:
-                if wheel.name in names:
-                    progress.info(f"gpu is false: chose {wheel.name} {wheel.version}")
-            return resolved
-    return compile_(requirements)
+def _joint(
+    requirements: list[str],
+    compile_: _Compiler,
+    gpu: bool,
+    progress: Progress,
+    cuda: str | None = None,
+) -> Resolved:
+    variant = torch_index.variant_for(gpu=gpu, cuda=cuda)
+    if variant is None:
+        return compile_(requirements)
+    index = torch_index.with_torch_index(compile_.index, variant)
+    chooser = _Compiler(compile_.target, index, compile_.previous, compile_.upgrade)
+    return torch_index.resolve_with_variant(
+        requirements,
+        chooser,
+        index=index,
+        target=compile_.target,
+        variant=variant,
+        names=runtime_data().cpu_variants,
+        progress=progress,
+    )
 
 
 def resolve_python_sets(
@@ -95,27 +103,42 @@ def resolve_python_sets(
     index: IndexConfig,
     *,
     gpu: bool,
+    cuda: str | None = None,
     previous: Sequence[Wheel] = (),
     upgrade: bool | Sequence[str] = False,
     progress: Progress,
 ) -> PythonSets:
-    """The model's and the runtime's wheels, resolved together.
+    """The model's wheels and the runtime's, each resolved alone (two uv processes at once).
 
-    The runtime's requirements are resolved alone at the same time (a second uv process)
-    only to learn which names belong to the runtime; the pins all come from the joint
-    resolution, so the two sections always agree.
+    The model's index options (--extra-index-url, --find-links...) apply to both: a private
+    mirror is where the runtime's wheels come from too.
     """
-    runtime_reqs = list(runtime_data().requirements)
-    joint_reqs = [*requirements, *runtime_reqs]
+    data = runtime_data()
+    model_reqs = [*requirements, *_missing(data.model_requirements, requirements)]
     compile_ = _Compiler(target, index, previous, upgrade)
     task = progress.task(f"Resolving Python packages for {target.describe()}")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        runtime_alone = pool.submit(compile_, [*_options(requirements), *runtime_reqs])
-        joint = _joint(joint_reqs, compile_, gpu, progress)
-        runtime_names = {w.name for w in runtime_alone.result().wheels}
-    task.finish(f"Resolved {len(joint.wheels)} Python packages for {target.describe()}")
+        runtime = pool.submit(compile_, [*_options(requirements), *data.requirements])
+        model = _joint(model_reqs, compile_, gpu, progress, cuda)
+        runtime_set = runtime.result()
+    count = len(model.wheels) + len(runtime_set.wheels)
+    task.finish(f"Resolved {count} Python packages for {target.describe()}")
     return PythonSets(
-        python=tuple(w for w in joint.wheels if w.name not in runtime_names),
-        runtime=tuple(w for w in joint.wheels if w.name in runtime_names),
-        urls=joint.urls,
+        python=model.wheels,
+        runtime=runtime_set.wheels,
+        urls={**runtime_set.urls, **model.urls},
     )
+
+
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def _missing(extra: Sequence[str], requirements: Sequence[str]) -> list[str]:
+    """The ``extra`` requirements whose project the model's requirements do not name."""
+
+    def name(line: str) -> str | None:
+        match = _NAME.match(line)
+        return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+
+    named = {name(line) for line in requirements if not line.startswith("-")}
+    return [line for line in extra if name(line) not in named]

@@ -2,6 +2,8 @@
 
 ``/simple/`` lists projects, ``/simple/NAME/`` links each file with its ``#sha256=``, and
 ``/files/NAME`` serves it; any other file put in the folder is served under ``/files/``.
+A subfolder is an index of its own: ``/SUB/NAME/`` (or ``/SUB/simple/NAME/``) lists the
+files in SUB, as PyTorch's ``BASE/cpu/torch/`` does.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+_JSON = "application/vnd.pypi.simple.v1+json"
 _DIST = re.compile(r"^(?P<name>[A-Za-z0-9_.]+?)-\d.*\.(whl|tar\.gz|zip)$")
 
 
@@ -52,23 +56,49 @@ def _handler(folder: Path) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def do_HEAD(self) -> None:
+            self.do_GET()
 
         def do_GET(self) -> None:
-            parts = [p for p in self.path.split("?", 1)[0].split("/") if p]
-            projects = _projects(folder)
-            if parts == ["simple"]:
+            parts = [p for p in self.path.split("?", 1)[0].split("/") if p and p != ".."]
+            if parts[:1] == ["files"] and folder.joinpath(*parts[1:]).is_file():
+                data = folder.joinpath(*parts[1:]).read_bytes()
+                self._send(200, data, "application/octet-stream")
+                return
+            # /simple/ and /simple/NAME/ list the root; /SUB/[simple/]NAME/ the folder SUB.
+            sub = [p for p in parts[:-1] if p != "simple"]
+            where = folder.joinpath(*sub)
+            projects = _projects(where) if where.is_dir() else {}
+            if parts and parts[-1] == "simple":
                 links = "".join(f'<a href="{n}/">{n}</a>\n' for n in projects)
                 self._send(200, f"<html><body>{links}</body></html>".encode(), "text/html")
-            elif len(parts) == 2 and parts[0] == "simple" and normalize(parts[1]) in projects:
+            elif parts and normalize(parts[-1]) in projects:
+                prefix = "/".join(["files", *sub])
+                if _JSON in self.headers.get("Accept", ""):  # PEP 691: hashes and sizes
+                    body = {
+                        "meta": {"api-version": "1.1"},
+                        "name": normalize(parts[-1]),
+                        "files": [
+                            {
+                                "filename": p.name,
+                                "url": f"/{prefix}/{p.name}",
+                                "hashes": {"sha256": hashlib.sha256(p.read_bytes()).hexdigest()},
+                                "size": p.stat().st_size,
+                            }
+                            for p in projects[normalize(parts[-1])]
+                        ],
+                    }
+                    self._send(200, json.dumps(body).encode(), _JSON)
+                    return
                 links = "".join(
-                    f'<a href="/files/{html.escape(p.name)}#sha256='
+                    f'<a href="/{prefix}/{html.escape(p.name)}#sha256='
                     f'{hashlib.sha256(p.read_bytes()).hexdigest()}">{html.escape(p.name)}</a>\n'
-                    for p in projects[normalize(parts[1])]
+                    for p in projects[normalize(parts[-1])]
                 )
                 self._send(200, f"<html><body>{links}</body></html>".encode(), "text/html")
-            elif len(parts) == 2 and parts[0] == "files" and (folder / parts[1]).is_file():
-                self._send(200, (folder / parts[1]).read_bytes(), "application/octet-stream")
             else:
                 self._send(404, b"not found", "text/plain")
 
