@@ -10,6 +10,7 @@ threads: gzip and sha256 release the GIL, so two layers compress on two cores.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import shutil
 import threading
@@ -18,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cog._paths import RUNTIME_SITE
 from cog.errors import BuildError
 from cog.progress import Progress, phase
 
@@ -283,18 +285,25 @@ class Assembler:
         compiler_id: str,
         extra: list[tuple[str, Path | bytes]] | None = None,
         extra_digest: str = "",
+        *,
+        runtime_site: bool = False,
     ) -> _Planned:
+        where = {"site": RUNTIME_SITE} if runtime_site else {}
         key = self._key(
             "wheels",
             wheels=[w.sha256 for w in wheels],
             extra=extra_digest,
             python=self.python,
             compiler=compiler_id,
+            **where,
         )
 
         def build() -> LayerRecord:
             paths = self._fetch_all(wheels)
             layout = self._python_layout()
+            if runtime_site:  # apart from the model's packages, scripts off PATH
+                site = RUNTIME_SITE.lstrip("/")
+                layout = dataclasses.replace(layout, site=site, bin=f"{site}/bin")
             staging = self._scratch / key
             record, _ = layers.build_wheels_layer(
                 paths,
@@ -318,7 +327,7 @@ class Assembler:
         planned = []
         if wheels := sorted(self.spec.lock.runtime, key=lambda w: w.name):
             description = f"cog runtime dependencies ({len(wheels)} wheels)"
-            planned.append(self._wheel_layer(wheels, description, compiler_id))
+            planned.append(self._wheel_layer(wheels, description, compiler_id, runtime_site=True))
         files = package_files(self.spec.cog_source)
         extra: list[tuple[str, Path | bytes]] = [(r, p) for r, p in files]
         extra += dist_info(version)

@@ -55,6 +55,7 @@ class PythonLayout:
     version: str
     site: str  # in-image, without the leading /
     interpreter: str  # absolute
+    bin: str = "usr/local/bin"  # where scripts go, without the leading /
 
     @classmethod
     def debian(cls, version: str) -> PythonLayout:
@@ -93,7 +94,7 @@ def _destination(name: str, data_dir: str, layout: PythonLayout, dist: str) -> t
         case "purelib" | "platlib":
             return f"{site}/{rest}", False
         case "scripts":
-            return f"usr/local/bin/{rest}", True
+            return f"{layout.bin}/{rest}", True
         case "data":
             return f"usr/local/{rest}", False
         case "headers":
@@ -145,7 +146,7 @@ def install_wheel(
             else ""
         )
     for script, data in _console_scripts(entry_points, origin, layout.interpreter):
-        dest = f"usr/local/bin/{script}"
+        dest = f"{layout.bin}/{script}"
         tree.add_bytes(dest, data, 0o755)
         records.append((posixpath.relpath(dest, site), _record_hash(data), str(len(data))))
     tree.add_bytes(f"{site}/{info_dir}/INSTALLER", INSTALLER)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from types import FrameType
+
+from cog._paths import RUNTIME_SITE
+
+# The runtime's own dependencies live apart from the model's (cog build installs them in
+# RUNTIME_SITE): first on this process's path, never on a worker's (the workers are
+# started with the interpreter's default path: the model's packages and the SDK).
+if os.path.isdir(RUNTIME_SITE) and RUNTIME_SITE not in sys.path:
+    sys.path.insert(0, RUNTIME_SITE)
 
 
 class _Stop(BaseException):  # not an error: the orchestrator said stop

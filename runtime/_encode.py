@@ -87,6 +87,8 @@ def _encode(value: object) -> object:  # noqa: PLR0911 (one case per kind of val
     if callable(model_dump):
         dumped: Any = model_dump()
         return _encode(dumped)
+    if hasattr(type(value), "__fields__") and callable(getattr(value, "dict", None)):
+        return _encode(value.dict())  # type: ignore[attr-defined]  # a pydantic 1 model
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         return _encode(fields)

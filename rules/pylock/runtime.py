@@ -14,6 +14,7 @@ RUNTIME_DATA = "runtime.toml"
 @dataclass(frozen=True)
 class RuntimeData:
     requirements: tuple[str, ...]
+    model_requirements: tuple[str, ...]  # added to the model's set unless it names them
     cpu_variants: frozenset[str]
     requires_python: tuple[int, int]  # the oldest Python the runtime runs on
     requires_python_reason: str
@@ -29,6 +30,7 @@ def runtime_data() -> RuntimeData:
     major, minor = str(raw["requires_python"]).split(".")
     return RuntimeData(
         requirements=tuple(raw["requirements"]),
+        model_requirements=tuple(raw.get("model_requirements", ())),
         cpu_variants=frozenset(raw["cpu_variants"]),
         requires_python=(int(major), int(minor)),
         requires_python_reason=str(raw["requires_python_reason"]),

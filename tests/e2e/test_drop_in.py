@@ -103,3 +103,24 @@ def test_choices_from_an_installed_package(drop_in_cache: Path, tmp_path: Path) 
     assert predict(project, tag, drop_in_cache, "style=monokai").stdout.strip() == "style monokai"
     again = cog("build", "-t", tag, cwd=project, cache=drop_in_cache).stdout.split()[-1]
     assert again == resolve_tag(project / ".cog" / "image", tag)
+
+
+def test_pydantic1_model_pinning_what_the_runtime_uses(drop_in_cache: Path, tmp_path: Path) -> None:
+    # pydantic 1.10, click 7 and requests 2.25 would each conflict with the runtime's own
+    # pins if the two were resolved together; apart, the model gets exactly what it pins.
+    project, tag = lock_build("e2e/pydantic1", tmp_path, drop_in_cache)
+    lock = (project / "cog.lock").read_text()
+    assert 'name = "pydantic"\nversion = "1.10.13"' in lock
+    done = predict(project, tag, drop_in_cache, "text=hi")
+    assert json.loads(done.stdout) == {
+        "text": "HI",
+        "pydantic_version": "1.10.13",
+        "click_version": "7.1.2",
+        "requests_version": "2.25.1",
+        "runtime_on_path": False,
+    }
+    schema = _label_schema(project, tag)["components"]["schemas"]["Output"]
+    assert schema["properties"]["pydantic_version"] == {
+        "title": "Pydantic Version",
+        "type": "string",
+    }
