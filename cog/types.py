@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from cog._sdk.input import Input
+from cog._sdk.input import Input as Input  # noqa: PLC0414 (exported, outside __all__)
 from cog._sdk.types import (
     AsyncConcatenateIterator,
     ConcatenateIterator,
@@ -72,6 +72,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'cog.types' has no attribute {name!r}")
 
 
-# Importable, but not star-exported: the reference's own __all__ names are the ones above.
-_LEGACY = (Input, Weights, CogConfig, CogBuildConfig)
 PYDANTIC_V2: bool
