@@ -200,14 +200,14 @@ def test_a_patch_pin_builds_from_the_mirror_and_runs(
     unpack(project / ".cog/image", "standalone", bundle)
     rootfs = bundle / "rootfs"
     assert (rootfs / "usr/local/bin/python").is_symlink()
-    # pip is the lock's runtime wheel (the archive's own is left out), its scripts on PATH.
+    # pip is a wheel of the lock's model set (the archive's own is left out), on PATH.
     assert not (rootfs / "usr/local/bin/pip3.12").exists()
     for script in ("pip", "pip3"):
         pip_script = (rootfs / "usr/local/bin" / script).read_bytes()
         assert pip_script.startswith(b"#!/usr/local/bin/python3.12\n")
     pips = sorted(p.name for p in (rootfs / "usr/local/lib/python3.12/site-packages").glob("pip*"))
     assert [n for n in pips if n.endswith(".dist-info")] == [
-        f"pip-{next(w.version for w in lock.runtime if w.name == 'pip')}.dist-info"
+        f"pip-{next(w.version for w in lock.python if w.name == 'pip')}.dist-info"
     ]
     pycs = list((rootfs / "usr/local/lib/python3.12").glob("__pycache__/os.cpython-312.pyc"))
     assert pycs
