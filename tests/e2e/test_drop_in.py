@@ -124,3 +124,20 @@ def test_pydantic1_model_pinning_what_the_runtime_uses(drop_in_cache: Path, tmp_
         "title": "Pydantic Version",
         "type": "string",
     }
+
+
+def test_a_model_that_cannot_import_in_its_image(drop_in_cache: Path, tmp_path: Path) -> None:
+    # Its requirement missing from cog.yaml: the image's Python says so, not the host's.
+    project = tmp_path / "missing-requirement"
+    shutil.copytree(FIXTURES / "e2e" / "choices-from-import", project)
+    (project / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+    )
+    cog("lock", cwd=project, cache=drop_in_cache)
+    env = os.environ | {"COG_CACHE_DIR": str(drop_in_cache), "NO_COLOR": "1"}
+    done = subprocess.run(
+        [COG, "build"], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "error: importing predict.py:Predictor in the image (sha256:" in done.stderr
+    assert "ModuleNotFoundError: No module named 'pygments'" in done.stderr
