@@ -90,6 +90,7 @@ def build_project(
     for step in steps:
         step.parsed()  # a bad --mount prefix is an error before any layer is built
     code = tuple(project_files(project_dir, skip=frozenset(rel for rel, _ in weights)))
+    _note_runtime_imports(project_dir, code, lock, progress)
     assembly = Assembly(
         lock=lock,
         project_dir=project_dir,
@@ -186,6 +187,21 @@ def _default_locator(project_dir: Path) -> Locator:
         return sources.wheel_urls(item, index)
 
     return locate
+
+
+def _note_runtime_imports(
+    project_dir: Path, code: tuple[str, ...], lock: Lock, progress: Progress
+) -> None:
+    from cog._runtime_imports import undeclared_runtime_imports  # noqa: PLC0415
+
+    found = undeclared_runtime_imports(project_dir, code, (w.name for w in lock.python))
+    for rel, name, dist in found:
+        progress.info(
+            f"{rel} imports {name}, which cog.yaml does not list: Cog 0.16 and older "
+            f"installed {dist} with itself, but the runtime's copy is not on the model's "
+            f"path here. Add {dist} to build.python_packages (or requirements.txt) and run "
+            "`cog lock`."
+        )
 
 
 def _static_schema(config: Config, project_dir: Path) -> dict[str, object] | None:
