@@ -10,6 +10,7 @@ write happens under one lock.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -34,7 +35,9 @@ def terminal_progress(stream: TextIO, *, mode: str = "auto", color: bool | None 
     """
     if mode == "quiet":
         return NullProgress()
-    is_tty = mode == "tty" or (mode == "auto" and _isatty(stream))
+    # A terminal that says it cannot redraw (TERM=dumb: an editor's shell) gets plain lines.
+    capable = _isatty(stream) and os.environ.get("TERM") != "dumb"
+    is_tty = mode == "tty" or (mode == "auto" and capable)
     if not is_tty:
         return PlainProgress(stream)
     from cog.cli._progress_bars import BarProgress  # noqa: PLC0415 (rich costs ~0.2 s)

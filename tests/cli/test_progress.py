@@ -18,6 +18,12 @@ from cog.cli._progress_bars import BarProgress
 from cog.progress import NullProgress, phase
 
 
+@pytest.fixture(autouse=True)
+def _a_capable_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests stand in for a terminal that can redraw, whatever TERM the run has."""
+    monkeypatch.setenv("TERM", "xterm-256color")
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -215,3 +221,10 @@ def test_amounts() -> None:
     assert format_size(5 * 10**12) == "5000.0 GB"
     assert format_seconds(5.25) == "5.2 s"
     assert format_seconds(125) == "2 min 05 s"
+
+
+@pytest.mark.unit
+def test_a_dumb_terminal_gets_plain_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TERM", "dumb")
+    assert isinstance(terminal_progress(_Terminal()), PlainProgress)
+    assert isinstance(terminal_progress(_Terminal(), mode="tty"), BarProgress)
