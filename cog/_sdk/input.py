@@ -30,10 +30,22 @@ FieldInfo = InputInfo
 """The reference's name for the same record."""
 
 
-def Input(  # noqa: N802 (the reference's public name)
+# Cog 0.8 to 0.16 took these by position too (Input(None, "the prompt")), and published
+# models still pass them so; the static schema reader maps positions with this order.
+INPUT_POSITIONAL = (
+    "default",
+    "description",
+    "ge",
+    "le",
+    "min_length",
+    "max_length",
+    "regex",
+    "choices",
+)
+
+
+def Input(  # noqa: N802, PLR0917 (the reference's public name and its positional order)
     default: Any = MISSING,
-    *,
-    default_factory: Any = None,
     description: str | None = None,
     ge: int | float | None = None,
     le: int | float | None = None,
@@ -41,6 +53,8 @@ def Input(  # noqa: N802 (the reference's public name)
     max_length: int | None = None,
     regex: str | None = None,
     choices: list[str | int] | None = None,
+    *,
+    default_factory: Any = None,
     deprecated: bool | None = None,
     accept: str | None = None,
 ) -> Any:

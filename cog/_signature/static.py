@@ -13,6 +13,7 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog._sdk.input import INPUT_POSITIONAL
 from cog._signature import _static_eval as _eval
 from cog._signature import _static_types as _types
 from cog._signature._static_module import (
@@ -262,18 +263,24 @@ def _input_spec(
 
 def _input_call(module: Module, at: Site, call: ast.Call) -> dict[str, object]:
     values: dict[str, object] = {}
-    if len(call.args) > 1:
+    if len(call.args) > len(INPUT_POSITIONAL):
         raise SchemaError(
-            f"{at.prefix}: Input() for '{at.param}' takes at most one positional argument",
-            "Pass the default as Input(default=...) and the rest as keywords.",
+            f"{at.prefix}: Input() for '{at.param}' takes at most {len(INPUT_POSITIONAL)} "
+            "positional arguments",
+            f"In order they are {', '.join(INPUT_POSITIONAL)}; pass the rest as keywords.",
         )
-    if call.args:
-        values["default"] = _eval.literal(module, at, call.args[0])
+    for index, arg in enumerate(call.args):
+        values[INPUT_POSITIONAL[index]] = _eval.literal(module, at, arg)
     for keyword in call.keywords:
         if keyword.arg not in _INPUT_KEYWORDS:
             raise SchemaError(
                 f"{at.prefix}: Input() for '{at.param}' has an unknown keyword '{keyword.arg}'",
                 f"Input() accepts: {', '.join(_INPUT_KEYWORDS)}.",
+            )
+        if keyword.arg in values:
+            raise SchemaError(
+                f"{at.prefix}: Input() for '{at.param}' is given '{keyword.arg}' twice",
+                "Give it either by position or as a keyword.",
             )
         values[keyword.arg] = _eval.literal(module, at, keyword.value)
     return values

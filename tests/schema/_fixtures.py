@@ -22,6 +22,11 @@ def predict_cases() -> list[str]:
     )
 
 
+def fixture_ref(case: str) -> str:
+    """The fixture's entry point, as its expected.json names it."""
+    return str(load_json(MODELS / case / "expected.json")["ref"])
+
+
 def expected_predict_document(case: str) -> tuple[str, dict[str, Any]]:
     """The fixture's reference and its whole expected document.
 

@@ -20,13 +20,13 @@ from cog._signature.model import (
 )
 from cog._signature.static import signature_from_source
 
-from ._fixtures import MODELS, predict_cases
+from ._fixtures import MODELS, fixture_ref, predict_cases
 
 
 @pytest.mark.unit
 @pytest.mark.parametrize("case", predict_cases())
 def test_round_trip_through_json_text(case: str) -> None:
-    ref = "predict.py:Predictor" if case == "legacy_predict" else "run.py:Runner"
+    ref = fixture_ref(case)
     signature = signature_from_source(MODELS / case, ref, Mode.PREDICT)
     text = json.dumps(signature_to_json(signature))
     decoded = signature_from_json(json.loads(text))

@@ -20,7 +20,7 @@ from cog._signature.schema import (
 from cog._signature.static import StaticAnalysisUndecided, signature_from_source
 from cog.errors import SchemaError
 
-from ._fixtures import MODELS, expected_predict_document, load_json, predict_cases
+from ._fixtures import MODELS, expected_predict_document, fixture_ref, load_json, predict_cases
 
 
 @pytest.mark.unit
@@ -131,7 +131,7 @@ _THIRD_PARTY_IMPORT = re.compile(
     r"^import (torch|numpy as np|openai|vllm|transformers|PIL\.Image)\b.*$", re.M
 )
 _AGREEMENT_CASES = [
-    (case, "predict.py:Predictor" if case == "legacy_predict" else "run.py:Runner", Mode.PREDICT)
+    (case, fixture_ref(case), Mode.PREDICT)
     for case in predict_cases()
     if case != "opaque"  # its annotation needs vllm itself
 ] + [

@@ -279,3 +279,20 @@ def test_module_constants_and_arithmetic_are_decided(tmp_path: Path) -> None:
     )
     n, s = signature_from_source(tmp_path, "run.py:Runner", Mode.PREDICT).inputs
     assert (n.default, n.le, s.choices, s.default) == (1, 1024.0, ("a", "b"), "b")
+
+
+@pytest.mark.unit
+def test_input_arguments_by_position_past_the_legacy_order_are_an_error(tmp_path: Path) -> None:
+    params = 'x: str = Input("a", "doc", None, None, 1, 2, None, ["a"], "extra")'
+    error = error_of(runner(tmp_path, params))
+    assert error.message.endswith("Input() for 'x' takes at most 8 positional arguments")
+    assert error.hint == (
+        "In order they are default, description, ge, le, min_length, max_length, regex, "
+        "choices; pass the rest as keywords."
+    )
+
+
+@pytest.mark.unit
+def test_an_input_argument_given_by_position_and_keyword_is_an_error(tmp_path: Path) -> None:
+    error = error_of(runner(tmp_path, 'x: str = Input("a", "doc", description="again")'))
+    assert error.message.endswith("Input() for 'x' is given 'description' twice")

@@ -11,7 +11,7 @@ from cog._signature.model import Mode
 from cog._signature.openapi import openapi_document
 from cog._signature.static import signature_from_source
 
-from ._fixtures import MODELS, expected_predict_document, load_json, predict_cases
+from ._fixtures import MODELS, expected_predict_document, fixture_ref, load_json, predict_cases
 
 
 @pytest.mark.unit
@@ -25,7 +25,7 @@ def test_fixture_document_is_the_expected_one(case: str) -> None:
 @pytest.mark.unit
 def test_fixture_cases_cover_every_kind() -> None:
     # A fixture silently dropped (renamed expected.json) would shrink the test above.
-    assert len(predict_cases()) == 23
+    assert len(predict_cases()) == 24
 
 
 @pytest.mark.unit
@@ -94,7 +94,7 @@ def test_nothing_from_the_models_is_imported() -> None:
     refs = [
         (
             case,
-            "predict.py:Predictor" if case == "legacy_predict" else "run.py:Runner",
+            fixture_ref(case),
             Mode.PREDICT,
         )
         for case in predict_cases()
