@@ -31,6 +31,7 @@ from cog._signature.validate import (
     validate_input,
 )
 
+_CANCELED_KEPT = 1024
 AT_CAPACITY = {"error": "At capacity - all prediction slots busy", "status": "failed"}
 
 
@@ -66,6 +67,9 @@ class PredictionsApi:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.max_body = service.settings.max_body_bytes
+        # Ids canceled lately (insertion-ordered, bounded): a repeated cancel answers 200,
+        # as the reference does, after the prediction has already ended.
+        self._canceled: dict[str, None] = {}
 
     async def create(
         self, scope: Scope, receive: Receive, send: Send, mode: Mode, path_id: str | None
@@ -159,7 +163,11 @@ class PredictionsApi:
         await respond_json(send, 200, prediction.to_json())
 
     async def cancel(self, send: Send, prediction_id: str) -> None:
-        found = await self.service.cancel(prediction_id)
+        found = await self.service.cancel(prediction_id) or prediction_id in self._canceled
+        if found:
+            self._canceled[prediction_id] = None
+            if len(self._canceled) > _CANCELED_KEPT:
+                del self._canceled[next(iter(self._canceled))]
         await respond(send, 200 if found else 404, b"{}")
 
 

@@ -1,0 +1,28 @@
+"""Server semantics the reference has and clients notice (issue 20), over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from tests.runtime.conftest import ServerFactory
+
+pytestmark = pytest.mark.integration
+
+ASYNC = {"Prefer": "respond-async"}
+
+
+def test_second_cancel_of_a_prediction_is_2xx(server: ServerFactory) -> None:
+    srv = server("sleepy.py:SleepRunner")
+    started = requests.put(
+        f"{srv.url}/predictions/c1", json={"input": {"seconds": 30}}, headers=ASYNC, timeout=10
+    )
+    assert started.status_code == 202, started.text
+    srv.wait_for("BUSY")
+    cancel_url = f"{srv.url}/predictions/c1/cancel"
+    assert requests.post(cancel_url, timeout=10).status_code == 200
+    srv.wait_for("READY")  # the prediction has ended: no job left under that id
+    again = requests.post(cancel_url, timeout=10)
+    assert again.status_code == 200
+    assert again.json() == {}
+    assert requests.post(f"{srv.url}/predictions/other/cancel", timeout=10).status_code == 404
