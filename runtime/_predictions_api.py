@@ -183,13 +183,18 @@ def _parse(body: bytes, mode: Mode, path_id: str | None, signature: Signature) -
         raise _invalid(exc) from None
     if not isinstance(payload, dict):
         raise _invalid(body_not_object(payload))
+    body_id = _string(payload, "id")
+    if path_id is not None and body_id is not None and body_id != path_id:
+        raise _invalid(request_validation_error(
+            ("body", "id"), "prediction ID must match the ID supplied in the URL", "value_error"
+        ))  # fmt: skip
     raw_input = payload.get("input")
     try:
         kwargs = validate_input(signature, raw_input)
     except InputValidationError as exc:
         raise _invalid(exc) from None
     return Request(
-        id=path_id or _string(payload, "id") or new_id(),
+        id=path_id or body_id or new_id(),
         mode=mode,
         input={} if raw_input is None else echoed_input(signature, raw_input),
         kwargs=kwargs,

@@ -26,3 +26,25 @@ def test_second_cancel_of_a_prediction_is_2xx(server: ServerFactory) -> None:
     assert again.status_code == 200
     assert again.json() == {}
     assert requests.post(f"{srv.url}/predictions/other/cancel", timeout=10).status_code == 404
+
+
+def test_put_whose_body_id_differs_from_the_url_is_422(shared: ServerFactory) -> None:
+    srv = shared("echo.py:Runner")
+    response = requests.put(
+        f"{srv.url}/predictions/url-id", json={"id": "body-id", "input": {}}, timeout=10
+    )
+    assert response.status_code == 422, response.text
+    assert response.json() == {
+        "detail": [
+            {
+                "loc": ["body", "id"],
+                "msg": "prediction ID must match the ID supplied in the URL",
+                "type": "value_error",
+            }
+        ]
+    }
+    same = requests.put(
+        f"{srv.url}/predictions/same-id", json={"id": "same-id", "input": {}}, timeout=10
+    )
+    assert same.status_code == 200, same.text
+    assert same.json()["id"] == "same-id"
