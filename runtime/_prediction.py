@@ -107,15 +107,15 @@ class EventLog:
                 channel.close()
             self._subscribers.clear()
 
-    def subscribe(self) -> tuple[list[Event], trio.MemoryReceiveChannel[Event] | None, bool]:
-        """(replayed events, live channel or None when already completed, complete replay?)."""
+    def subscribe(self) -> tuple[list[Event], trio.MemoryReceiveChannel[Event] | None, int]:
+        """(replayed events, live channel or None when already completed, events skipped)."""
         replay = list(self._history)
-        complete = len(replay) == self._total
+        skipped = self._total - len(replay)
         if self._closed:
-            return replay, None, complete
+            return replay, None, skipped
         send, receive = trio.open_memory_channel[Event](math.inf)
         self._subscribers.append(send)
-        return replay, receive, complete
+        return replay, receive, skipped
 
     def unsubscribe(self, receive: trio.MemoryReceiveChannel[Event]) -> None:
         receive.close()
@@ -164,7 +164,9 @@ class Prediction:
         self._touch()
 
     def add_metric(self, name: str, value: object, mode: str) -> None:
-        self.events.emit(Event("metric", {"name": name, "value": value, "mode": mode}))
+        # On the wire the reference names the SDK's "incr" mode "increment".
+        wire_mode = "increment" if mode == "incr" else mode
+        self.events.emit(Event("metric", {"name": name, "value": value, "mode": wire_mode}))
 
     def complete(
         self,

@@ -243,15 +243,17 @@ def _events(value: object) -> frozenset[str]:
 
 
 async def _stream(prediction: Prediction, receive: Receive, send: Send) -> None:
-    replay, channel, complete = prediction.events.subscribe()
+    replay, channel, skipped = prediction.events.subscribe()
     await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
     try:
-        if not complete:
-            message = "earlier events of this prediction were dropped from the replay buffer"
+        if skipped:
+            detail = "earlier events of this prediction were dropped from the replay buffer"
+            # "message" and "skipped" as the reference sends them; "detail" says what to do.
+            data = {"message": "SSE stream replay truncated", "skipped": skipped, "detail": detail}
             await send(
                 {
                     "type": "http.response.body",
-                    "body": sse_frame("error", {"detail": message}),
+                    "body": sse_frame("error", data),
                     "more_body": True,
                 }
             )

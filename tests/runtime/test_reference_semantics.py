@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 import requests
 
@@ -10,6 +13,7 @@ from tests.runtime.conftest import ServerFactory
 pytestmark = pytest.mark.integration
 
 ASYNC = {"Prefer": "respond-async"}
+SSE = {"Accept": "text/event-stream"}
 
 
 def test_second_cancel_of_a_prediction_is_2xx(server: ServerFactory) -> None:
@@ -48,3 +52,39 @@ def test_put_whose_body_id_differs_from_the_url_is_422(shared: ServerFactory) ->
     )
     assert same.status_code == 200, same.text
     assert same.json()["id"] == "same-id"
+
+
+def _sse_events(response: requests.Response) -> list[tuple[str, Any]]:
+    assert response.status_code == 200, response.text
+    events = []
+    for block in response.text.split("\n\n"):
+        if block.strip():
+            lines = dict(line.split(": ", 1) for line in block.splitlines())
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_sse_metric_modes_are_named_as_the_reference_names_them(shared: ServerFactory) -> None:
+    srv = shared("outputs.py:MetricsRunner")
+    response = requests.post(srv.url + "/predictions", json={}, headers=SSE, timeout=30)
+    modes = {d["name"]: d["mode"] for n, d in _sse_events(response) if n == "metric"}
+    assert modes["temperature"] == "replace"
+    assert modes["token_count"] == "increment"
+
+
+def test_sse_replay_truncated_event_says_so_and_how_many(server: ServerFactory) -> None:
+    srv = server("outputs.py:SlowStreamRunner", stream_history_capacity=0)
+    started = requests.put(
+        f"{srv.url}/predictions/t1", json={"input": {"seconds": 1.0}}, headers=ASYNC, timeout=30
+    )
+    assert started.status_code == 202, started.text
+    srv.wait_for("BUSY")
+    again = requests.put(
+        f"{srv.url}/predictions/t1", json={"input": {"seconds": 1.0}}, headers=SSE, timeout=30
+    )
+    events = _sse_events(again)
+    assert [n for n, _ in events] == ["error"]
+    assert events[0][1]["message"] == "SSE stream replay truncated"
+    skipped = events[0][1]["skipped"]
+    assert isinstance(skipped, int)
+    assert skipped >= 1

@@ -53,7 +53,7 @@ def test_sse_metric_events(shared: ServerFactory) -> None:
     events = _events(requests.post(srv.url + "/predictions", json={}, headers=SSE, timeout=30))
     metrics = [d for n, d in events if n == "metric"]
     assert {"name": "temperature", "value": 0.7, "mode": "replace"} in metrics
-    assert {"name": "token_count", "value": 1, "mode": "incr"} in metrics
+    assert {"name": "token_count", "value": 1, "mode": "increment"} in metrics
     assert events[-1][1]["metrics"]["token_count"] == 2
 
 
