@@ -176,7 +176,7 @@ async def _send_completed(url: str, body: dict[str, object], retries: int, backo
     delay = backoff
     for attempt in range(retries):
         status = await _send(url, body)
-        if status is not None and status < 500:
+        if status is not None and status < 500 and status != 429:  # 429: retried as 5xx
             return
         if attempt + 1 < retries:
             await trio.sleep(delay)

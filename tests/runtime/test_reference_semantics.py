@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -88,3 +90,42 @@ def test_sse_replay_truncated_event_says_so_and_how_many(server: ServerFactory) 
     skipped = events[0][1]["skipped"]
     assert isinstance(skipped, int)
     assert skipped >= 1
+
+
+class _TooManyFirst(http.server.BaseHTTPRequestHandler):
+    """A webhook receiver that answers 429 to its first two posts, then 200."""
+
+    statuses: list[int]
+    succeeded: threading.Event
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status = 429 if len(self.statuses) < 2 else 200
+        self.statuses.append(status)
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        if status == 200:
+            self.succeeded.set()
+
+
+def test_completed_webhook_is_retried_on_429(server: ServerFactory) -> None:
+    statuses: list[int] = []
+    succeeded = threading.Event()
+    handler = type("H", (_TooManyFirst,), {"statuses": statuses, "succeeded": succeeded})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        srv = server("echo.py:Runner", webhook_backoff=0.05)
+        webhook = f"http://127.0.0.1:{httpd.server_address[1]}/webhook"
+        body = {"input": {}, "webhook": webhook, "webhook_events_filter": ["completed"]}
+        assert srv.predict(body).status_code == 200
+        assert succeeded.wait(30), statuses
+        assert statuses == [429, 429, 200]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
