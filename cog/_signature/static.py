@@ -31,17 +31,7 @@ __all__ = ["StaticAnalysisUndecided", "signature_from_source"]
 
 _DEFAULT_NAMES = ("Runner", "Predictor")
 _RUNNER_BASES = {"cog.BaseRunner", "cog.BasePredictor"}
-_INPUT_KEYWORDS = (
-    "default",
-    "description",
-    "ge",
-    "le",
-    "min_length",
-    "max_length",
-    "regex",
-    "choices",
-    "deprecated",
-)
+_INPUT_KEYWORDS = (*INPUT_POSITIONAL, "deprecated")
 
 
 @dataclass(frozen=True)
