@@ -14,13 +14,14 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import cog.rules.python_standalone as standalone
 from cog.config import Config, load_config
 from cog.errors import LockError
 from cog.progress import Progress
-from cog.rules import lockfile_text
+from cog.rules import lockfile_text, sdist
 from cog.rules._files import atomic_write, default_cache_root
 from cog.rules.debian import targets as debian_targets
 from cog.rules.debian.lockset import resolve_debian
@@ -286,12 +287,12 @@ def resolve_lock(
     old_debs = {p.name: p.version for p in old.debian} if old else {}
     kept_debs = _kept(upgrade, list(old_debs))
 
-    def resolve_debs(suite: Suite) -> tuple[DebPackage, ...]:
+    def resolve_debs(suite: Suite, extra: Sequence[str] = ()) -> tuple[DebPackage, ...]:
         return resolve_debian(
             suite_sources(suite),
             arch,
             suite,
-            spec.system_packages,
+            (*spec.system_packages, *extra),
             {n: old_debs[n] for n in kept_debs},
             cache_dir=default_cache_root(),
             progress=progress,
@@ -305,11 +306,12 @@ def resolve_lock(
     old_wheels = [*old.python, *old.runtime] if old else []
     keep = _kept(upgrade, [w.name for w in old_wheels])
     # uv runs in its own processes: resolve the wheels while the Debian indexes are read.
+    python_target = PythonTarget(minor, uv_platform(machine, glibc))
     with ThreadPoolExecutor(max_workers=1) as pool:
         python_sets = pool.submit(
             resolve_python_sets,
             spec.requirements,
-            PythonTarget(minor, uv_platform(machine, glibc)),
+            python_target,
             python_index_config(spec.project_dir),
             gpu=spec.gpu,
             cuda=spec.cuda,
@@ -321,6 +323,17 @@ def resolve_lock(
         if plan is not None:
             debian = plan.debs if plan.debs is not None else resolve_debs(plan.suite)
         sets = python_sets.result()
+    built = sdist.SdistLock((), (), {})
+    if sets.sdists:  # and their compilers, from the image's suite
+        built = sdist.lock_sdists(
+            sets.sdists,
+            sets.urls,
+            python_target,
+            python_index_config(spec.project_dir),
+            resolve_debs=None if plan is None else partial(resolve_debs, plan.suite),
+            standalone=plan is not None and plan.build is not None,
+            options=[line for line in spec.requirements if line.startswith("-")],
+        )
     lock = Lock(
         inputs_sha256=checksum,
         target=Target(
@@ -334,8 +347,11 @@ def resolve_lock(
         python=sets.python,
         runtime=sets.runtime,
         weights=weights,
+        sdist=built.sdists,
+        build_python=built.build_python,
+        build_debian=built.build_debian,
     )
-    return lock, sets.urls
+    return lock, {**sets.urls, **built.urls}
 
 
 def lock_project(

@@ -68,6 +68,16 @@ class Wheel(_Frozen):
     size: int
 
 
+class Sdist(Wheel):
+    """A source distribution the image's wheel is built from (no wheel fits the target).
+
+    Fetched like a wheel (by name, filename and sha256); ``build_requires`` pins the
+    ``[[build_python]]`` wheels its build backend needs, as ``name==version``.
+    """
+
+    build_requires: tuple[str, ...] = ()
+
+
 class WeightsFile(_Frozen):
     """One file under a configured weights path, relative to the project directory."""
 
@@ -85,3 +95,10 @@ class Lock(_Frozen):
     python: tuple[Wheel, ...] = Field(default=())  # the model's own dependencies
     runtime: tuple[Wheel, ...] = Field(default=())  # the cog runtime and its dependencies
     weights: tuple[WeightsFile, ...] = Field(default=())
+    # Packages built from source at build time (see the README, "Packages built from
+    # sdists"), the wheels their backends need, and the compilers: the Debian closure of
+    # the image's packages with build-essential, unpacked only for the build, never
+    # into the image.
+    sdist: tuple[Sdist, ...] = Field(default=())
+    build_python: tuple[Wheel, ...] = Field(default=())
+    build_debian: tuple[DebPackage, ...] = Field(default=())

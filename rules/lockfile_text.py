@@ -1,7 +1,8 @@
 """cog.lock's text form: TOML written by our own serialiser, so the bytes are stable.
 
 The ``[target]`` and ``[interpreter]`` tables, then one ``[[debian]]``/``[[python]]``/
-``[[runtime]]``/``[[weights]]`` block per entry, sorted, one field per line: changing one
+``[[runtime]]``/``[[weights]]`` (and, for packages built from source, ``[[sdist]]``/
+``[[build_python]]``/``[[build_debian]]``) block per entry, sorted, one field per line: changing one
 package changes a few lines, and dumping the same lock
 twice gives the same bytes. ``loads`` parses with tomllib and validates with the pydantic
 model (``cog.rules.lockfile``), naming the file in every error.
@@ -25,6 +26,9 @@ _SORT_KEYS: dict[str, tuple[str, ...]] = {
     "python": ("name", "version", "filename"),
     "runtime": ("name", "version", "filename"),
     "weights": ("path",),
+    "sdist": ("name", "version", "filename"),
+    "build_python": ("name", "version", "filename"),
+    "build_debian": ("name", "version", "architecture"),
 }
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -82,7 +86,7 @@ def dumps(lock: Lock) -> str:
 
 
 def _check_hashes(data: dict[str, Any], origin: str) -> None:
-    for section in ("debian", "python", "runtime", "weights"):
+    for section in _SORT_KEYS:
         entries = data.get(section, [])
         if not isinstance(entries, list):
             continue

@@ -12,11 +12,13 @@ import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
-from cog.rules.lockfile import Wheel
+from cog.rules.lockfile import Sdist, Wheel
 from cog.rules.pylock import torch_index
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.cpu import cpu_versions
+from cog.rules.pylock.errors import ResolutionError
 from cog.rules.pylock.resolve import Resolved, Target, run_uv_compile, to_wheels
 from cog.rules.pylock.runtime import runtime_data
 
@@ -28,6 +30,11 @@ class PythonSets:
     python: tuple[Wheel, ...]
     runtime: tuple[Wheel, ...]
     urls: dict[str, str]  # sha256 -> URL uv reported
+    sdists: tuple[Sdist, ...] = ()  # the model's packages that no wheel fits
+
+
+# uv's hint when --only-binary :all: ruled out a package that has an sdist.
+_SDIST_ONLY = "Wheels are required for"
 
 
 def _options(requirements: Sequence[str]) -> list[str]:
@@ -47,22 +54,36 @@ class _Compiler:
         index: IndexConfig,
         previous: Sequence[Wheel],
         upgrade: bool | Sequence[str],
+        *,
+        allow_sdists: bool = False,
     ) -> None:
         self.target = target
         self.index = index
         self.previous = previous
         self.upgrade = upgrade
+        self.allow_sdists = allow_sdists
 
     def __call__(self, requirements: Sequence[str], constraints: Sequence[str] = ()) -> Resolved:
-        packages = run_uv_compile(
-            requirements,
-            self.target,
-            self.index,
-            preferences=self.previous,
-            upgrade=self.upgrade,
-            extra_constraints=constraints,
-        )
-        return to_wheels(packages, self.target)
+        def compile_(allow_sdists: bool) -> list[dict[str, Any]]:
+            return run_uv_compile(
+                requirements,
+                self.target,
+                self.index,
+                preferences=self.previous,
+                upgrade=self.upgrade,
+                extra_constraints=constraints,
+                allow_sdists=allow_sdists,
+            )
+
+        try:
+            packages = compile_(allow_sdists=False)
+        except ResolutionError as e:
+            # Wheels first, as before; only when some package has none for the target is
+            # it resolved again with sdists allowed (pip's choice: the newest that fits).
+            if not self.allow_sdists or _SDIST_ONLY not in e.message:
+                raise
+            packages = compile_(allow_sdists=True)
+        return to_wheels(packages, self.target, allow_sdists=self.allow_sdists)
 
 
 def cpu_constraints(index: IndexConfig, target: Target) -> list[str]:
@@ -85,7 +106,13 @@ def _joint(
     if variant is None:
         return compile_(requirements)
     index = torch_index.with_torch_index(compile_.index, variant)
-    chooser = _Compiler(compile_.target, index, compile_.previous, compile_.upgrade)
+    chooser = _Compiler(
+        compile_.target,
+        index,
+        compile_.previous,
+        compile_.upgrade,
+        allow_sdists=compile_.allow_sdists,
+    )
     return torch_index.resolve_with_variant(
         requirements,
         chooser,
@@ -116,10 +143,11 @@ def resolve_python_sets(
     data = runtime_data()
     model_reqs = [*requirements, *_missing(data.model_requirements, requirements)]
     compile_ = _Compiler(target, index, previous, upgrade)
+    model_compile = _Compiler(target, index, previous, upgrade, allow_sdists=True)
     task = progress.task(f"Resolving Python packages for {target.describe()}")
     with ThreadPoolExecutor(max_workers=1) as pool:
         runtime = pool.submit(compile_, [*_options(requirements), *data.requirements])
-        model = _joint(model_reqs, compile_, gpu, progress, cuda)
+        model = _joint(model_reqs, model_compile, gpu, progress, cuda)
         runtime_set = runtime.result()
     count = len(model.wheels) + len(runtime_set.wheels)
     task.finish(f"Resolved {count} Python packages for {target.describe()}")
@@ -127,6 +155,7 @@ def resolve_python_sets(
         python=model.wheels,
         runtime=runtime_set.wheels,
         urls={**runtime_set.urls, **model.urls},
+        sdists=model.sdists,
     )
 
 

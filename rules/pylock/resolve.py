@@ -20,7 +20,7 @@ from typing import Any
 
 from cog.rules.debian.transport import file_url_path
 from cog.rules.host_tools import find_uv
-from cog.rules.lockfile import Wheel
+from cog.rules.lockfile import Sdist, Wheel
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.errors import ResolutionError, explain_uv_failure
 from cog.rules.pylock.simple import normalize, url_basename
@@ -71,6 +71,7 @@ class Target:
 class Resolved:
     wheels: tuple[Wheel, ...]
     urls: dict[str, str]  # sha256 -> the URL uv found it at (a hint for fetching)
+    sdists: tuple[Sdist, ...] = ()  # packages with no wheel for the target (allow_sdists)
 
 
 def uv_binary() -> str:
@@ -109,8 +110,13 @@ def run_uv_compile(
     preferences: Sequence[Wheel] = (),
     upgrade: bool | Sequence[str] = False,
     extra_constraints: Sequence[str] = (),
+    allow_sdists: bool = False,
 ) -> list[dict[str, Any]]:
-    """The ``packages`` of uv's pylock.toml for these requirements."""
+    """The ``packages`` of uv's pylock.toml for these requirements.
+
+    Only wheels are considered unless ``allow_sdists``: then a package whose versions have
+    no wheel for the target may come as an sdist (``sdist = {url, hashes}``), built later.
+    """
     with tempfile.TemporaryDirectory(prefix="cog-lock-") as tmp:
         work = Path(tmp)
         (work / "requirements.in").write_text("\n".join(requirements) + "\n")
@@ -118,7 +124,9 @@ def run_uv_compile(
         if preferences:
             write_preferences(out, preferences)
         argv = [uv_binary(), "pip", "compile", "requirements.in", "-o", out.name, "--quiet"]
-        argv += ["--no-config", "--no-header", "--only-binary", ":all:"]
+        argv += ["--no-config", "--no-header"]
+        if not allow_sdists:
+            argv += ["--only-binary", ":all:"]
         argv += ["--python-version", target.python_version]
         argv += ["--python-platform", target.uv_platform]
         argv += index_flags(index)
@@ -180,35 +188,50 @@ def pick_wheel(package: dict[str, Any], target: Target) -> tuple[Wheel, str]:
         )
     best = max(wheels, key=lambda w: wheel_rank(_filename(w), target.python_version))
     url = str(best["url"])
-    sha256 = best.get("hashes", {}).get("sha256")
-    size = best.get("size")
+    size, sha256 = size_and_sha256(best)
+    wheel = Wheel(
+        name=name,
+        version=str(package["version"]),
+        filename=_filename(best),
+        sha256=sha256,
+        size=size,
+    )
+    return wheel, url
+
+
+def size_and_sha256(entry: dict[str, Any]) -> tuple[int, str]:
+    """A pylock file entry's size and sha256 (read from the file itself for file: URLs)."""
+    url = str(entry["url"])
+    sha256 = entry.get("hashes", {}).get("sha256")
+    size = entry.get("size")
     if url.startswith("file:") and sha256 is None:
         size, sha256 = _file_size_and_hash(url)
     elif url.startswith("file:") and size is None:
         size = file_url_path(url).stat().st_size
     if sha256 is None or size is None:
         raise LockError(
-            f"the index gave no sha256 or size for {_filename(best)}",
+            f"the index gave no sha256 or size for {_filename(entry)}",
             hint="Use an index that publishes hashes (PEP 503 #sha256 fragments or PEP 691).",
         )
-    wheel = Wheel(
-        name=name,
-        version=str(package["version"]),
-        filename=_filename(best),
-        sha256=str(sha256),
-        size=int(size),
-    )
-    return wheel, url
+    return int(size), str(sha256)
 
 
 def _filename(entry: dict[str, Any]) -> str:
     return str(entry.get("name") or url_basename(str(entry["url"])))
 
 
-def to_wheels(packages: list[dict[str, Any]], target: Target) -> Resolved:
+def to_wheels(
+    packages: list[dict[str, Any]], target: Target, *, allow_sdists: bool = False
+) -> Resolved:
     wheels: list[Wheel] = []
+    sdists: list[Sdist] = []
     urls: dict[str, str] = {}
     for package in packages:
+        if allow_sdists and not package.get("wheels") and package.get("sdist"):
+            sdist = pinned_sdist(package)
+            sdists.append(sdist)
+            urls[sdist.sha256] = str(package["sdist"]["url"])
+            continue
         if "wheels" not in package and ("directory" in package or "vcs" in package):
             raise LockError(
                 f"{package['name']} comes from a local directory or VCS, not an index",
@@ -218,4 +241,18 @@ def to_wheels(packages: list[dict[str, Any]], target: Target) -> Resolved:
         wheel, url = pick_wheel(package, target)
         wheels.append(wheel)
         urls[wheel.sha256] = url
-    return Resolved(tuple(sorted(wheels, key=lambda w: w.name)), urls)
+    by_name = sorted(wheels, key=lambda w: w.name)
+    return Resolved(tuple(by_name), urls, tuple(sorted(sdists, key=lambda s: s.name)))
+
+
+def pinned_sdist(package: dict[str, Any]) -> Sdist:
+    """The lock entry of a pylock package that comes as an sdist only."""
+    entry = package["sdist"]
+    size, sha256 = size_and_sha256(entry)
+    return Sdist(
+        name=normalize(str(package["name"])),
+        version=str(package["version"]),
+        filename=_filename(entry),
+        sha256=sha256,
+        size=size,
+    )
