@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,7 +124,27 @@ def serve(request: ServeRequest) -> None:
 
 
 def serve_local(request: ServeRequest) -> None:
-    load_config(request.project.config_path)
+    """The runtime in this process: cog.yaml's ``environment:`` and then ``-e`` apply, as in
+    an image (where they are the image's and the container's environment)."""
+    config = load_config(request.project.config_path)
     from cog.runtime import serve_local as runtime_serve_local  # noqa: PLC0415
 
-    runtime_serve_local(request.project.project_dir, request.host, request.port, request.upload_url)
+    with _environment({**config.environment, **request.env}):
+        runtime_serve_local(
+            request.project.project_dir, request.host, request.port, request.upload_url
+        )
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` set (the server and its workers read it), then as before."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
