@@ -53,11 +53,14 @@ class FastTCPServer(TCPServer):
         self._gone = trio.Event()  # the client closed the connection
         self._peer: tuple[str, int] | None = None
         self._local: tuple[str, int] | None = None
-        # Plain TCP only (TLS goes through its stream): the descriptor to write to directly.
+        # The fast path answers plain HTTP only (its scope says "http"): TLS goes to h11.
         plain: object = stream
+        self._plain = not isinstance(plain, trio.SSLStream)
+        # A socket's descriptor is written to directly; any other stream (trio's memory
+        # streams in tests) through its own send_all.
         self._fd = plain.socket.fileno() if isinstance(plain, trio.SocketStream) else -1
-        if isinstance(plain, trio.SocketStream):
-            socket = plain.socket
+        socket = getattr(plain, "socket", None) if self._plain else None
+        if socket is not None:
             self._peer = parse_socket_addr(socket.family, socket.getpeername())
             self._local = parse_socket_addr(socket.family, socket.getsockname())
 
@@ -100,7 +103,7 @@ class FastTCPServer(TCPServer):
             and connection.our_state is h11.IDLE
             and connection.their_state is h11.IDLE
             and not connection.trailing_data[0]
-            and self._fd >= 0
+            and self._plain
             and not self._held
             and not self.context.terminated.is_set()
         )
