@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +94,8 @@ build_flags = compose(
         "secrets",
         multiple=True,
         metavar="id=ID,src=PATH",
-        help="Secrets to pass to the build environment in the form 'id=foo,src=/path/to/file'.",
+        help="Secrets to pass to the build environment in the form 'id=foo,src=/path/to/file' "
+        "(or 'id=foo,env=NAME': the value of variable NAME). Can be repeated.",
     ),
     click.option(
         "--separate-weights",
@@ -107,29 +109,44 @@ build_flags = compose(
 
 @dataclass(frozen=True)
 class BuildSecret:
-    """``--secret id=pip,src=/path/pip.conf``: a file mounted while build.run commands run."""
+    """``--secret``, BuildKit's syntax: ``id=pip,src=/path/pip.conf`` (a file) or
+    ``id=token,env=HF_TOKEN`` (a variable's value), mounted while build.run commands run."""
 
     id: str
-    src: Path
+    src: Path | None = None
+    env: str | None = None
+
+
+_SECRET_FORM = "id=ID,src=PATH or id=ID,env=NAME"  # noqa: S105 (a usage string)
 
 
 def parse_secret(text: str) -> BuildSecret:
+    """As docker buildx reads it: ``type=file|env``, ``src``/``source``, ``env``; with
+    neither, the id names a variable when one is set, a file otherwise."""
     fields: dict[str, str] = {}
     for part in text.split(","):
         name, sep, value = part.partition("=")
-        if not sep or not value:
+        name = name.strip().lower()
+        if not sep or name not in ("type", "id", "src", "source", "env"):
             raise _secret_error(text)
-        # "source" is the reference's (and BuildKit's) other spelling of "src".
         fields["src" if name == "source" else name] = value
-    if set(fields) != {"id", "src"}:
+    kind = fields.pop("type", "file")
+    secret_id = fields.get("id", "")
+    if kind not in ("file", "env") or not secret_id:
         raise _secret_error(text)
-    return BuildSecret(id=fields["id"], src=Path(fields["src"]))
+    src, env = fields.get("src") or None, fields.get("env") or None
+    if kind == "env" and env is None:
+        src, env = None, src
+    if src is None and env is None:
+        src, env = (None, secret_id) if secret_id in os.environ else (secret_id, None)
+    return BuildSecret(id=secret_id, src=Path(src) if src else None, env=env)
 
 
 def _secret_error(text: str) -> CogError:
     return CogError(
-        f"--secret '{text}' is not in the form id=ID,src=PATH",
-        "For example: --secret id=pip,src=$HOME/.config/pip/pip.conf",
+        f"--secret '{text}' is not in the form {_SECRET_FORM}",
+        "For example: --secret id=pip,src=$HOME/.config/pip/pip.conf "
+        "or --secret id=hf,env=HF_TOKEN",
     )
 
 

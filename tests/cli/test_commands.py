@@ -59,13 +59,22 @@ def test_lock_flag_errors(overrides: dict[str, Any], message: str) -> None:
 
 
 @pytest.mark.unit
-def test_secret_and_env_flags() -> None:
+def test_secret_and_env_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_secret("id=pip,src=/p/pip.conf") == BuildSecret("pip", Path("/p/pip.conf"))
     assert parse_secret("source=/p/x,id=x") == BuildSecret("x", Path("/p/x"))
-    for bad in ("id=pip", "pip", "id=,src=/x", "id=a,src=/x,mode=1"):
+    # BuildKit's other forms, as docker buildx reads them.
+    assert parse_secret("id=hf,env=HF_TOKEN") == BuildSecret("hf", env="HF_TOKEN")
+    assert parse_secret("type=env,id=hf,src=HF_TOKEN") == BuildSecret("hf", env="HF_TOKEN")
+    monkeypatch.setenv("HF_TOKEN", "x")
+    monkeypatch.delenv("pip.conf", raising=False)
+    assert parse_secret("id=HF_TOKEN") == BuildSecret("HF_TOKEN", env="HF_TOKEN")
+    assert parse_secret("id=pip.conf") == BuildSecret("pip.conf", Path("pip.conf"))
+    for bad in ("pip", "id=,src=/x", "id=a,src=/x,mode=1", "type=socket,id=a", "src=/x"):
         with pytest.raises(CogError) as info:
             parse_secret(bad)
-        assert info.value.message == f"--secret '{bad}' is not in the form id=ID,src=PATH"
+        assert info.value.message == (
+            f"--secret '{bad}' is not in the form id=ID,src=PATH or id=ID,env=NAME"
+        )
     assert parse_env(("A=1", "B=x=y", "A=2", "C=")) == {"A": "2", "B": "x=y", "C": ""}
     with pytest.raises(CogError) as env_info:
         parse_env(("NOVALUE",))
@@ -224,3 +233,33 @@ def test_build_flags(project: Path, runner: CliRunner, monkeypatch: pytest.Monke
     ]
     assert seen[0][0].project.project_dir == project / "sub"
     assert seen[0][0].project.config_file == "cog.yaml"
+
+
+@pytest.mark.unit
+def test_build_secret_from_the_environment_is_a_private_file_for_the_build(
+    project: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "cog.yaml").write_text('build:\n  python_version: "3.12"\n')
+    (project / "pip.conf").write_text("[global]\n")
+    monkeypatch.setenv("MY_TOKEN", "hunter2")
+    seen: dict[str, tuple[str, int]] = {}
+    given: list[dict[str, Path]] = []
+
+    def build_project(_: Path, *, secrets: dict[str, Path], **__: Any) -> Any:
+        given.append(secrets)
+        for name, path in secrets.items():
+            seen[name] = (path.read_text(), path.stat().st_mode & 0o777)
+        raise CogError("stop here")
+
+    monkeypatch.setattr(build_module, "build_project", build_project)
+    argv = ["build", "--secret", "id=tok,env=MY_TOKEN", "--secret", "id=pip,src=pip.conf"]
+    result = runner.invoke(cli, argv)
+    assert result.stderr == "error: stop here\n"
+    assert seen["tok"] == ("hunter2", 0o600)
+    assert seen["pip"][0] == "[global]\n"
+    assert given[0]["pip"] == Path("pip.conf")
+    assert not given[0]["tok"].exists()  # removed once the build is over
+    monkeypatch.delenv("MY_TOKEN")
+    unset = runner.invoke(cli, ["push", "r.example:5000/m", "--secret", "id=tok,env=MY_TOKEN"])
+    assert unset.exit_code == 1
+    assert "error: --secret id=tok: environment variable MY_TOKEN is not set" in unset.stderr

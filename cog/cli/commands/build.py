@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,12 +87,44 @@ def build_image(flags: BuildFlags, tag: str | None) -> BuildResult:
             "--openapi-schema is not supported: the schema is always generated from the source",
             "Drop the flag; `cog schema` shows the generated document.",
         )
-    return build_project(
-        flags.project.project_dir,
-        config_file=flags.project.config_file,
-        tag=tag,
-        separate_weights=flags.separate_weights,
-        no_cache=flags.no_cache,
-        progress=command_progress(flags.progress),
-        secrets={secret.id: secret.src for secret in flags.secrets},
-    )
+    with secret_files(flags.secrets) as secrets:
+        return build_project(
+            flags.project.project_dir,
+            config_file=flags.project.config_file,
+            tag=tag,
+            separate_weights=flags.separate_weights,
+            no_cache=flags.no_cache,
+            progress=command_progress(flags.progress),
+            secrets=secrets,
+        )
+
+
+@contextmanager
+def secret_files(secrets: tuple[BuildSecret, ...]) -> Iterator[dict[str, Path]]:
+    """Each secret's id and the file bound in for it: ``src`` itself, or (``env=NAME``) a
+    private file holding the variable's value, removed when the build ends."""
+    with tempfile.TemporaryDirectory(prefix="cog-secrets-") as folder:
+        files: dict[str, Path] = {}
+        for secret in secrets:
+            if secret.env is not None:
+                value = os.environ.get(secret.env)
+                if value is None:
+                    raise CogError(
+                        f"--secret id={secret.id}: environment variable {secret.env} is not set",
+                        f"Set it (export {secret.env}=...) or pass the secret from a file: "
+                        f"--secret id={secret.id},src=PATH",
+                    )
+                path = Path(folder) / f"{len(files)}-{secret.id}"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(value)
+                files[secret.id] = path
+            else:
+                assert secret.src is not None
+                if not secret.src.is_file():
+                    raise CogError(
+                        f"--secret id={secret.id}: {secret.src} is not a file",
+                        "Give the path of the secret's file with src=PATH.",
+                    )
+                files[secret.id] = secret.src
+        yield files
