@@ -25,3 +25,17 @@ else:
 
     def is_typeddict(tp: object) -> bool:
         return isinstance(tp, type) and issubclass(tp, dict) and hasattr(tp, "__total__")
+
+
+if sys.version_info >= (3, 9):  # noqa: UP036
+    ANNOTATED: object = typing.Annotated
+
+    def type_hints(obj: object) -> dict[str, Any]:
+        """``typing.get_type_hints`` keeping ``Annotated`` metadata."""
+        return typing.get_type_hints(obj, include_extras=True)
+
+else:  # Python 3.8's typing has no Annotated: nothing to keep
+    ANNOTATED = object()  # the origin of no type
+
+    def type_hints(obj: object) -> dict[str, Any]:
+        return typing.get_type_hints(obj)
