@@ -36,14 +36,29 @@ def _resolve(prop: Mapping[str, Any], components: Mapping[str, Any]) -> Mapping[
 
 
 def check_input_names(inputs: Mapping[str, Any], properties: Mapping[str, Any]) -> None:
-    """Names the model does not take are a mistake on the command line, not data to drop."""
+    """Names the model does not take are a mistake on the command line, not data to drop
+    (the reference's words: ``unknown input "x"; valid inputs are: a, b``)."""
     unknown = sorted(set(inputs) - set(properties))
     if unknown:
-        known = ", ".join(properties) or "no inputs"
-        raise RunError(
-            f"the model has no input named {', '.join(repr(n) for n in unknown)}",
-            f"It takes: {known}.",
-        )
+        valid = ", ".join(sorted(properties))
+        suffix = f"valid inputs are: {valid}" if valid else "model does not accept inputs"
+        named = ", ".join(f'"{name}"' for name in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise RunError(f"unknown input{plural} {named}; {suffix}", "Check them with `cog schema`.")
+
+
+def check_required_inputs(
+    inputs: Mapping[str, Any], schema: Mapping[str, Any] | None, train: bool = False
+) -> None:
+    """Every input without a default given, before a container starts for nothing."""
+    components = (schema or {}).get("components", {}).get("schemas", {})
+    component = components.get("TrainingInput" if train else "Input", {})
+    missing = [name for name in component.get("required", ()) if name not in inputs]
+    if not missing:
+        return
+    lines = [f'missing required input "{name}"' for name in missing]
+    message = lines[0] if len(lines) == 1 else "input validation failed:\n- " + "\n- ".join(lines)
+    raise RunError(message, "Pass it: -i NAME=VALUE (`cog schema` lists the inputs).")
 
 
 def type_inputs(inputs: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:

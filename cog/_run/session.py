@@ -21,7 +21,12 @@ from cog._run.cdi import implicit_gpus, resolve_gpus
 from cog._run.client import RuntimeClient
 from cog._run.engines import EngineContainer
 from cog._run.image import Image
-from cog._run.inputs import check_input_names, input_properties, type_inputs
+from cog._run.inputs import (
+    check_input_names,
+    check_required_inputs,
+    input_properties,
+    type_inputs,
+)
 from cog._run.logstream import log_webhook
 from cog._run.outputs import Rendered, render_prediction
 from cog._run.reaper import reap_stale, state_root
@@ -169,6 +174,7 @@ def predict(
     properties = input_properties(schema, train)
     if schema is not None:
         check_input_names(inputs, properties)
+        check_required_inputs(inputs, schema, train)
     typed = type_inputs(inputs, properties)
     # One prediction: the server's own start and stop lines would only bury the model's.
     quiet = dataclasses.replace(options, env={"COG_LOG_LEVEL": "warning", **options.env})

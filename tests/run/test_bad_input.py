@@ -15,7 +15,12 @@ from tests.run.conftest import Entry, write_layout
 pytestmark = pytest.mark.unit
 
 SCHEMA = {
-    "components": {"schemas": {"Input": {"properties": {"name": {"type": "string"}}}, "Output": {}}}
+    "components": {
+        "schemas": {
+            "Input": {"properties": {"name": {"type": "string"}}, "required": ["name"]},
+            "Output": {},
+        }
+    }
 }
 
 
@@ -49,7 +54,18 @@ def test_unknown_input_name_lists_the_real_ones(
 ) -> None:
     code, err = run_cog(["run", f"oci:{cog_layout}", "-i", "nmae=x"], tmp_path, monkeypatch)
     assert code == 1
-    assert err == "error: the model has no input named 'nmae'\nIt takes: name.\n"
+    # The reference's words.
+    assert err == (
+        'error: unknown input "nmae"; valid inputs are: name\nCheck them with `cog schema`.\n'
+    )
+
+
+def test_missing_required_input_is_named(
+    tmp_path: Path, cog_layout: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, err = run_cog(["run", f"oci:{cog_layout}"], tmp_path, monkeypatch)
+    assert code == 1
+    assert err.startswith('error: missing required input "name"\n')
 
 
 def test_missing_input_file_is_named(
