@@ -66,7 +66,7 @@ def _emit_metric(name: str, value: float) -> None:
     current_scope().record_metric(name, value)
 
 
-_DEPRECATED: dict[str, tuple[object, str]] = {
+_DEPRECATED: "dict[str, tuple[object, str]]" = {
     "ExperimentalFeatureWarning": (
         _ExperimentalFeatureWarning,
         "cog: ExperimentalFeatureWarning is deprecated and will be removed in a future "
@@ -92,5 +92,5 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'cog' has no attribute {name!r}")
 
 
-ExperimentalFeatureWarning: type[FutureWarning]
-emit_metric: _Callable[[str, float], None]
+ExperimentalFeatureWarning: "type[FutureWarning]"
+emit_metric: "_Callable[[str, float], None]"
