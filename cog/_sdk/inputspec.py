@@ -88,7 +88,7 @@ def _is_length(value: object) -> bool:
 def _choices(info: InputInfo) -> tuple[str | int | float, ...] | None:
     if info.choices is None:
         return None
-    return tuple(typing.cast(str | int | float, _plain(c)) for c in info.choices)
+    return tuple(typing.cast("str | int | float", _plain(c)) for c in info.choices)
 
 
 def _plain(value: object) -> object:
