@@ -9,7 +9,8 @@ may both be set, the later one winning in the nested JSON.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, MutableMapping
+import typing
+from collections.abc import Iterator
 from typing import Final
 
 __all__ = ["MODES", "MetricCallback", "Metrics", "check_metric_name"]
@@ -20,7 +21,7 @@ MAX_SEGMENTS: Final = 4
 _INVALID_CHAR: Final = re.compile(r"[^A-Za-z0-9_]")
 _VALUE_TYPES: Final = (bool, int, float, str, list, dict)
 
-MetricCallback = Callable[[str, object, str], None]
+MetricCallback = typing.Callable[[str, object, str], None]
 """Called as ``(name, value, mode)`` after each accepted record; a delete is
 ``(name, None, "replace")``, matching "recording None deletes"."""
 
@@ -105,7 +106,7 @@ def _sorted_json(value: object) -> object:
     return value
 
 
-class Metrics(MutableMapping[str, object]):
+class Metrics(typing.MutableMapping[str, object]):
     """The metrics of one prediction, keyed by dotted name.
 
     ``metrics[name] = value`` records in replace mode, ``del metrics[name]`` deletes (a
