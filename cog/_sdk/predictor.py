@@ -66,7 +66,7 @@ def user_method_owner(cls: type, name: str) -> type | None:
     return None
 
 
-_F = TypeVar("_F", bound=Callable[..., object])
+_F = TypeVar("_F", bound="Callable[..., object]")
 
 
 @overload
