@@ -8,10 +8,10 @@ import os
 import pathlib
 import shutil
 import tempfile
+import typing
 import urllib.parse
 import urllib.request
 from abc import abstractmethod
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -191,14 +191,14 @@ class URLPath(pathlib.PosixPath):
 Item = TypeVar("Item")
 
 
-class ConcatenateIterator(Iterator[Item]):
+class ConcatenateIterator(typing.Iterator[Item]):
     """A return type hint: streamed chunks that clients should join into one string."""
 
     @abstractmethod
     def __next__(self) -> Item: ...
 
 
-class AsyncConcatenateIterator(AsyncIterator[Item]):
+class AsyncConcatenateIterator(typing.AsyncIterator[Item]):
     """The async form of ``ConcatenateIterator``."""
 
     @abstractmethod
