@@ -16,7 +16,7 @@ import typing
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Final
 
-from cog._compat import UNION_ORIGINS, is_typeddict
+from cog._compat import ANNOTATED, UNION_ORIGINS, is_typeddict
 from cog._sdk.model import BaseModel
 from cog._sdk.types import (
     AsyncConcatenateIterator,
@@ -68,7 +68,7 @@ def _is_none(tp: object) -> bool:
 
 def _opaque_inner(tp: object) -> tuple[object, bool]:
     """``(T, True)`` for ``Annotated[T, cog.Opaque, ...]``; other Annotated metadata is dropped."""
-    while typing.get_origin(tp) is typing.Annotated:
+    while typing.get_origin(tp) is ANNOTATED:
         inner, *metadata = typing.get_args(tp)
         if any(isinstance(item, _OpaqueMarker) for item in metadata):
             return inner, True
