@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cog._compat import type_hints
 from cog._sdk.inputspec import input_spec
 from cog._sdk.predictor import STREAMING_ATTR, BasePredictor, BaseRunner, user_method_owner
 from cog._sdk.typemap import output_spec
@@ -117,11 +118,11 @@ def entry_method(target: object, mode: Mode) -> Callable[..., Any]:
     if inspect.isfunction(target):
         return target
     if mode is Mode.TRAIN:
-        return typing.cast(Callable[..., Any], target.train)  # type: ignore[attr-defined]
+        return typing.cast("Callable[..., Any]", target.train)  # type: ignore[attr-defined]
     cls = type(target)
     if user_method_owner(cls, "run") is None and user_method_owner(cls, "predict") is not None:
-        return typing.cast(Callable[..., Any], target.predict)  # type: ignore[attr-defined]
-    return typing.cast(Callable[..., Any], target.run)  # type: ignore[attr-defined]
+        return typing.cast("Callable[..., Any]", target.predict)  # type: ignore[attr-defined]
+    return typing.cast("Callable[..., Any]", target.run)  # type: ignore[attr-defined]
 
 
 def _class_entry(cls: type, mode: Mode, warnings: list[str]) -> tuple[Callable[..., Any], str]:
@@ -152,8 +153,8 @@ def _class_entry(cls: type, mode: Mode, warnings: list[str]) -> tuple[Callable[.
     if any(base is BasePredictor for base in inspect.getmro(cls)[1:]):
         warnings.append("BasePredictor is deprecated; use BaseRunner instead")
     if defines_predict:
-        return typing.cast(Callable[..., Any], cls.predict), f"{name}.predict"  # type: ignore[attr-defined]
-    return typing.cast(Callable[..., Any], cls.run), f"{name}.run"  # type: ignore[attr-defined]
+        return typing.cast("Callable[..., Any]", cls.predict), f"{name}.predict"  # type: ignore[attr-defined]
+    return typing.cast("Callable[..., Any]", cls.run), f"{name}.run"  # type: ignore[attr-defined]
 
 
 def _check_setup(cls: type) -> bool:
@@ -180,7 +181,7 @@ def _check_setup(cls: type) -> bool:
 
 def _hints(function: Callable[..., Any], where: str) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(function, include_extras=True)
+        return type_hints(function)
     except (NameError, TypeError) as error:
         raise SchemaError(
             f"{where}: cannot resolve a type annotation: {error}",
