@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable
+import typing
 from typing import Final
 
 from cog._sdk.types import REDACTED, Secret
@@ -28,9 +28,9 @@ class _Invalid(enum.Enum):
 
 INVALID: Final = _Invalid.INVALID
 
-Fast = Callable[[object], object]
+Fast = typing.Callable[[object], object]
 # (loc suffix, message) pairs; the suffix is the field name, or "name/index" for an item.
-Explain = Callable[[object, str], list[tuple[str, str]]]
+Explain = typing.Callable[[object, str], "list[tuple[str, str]]"]
 
 _JSON_TYPE: Final = {
     Primitive.STRING: "string",
