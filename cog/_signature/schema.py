@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ FALLBACK_TIMEOUT_S = 600.0
 """Importing a model can mean importing torch and friends: minutes on a cold disk."""
 
 
-ImportModel = Callable[[str, Mode], Signature]
+ImportModel = typing.Callable[[str, Mode], Signature]
 """Reads one entry point's signature by importing the model where its dependencies are."""
 
 
