@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
+import typing
 from dataclasses import replace
 
 from cog._signature import _static_resolve as _r
@@ -53,7 +53,7 @@ _UNION_MEMBERS = (
     Primitive.BOOL,
     Primitive.ANY,
 )
-_TypeReader = Callable[[Module, Site, ast.expr], FieldType]
+_TypeReader = typing.Callable[[Module, Site, ast.expr], FieldType]
 
 
 def input_type(  # noqa: PLR0911 (one return per annotation shape)
