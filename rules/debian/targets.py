@@ -62,7 +62,7 @@ def data_bytes() -> bytes:
     return data_file(DEBIAN_DATA).read_bytes()
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)  # noqa: UP033 (functools.cache: 3.9+)
 def debian_data() -> DebianData:
     raw = tomllib.loads(data_bytes().decode())
     suites = {
