@@ -87,7 +87,7 @@ def table_bytes() -> bytes:
     return path.read_bytes() if path is not None else data_file(TABLE_DATA).read_bytes()
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)  # noqa: UP033 (functools.cache: 3.9+)
 def _parse_table(data: bytes) -> StandaloneTable:
     raw = tomllib.loads(data.decode())
     builds = tuple(
@@ -225,7 +225,7 @@ def mirror(env: Mapping[str, str] | None = None, project_dir: Path | None = None
     return env.get(MIRROR_ENV) or _uv_toml_mirror(env, project_dir)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)  # noqa: UP033 (functools.cache: 3.9+)
 def _release_prefix(version: str) -> str | None:
     """Where uv itself downloads pbs builds from, read from its offline download list."""
     argv = [find_uv().path, "python", "list", version, "--all-versions", "--only-downloads"]
