@@ -18,6 +18,7 @@ import struct
 import sys
 import termios
 import threading
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +28,7 @@ current_prediction: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "cog_prediction", default=None
 )
 
-Send = Callable[[object], None]
+Send = typing.Callable[[object], None]
 
 
 class _Attribution:
