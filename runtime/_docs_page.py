@@ -27,7 +27,7 @@ _POLICY = (
 )
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)  # noqa: UP033 (functools.cache: 3.9+)
 def _read(name: str) -> bytes:
     return (_HERE / name).read_bytes()
 
