@@ -6,7 +6,7 @@ import contextlib
 import json
 import re
 import sys
-from collections.abc import Awaitable, Callable
+import typing
 from typing import Any
 
 import trio
@@ -21,8 +21,8 @@ from cog._signature.validate import (
 # declare their own scope and event types.
 Scope = Any
 Message = Any
-Receive = Callable[[], Awaitable[Any]]
-Send = Callable[[Any], Awaitable[None]]
+Receive = typing.Callable[[], typing.Awaitable[Any]]
+Send = typing.Callable[[Any], typing.Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
 SSE_HEADERS = [
