@@ -81,10 +81,10 @@ def _post(url: str, body: dict[str, object], superseded: Callable[[], bool]) -> 
     import requests  # noqa: PLC0415 (imported after setup: Application.load_quart)
 
     try:
-        with (
-            session() as sess,
-            sess.post(url, json=body, timeout=(CONNECT_TIMEOUT, ATTEMPT_TIMEOUT)) as response,
-        ):
+        with contextlib.ExitStack() as stack:  # one line per manager: Python 3.8
+            sess = stack.enter_context(session())
+            timeout = (CONNECT_TIMEOUT, ATTEMPT_TIMEOUT)
+            response = stack.enter_context(sess.post(url, json=body, timeout=timeout))
             return response.status_code
     except requests.RequestException as exc:
         if aborted():  # given up on: the trio side has said so already
