@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 import traceback
+import typing
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -23,15 +24,15 @@ from cog._signature.model import OutputKind, Primitive, Signature
 from cog.exceptions import CancelationException
 
 _ITERATORS = (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR)
-Setup = Callable[[], object]
-Failed = Callable[[BaseException], None]
+Setup = typing.Callable[[], object]
+Failed = typing.Callable[[BaseException], None]
 
 
 async def _awaited(awaitable: Any) -> None:
     await awaitable
 
 
-FileMakers = tuple[tuple[str, Callable[[object], object]], ...]
+FileMakers = typing.Tuple["tuple[str, Callable[[object], object]]", ...]  # noqa: UP006 (3.8)
 
 
 def file_makers(signature: Signature) -> FileMakers:
