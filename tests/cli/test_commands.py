@@ -10,6 +10,7 @@ import cog.runtime
 import pytest
 from click.testing import CliRunner
 
+from cog.building import BuildResult
 from cog.cli._inputs import FileInput
 from cog.cli._options import BuildSecret, ProjectFile, parse_env, parse_secret
 from cog.cli.commands import build as build_module
@@ -263,3 +264,17 @@ def test_build_secret_from_the_environment_is_a_private_file_for_the_build(
     unset = runner.invoke(cli, ["push", "r.example:5000/m", "--secret", "id=tok,env=MY_TOKEN"])
     assert unset.exit_code == 1
     assert "error: --secret id=tok: environment variable MY_TOKEN is not set" in unset.stderr
+
+
+@pytest.mark.unit
+def test_build_says_image_built_as_and_prints_the_digest(
+    project: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "cog.yaml").write_text('build:\n  python_version: "3.12"\n')
+    digest = "sha256:" + "a" * 64
+    done = BuildResult(project, digest, "my-model:latest", 1, project / "s", project / "l")
+    monkeypatch.setattr(build_module, "build_project", lambda *_, **__: done)
+    result = runner.invoke(cli, ["build", "-t", "my-model"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Image built as my-model:latest\n"  # the reference's line
+    assert result.stdout == f"{digest}\n"

@@ -38,7 +38,15 @@ def test_config_error_is_checked_first(project: Path, runner: CliRunner, argv: l
     result = runner.invoke(cli, argv)
     assert result.exit_code == 1
     assert result.stdout == ""
-    assert result.stderr == BAD_YAML_ERROR
+    warning = DEPRECATED.get(argv[0], "")
+    assert result.stderr == warning + BAD_YAML_ERROR
+
+
+DEPRECATED = {
+    "predict": 'Command "predict" is deprecated, use "cog run" instead\n',
+    "train": 'Command "train" is deprecated, the train command will be removed in a future '
+    "version of Cog\n",
+}
 
 
 @pytest.mark.unit

@@ -77,7 +77,9 @@ def build(flags: BuildFlags, tag: str | None) -> None:
     # cog.yaml (and the files it names) is checked before any build work starts.
     load_config(flags.project.config_path)
     result = build_image(flags, tag)
-    click.echo(f"Built {result.tag} {result.manifest_digest}")
+    # The reference's line (on stderr); stdout keeps the digest for scripts.
+    click.echo(f"Image built as {result.tag}", err=True)
+    click.echo(result.manifest_digest)
 
 
 def build_image(flags: BuildFlags, tag: str | None) -> BuildResult:

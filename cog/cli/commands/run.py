@@ -107,13 +107,20 @@ def run_command(**params: Any) -> None:
 
 @click.command(
     "predict",
-    help=_HELP + "\n`cog predict` is the legacy name of `cog run`.",
+    help=_HELP + "\n`cog predict` is the legacy name of `cog run` (deprecated).",
     short_help="Run the model (the legacy name of `cog run`).",
+    hidden=True,  # as the reference hides it
 )
 @run_options
 @_OUTPUT
 def predict_command(**params: Any) -> None:
+    deprecated("predict", 'use "cog run" instead')
     run(run_request(params))
+
+
+def deprecated(command: str, advice: str) -> None:
+    """The line the reference's CLI (cobra's ``Deprecated``) prints on stderr."""
+    click.echo(f'Command "{command}" is deprecated, {advice}', err=True)
 
 
 def run(request: RunRequest, *, train: bool = False) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from cog.cli.commands.run import RunRequest, run, run_options, run_request
+from cog.cli.commands.run import RunRequest, deprecated, run, run_options, run_request
 
 
-@click.command("train")
+@click.command("train", hidden=True)  # hidden and deprecated, as in the reference
 @run_options
 @click.option(
     "-o", "--output", default=None, metavar="PATH", help="Output path.  [default: weights]"
@@ -22,6 +22,7 @@ def train_command(**params: Any) -> None:
     Otherwise, it builds the model in the current directory and trains it. The output is
     written to ./weights unless -o says otherwise.
     """
+    deprecated("train", "the train command will be removed in a future version of Cog")
     train(run_request(params, default_output=Path("weights")))
 
 
