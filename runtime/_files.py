@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import mimetypes
 import os
 import pathlib
 import tempfile
+import typing
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,7 +80,7 @@ class Fetcher:
         header, sep, payload = url[5:].partition(",")
         if not sep:
             raise InputFileError(field, "malformed data URL: no ',' before the data")
-        media = header.removesuffix(";base64")
+        media = header[: -len(";base64")] if header.endswith(";base64") else header  # 3.8
         try:
             data = (
                 base64.b64decode(payload, validate=False)
@@ -100,10 +101,11 @@ class Fetcher:
         # The whole-download deadline is the caller's (outbound.call): these only bound
         # each socket operation.
         timeout = (min(self.timeout, CONNECT_TIMEOUT), min(self.timeout, 30.0))
-        with (
-            session() as sess,
-            sess.get(url, headers=headers, stream=True, timeout=timeout) as response,
-        ):
+        with contextlib.ExitStack() as stack:  # one line per manager: Python 3.8
+            sess = stack.enter_context(session())
+            response = stack.enter_context(
+                sess.get(url, headers=headers, stream=True, timeout=timeout)
+            )
             if response.status_code >= 400:
                 raise InputFileError(
                     field, f"fetching {shown_url(url)} failed: HTTP {response.status_code}"
@@ -248,7 +250,7 @@ def contains_file(value: object) -> bool:
     return False
 
 
-FileEncoder = Callable[[OutputFile, str], str]
+FileEncoder = typing.Callable[[OutputFile, str], str]
 
 
 def resolve_files(value: object, encode: FileEncoder, name: str | None = None) -> object:
