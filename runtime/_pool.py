@@ -295,7 +295,7 @@ class Pool(Listener):
         if self.busy >= self.capacity:
             raise AtCapacity
         self.busy += 1
-        send, receive = trio.open_memory_channel[tuple[int, object]](math.inf)
+        send, receive = trio.open_memory_channel["tuple[int, object]"](math.inf)
         job = Job(prediction, kwargs, send, receive)
         self.jobs[prediction.id] = job
         return job
