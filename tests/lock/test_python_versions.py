@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
+import cog.rules.pylock.runtime as runtime_module
 import cog.rules.python_standalone as pbs
 import pytest
 from cog.rules.debian.targets import debian_data
 from cog.rules.lockfile import Interpreter, Lock, Target
 from cog.rules.lockfile_text import dumps, loads
+from cog.rules.pylock.runtime import runtime_data
 from cog.rules.sbom import sbom_from_lock
 from cog.third_party import data_file
 
@@ -37,7 +40,9 @@ def test_a_minor_that_a_debian_suite_carries_gets_debians_interpreter(
     assert (choice.suite, choice.build, choice.patch) == (suite, None, None)
 
 
-@pytest.mark.parametrize(("version", "newest"), [("3.10", "3.10.22"), ("3.12", "3.12.16")])
+@pytest.mark.parametrize(
+    ("version", "newest"), [("3.8", "3.8.20"), ("3.10", "3.10.22"), ("3.12", "3.12.16")]
+)
 def test_other_minors_get_the_newest_pinned_pbs_build_on_bookworm(
     version: str, newest: str
 ) -> None:
@@ -47,15 +52,27 @@ def test_other_minors_get_the_newest_pinned_pbs_build_on_bookworm(
     assert choice.build.file.endswith("-x86_64-unknown-linux-gnu-install_only_stripped.tar.gz")
 
 
+def test_python_38_locks_with_the_runtimes_38_releases() -> None:
+    # The runtime's requirements name quart/quart-trio releases that still run on 3.8.
+    data = runtime_data()
+    assert data.requires_python == (3, 8)
+    assert "quart>=0.19.9,<0.20; python_version < '3.9'" in data.requirements
+    assert _choose("3.8.20").build is not None
+
+
 @pytest.mark.parametrize("version", ["3.8", "3.8.20"])
-def test_python_38_is_refused_naming_the_runtime_dependency_it_lacks(version: str) -> None:
-    # A pbs 3.8 build exists (the table pins one), but the image's runtime cannot run on it.
-    assert any(b.version == "3.8.20" for b in TABLE.for_arch("amd64", "3.8"))
+def test_a_python_older_than_the_runtime_supports_is_refused_naming_why(
+    version: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pbs build exists, but the image's runtime would not run on it.
+    older = dataclasses.replace(
+        runtime_data(), requires_python=(3, 9), requires_python_reason="X has no 3.8 release"
+    )
+    monkeypatch.setattr(runtime_module, "runtime_data", lambda: older)
     with pytest.raises(LockError) as raised:
         _choose(version)
     assert f"python_version {version!r} cannot run cog's runtime" in raised.value.message
-    assert "quart 0.20" in raised.value.message
-    assert "Python 3.8" in raised.value.message
+    assert "X has no 3.8 release" in raised.value.message
     assert raised.value.hint is not None
     assert '"3.9"' in raised.value.hint
 
