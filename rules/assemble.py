@@ -31,6 +31,7 @@ from .lockfile import DebPackage, Lock, Wheel
 from .pyc import Interpreter, host_interpreter, python_prefix, rootfs_interpreter
 from .python_standalone import StandaloneBuild, archive_urls
 from .sandbox import RunStep, run_layer
+from .sdist_build import SdistBuilder
 from .self_package import dist_info, files_digest, package_files
 from .standalone_layer import build_standalone_layer, standalone_build
 from .wheel import PythonLayout
@@ -207,6 +208,8 @@ class Assembler:
             groups.append((small, f"python packages ({len(small)})"))
         for wheels, description in groups:
             planned.append(self._wheel_layer(wheels, description, compiler_id))
+        if lock.sdist:
+            planned.append(self._sdist_layer(compiler_id))
         planned += self._runtime_layers(compiler_id)
         for step in spec.run_steps:
             below = [p.key for p in planned]
@@ -287,6 +290,7 @@ class Assembler:
         extra_digest: str = "",
         *,
         runtime_site: bool = False,
+        built: Callable[[], list[Path]] | None = None,  # wheels made here, not fetched
     ) -> _Planned:
         where = {"site": RUNTIME_SITE} if runtime_site else {}
         key = self._key(
@@ -299,7 +303,7 @@ class Assembler:
         )
 
         def build() -> LayerRecord:
-            paths = self._fetch_all(wheels)
+            paths = built() if built is not None else self._fetch_all(wheels)
             layout = self._python_layout()
             if runtime_site:  # apart from the model's packages, scripts off PATH
                 site = RUNTIME_SITE.lstrip("/")
@@ -320,6 +324,33 @@ class Assembler:
             return record
 
         return _Planned(key, description, build, inputs=wheels)
+
+    def _sdist_layer(self, compiler_id: str) -> _Planned:
+        """The wheels built from cog.lock's sdists (``sdist_build``), in a layer of their own."""
+        pbs = self._standalone
+
+        def interpreter_layer() -> Path | None:
+            record = self._planned[1].record if pbs is not None else None
+            return self.cache.blob_path(record.digest) if record is not None else None
+
+        identity = f"python-build-standalone:{pbs.sha256}" if pbs else "debian"
+        builder = SdistBuilder(
+            self.spec.lock,
+            self.cache,
+            self._fetch_all,
+            self.progress,
+            interpreter=(identity, interpreter_layer),
+            mtime=self.spec.mtime,
+        )
+        description = f"python packages built from sdists ({len(self.spec.lock.sdist)})"
+        digest = layers.layer_key("sdist-wheels", builds=builder.keys())
+        return self._wheel_layer(
+            [],
+            description,
+            compiler_id,
+            extra_digest=digest,
+            built=lambda: builder.wheels(reuse=self.reuse),
+        )
 
     def _runtime_layers(self, compiler_id: str) -> list[_Planned]:
         """The runtime's wheels (stable), then the cog package itself (changes more often)."""
