@@ -4,6 +4,10 @@ A sync model with concurrency N gets N workers (one prediction each); an async m
 one worker running up to N predictions. A slot is taken when a prediction is admitted and
 freed the moment its worker reports it done, before any response is written, so a client
 that waits for its response before sending the next request never sees 409.
+
+What the rest of the server asks of a pool: ``status()`` (health and admission alike),
+``try_admit()`` then ``dispatch()`` (a prediction's way in), ``find()``/``cancel()``, and
+the model's ``signature``. Nothing outside reads its counters or its workers.
 """
 
 from __future__ import annotations
@@ -12,14 +16,13 @@ import collections
 import contextlib
 import logging
 import math
-import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import trio
 from cog.runtime._encode import printable
 from cog.runtime._files import has_file_inputs
+from cog.runtime._job import AtCapacity, Job, PoolStatus, SetupState, how_it_ended
 from cog.runtime._messages import (
     Done,
     HealthResult,
@@ -35,7 +38,9 @@ from cog.runtime._prediction import Prediction, now
 from cog.runtime._spawn import Prestarted, WorkerSpec
 from cog.runtime._workers import Listener, Worker
 
-from cog._signature.model import Signature
+from cog._signature.model import Mode, Signature
+
+__all__ = ["AtCapacity", "Job", "Pool", "PoolStatus"]
 
 log = logging.getLogger("cog.runtime")
 
@@ -50,67 +55,34 @@ REPLACEMENT_WINDOW = 60.0
 # model's import (and COG_SETUP_TIMEOUT's clock) begins; only when a timeout is set.
 STARTUP_LIMIT = 30.0
 
-
-class AtCapacity(Exception):  # noqa: N818
-    pass
-
-
-@dataclass
-class SetupState:
-    started_at: str | None = None
-    completed_at: str | None = None
-    status: str = "starting"  # starting, succeeded, failed
-    logs: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Job:
-    prediction: Prediction
-    kwargs: dict[str, object]
-    chunks: trio.MemorySendChannel[tuple[int, object]]
-    chunk_receive: trio.MemoryReceiveChannel[tuple[int, object]]
-    finished: trio.Event = field(default_factory=trio.Event)
-    result: Done | None = None
-    worker: Worker | None = None
-    started: float = 0.0
-    dispatched: bool = False
-    # Called with the result as it arrives, before anything else is woken: the service
-    # completes a prediction whose output needs no further work right there.
-    on_finish: Callable[[Done], None] | None = None
-
-    def finish(self, result: Done) -> None:
-        if self.result is None:
-            self.result = result
-            with contextlib.suppress(trio.BrokenResourceError):
-                self.chunks.close()
-            if self.on_finish is not None:
-                self.on_finish(result)
-            self.finished.set()
+WorkerFactory = Callable[[WorkerSpec, Listener, int, "Prestarted | None"], Worker]
 
 
 class Pool(Listener):
     def __init__(self, spec: WorkerSpec, capacity: int, setup_timeout: float | None,
                  cancel_grace: float, prestarted: Prestarted | None = None, *,
                  replacements: tuple[int, float] = (MAX_REPLACEMENTS, REPLACEMENT_WINDOW),
+                 worker_factory: WorkerFactory = Worker,
                  ) -> None:  # fmt: skip
         self.spec = spec
         self._max_replacements, self._replacement_window = replacements
         self._replaced: collections.deque[float] = collections.deque()  # when, monotonic
         self._prestarted = prestarted  # worker 0, started before the server imported trio
-        self.capacity = capacity
+        self._new_worker = worker_factory
+        self._capacity = capacity
         self.setup_timeout = setup_timeout
         self.cancel_grace = cancel_grace
-        self.signature: Signature | None = None
+        self._signature: Signature | None = None
         self.load_error: str | None = None
-        self.setup = SetupState()
-        self.busy = 0
-        self.defunct = False
+        self._setup = SetupState()
+        self._busy = 0
+        self._defunct = False
         self.became_defunct = trio.Event()
-        self.has_healthcheck = False
+        self._has_healthcheck = False
         self._other_logs: dict[int, list[str]] = {}  # setup output of workers 1..N-1
-        self.file_inputs = False  # any Path/File input: fetch URLs before running
-        self.workers: list[Worker] = []
-        self.jobs: dict[str, Job] = {}
+        self._file_inputs = False  # any Path/File input: fetch URLs before running
+        self._workers: list[Worker] = []
+        self._jobs: dict[str, Job] = {}
         self._setup_pending = 0
         self._setup_done = trio.Event()
         self._loaded = trio.Event()
@@ -119,32 +91,86 @@ class Pool(Listener):
         self._nursery: trio.Nursery | None = None
         self._stopping = False
 
+    # What the server reads
+
+    @property
+    def mode(self) -> Mode:
+        return self.spec.mode
+
+    @property
+    def signature(self) -> Signature | None:
+        """The model's signature, once it imported (None before, and when it failed)."""
+        return self._signature
+
+    @property
+    def file_inputs(self) -> bool:
+        """Whether a prediction's inputs may name URLs to fetch before it runs."""
+        return self._file_inputs
+
+    @property
+    def has_healthcheck(self) -> bool:
+        """Whether the model defines its own healthcheck()."""
+        return self._has_healthcheck
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def status(self) -> PoolStatus:
+        """Where the pool stands: what /health-check reports and admission decides by."""
+        if self._defunct:
+            return PoolStatus.DEFUNCT
+        if self._setup.status == "failed":
+            return PoolStatus.SETUP_FAILED
+        if self._setup.status == "starting":
+            return PoolStatus.STARTING
+        if self._busy >= self._capacity:
+            return PoolStatus.BUSY
+        return PoolStatus.READY
+
+    @property
+    def ready(self) -> bool:
+        return self.status().serving
+
+    def setup_report(self) -> dict[str, object]:
+        return self._setup.report()
+
+    def find(self, prediction_id: str) -> Job | None:
+        """The admitted prediction with that id, until its worker reports it done."""
+        return self._jobs.get(prediction_id)
+
+    def admitted(self) -> list[Job]:
+        return list(self._jobs.values())
+
     async def wait_setup(self) -> None:
         """Return once setup has finished, well or not."""
         await self._setup_done.wait()
 
-    @property
-    def ready(self) -> bool:
-        return self.setup.status == "succeeded" and not self.defunct
+    # Lifecycle
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            self.setup.started_at = now()
+            self._setup.started_at = now()
             prestarted = self._prestarted
             started = prestarted.started if prestarted is not None else time.monotonic()
             self._spawn(0)
             nursery.start_soon(self._watch_setup_timeout, started)
             task_status.started()
 
+    def stop(self) -> None:
+        self._stopping = True
+        for worker in self._workers:
+            worker.kill()
+
     def _spawn(self, index: int) -> None:
         prestarted, self._prestarted = self._prestarted, None
-        worker = Worker(self.spec, self, index, prestarted)
-        replacing = index < len(self.workers)
+        worker = self._new_worker(self.spec, self, index, prestarted)
+        replacing = index < len(self._workers)
         if replacing:
-            self.workers[index] = worker
+            self._workers[index] = worker
         else:
-            self.workers.append(worker)
+            self._workers.append(worker)
             self._setup_pending += 1
         assert self._nursery is not None
         self._nursery.start_soon(worker.run_process)
@@ -157,7 +183,7 @@ class Pool(Listener):
             return
         # Worker 0's clock: a model whose import never returns fails too, instead of
         # staying STARTING for ever.
-        worker = self.workers[0]
+        worker = self._workers[0]
         late = await _setup_deadline(worker, started, timeout, self._setup_done)
         if late is not None:
             if not self._loaded.is_set():
@@ -174,15 +200,15 @@ class Pool(Listener):
             worker.kill()
 
     def _fail_setup(self, error: str) -> None:
-        if self.setup.status != "starting":
+        if self._setup.status != "starting":
             return
-        self.setup.status = "failed"
-        self.setup.completed_at = now()
-        self.setup.logs.append(error + "\n")
+        self._setup.status = "failed"
+        self._setup.completed_at = now()
+        self._setup.logs.append(error + "\n")
         self._setup_done.set()
         self._loaded.set()
         self._stopping = True
-        for worker in self.workers:
+        for worker in self._workers:
             worker.kill()
 
     # Listener: what workers report
@@ -193,10 +219,10 @@ class Pool(Listener):
             self._fail_setup(f"cannot load the model: {message.error}")
             return
         self._loaded.set()
-        if self.signature is None:
-            self.signature = message.signature
-            self.file_inputs = has_file_inputs(message.signature)
-            extra = 0 if message.signature.is_async else self.capacity - 1
+        if self._signature is None:
+            self._signature = message.signature
+            self._file_inputs = has_file_inputs(message.signature)
+            extra = 0 if message.signature.is_async else self._capacity - 1
             for index in range(1, 1 + extra):
                 self._spawn(index)
 
@@ -205,31 +231,31 @@ class Pool(Listener):
         # print()ed text reaches us unencoded: it may hold lone surrogates, which no JSON
         # response could carry.
         data = printable(message.data)
-        if self.setup.status == "starting" and worker.index == 0:
-            self.setup.logs.append(data)
-        elif self.setup.status == "starting":
+        if self._setup.status == "starting" and worker.index == 0:
+            self._setup.logs.append(data)
+        elif self._setup.status == "starting":
             self._other_logs.setdefault(worker.index, []).append(data)
         else:
             log.info("%s", data.rstrip("\n"))
 
     def on_setup_done(self, worker: Worker, message: SetupDone) -> None:
         if message.error is not None:
-            self.setup.logs.extend(self._other_logs.get(worker.index, []))
+            self._setup.logs.extend(self._other_logs.get(worker.index, []))
             self._fail_setup(f"setup failed: {message.error}")
             return
-        self.has_healthcheck = message.has_healthcheck
-        lanes = self.capacity if self.signature and self.signature.is_async else 1
+        self._has_healthcheck = message.has_healthcheck
+        lanes = self._capacity if self._signature and self._signature.is_async else 1
         self._free.extend([worker] * lanes)
         self._pump()
-        if self.setup.status == "starting":
+        if self._setup.status == "starting":
             self._setup_pending -= 1
             if self._setup_pending == 0:
-                self.setup.status = "succeeded"
-                self.setup.completed_at = now()
+                self._setup.status = "succeeded"
+                self._setup.completed_at = now()
                 self._setup_done.set()
 
     def on_prediction_message(self, message: Log | Output | Metric | Done) -> None:
-        job = self.jobs.get(message.id)  # type: ignore[arg-type]
+        job = self._jobs.get(message.id)  # type: ignore[arg-type]
         if job is None:
             return
         if isinstance(message, Log):
@@ -245,25 +271,30 @@ class Pool(Listener):
             job.finish(message)
 
     def on_exit(self, worker: Worker, code: int | None, *, stopping: bool) -> None:
-        for job in [j for j in self.jobs.values() if j.worker is worker]:
+        for job in [j for j in self._jobs.values() if j.worker is worker]:
             self._release(job)
             if job.prediction.cancel_requested:
                 status, error = Status.CANCELED, None
             else:
                 status = Status.FAILED
-                error = f"the worker process running this prediction {_how(code)}"
-            job.finish(Done(job.prediction.id, status, None, error, {}, _elapsed(job)))
+                error = f"the worker process running this prediction {how_it_ended(code)}"
+            job.finish(Done(job.prediction.id, status, None, error, {}, job.elapsed()))
         self._stopping = self._stopping or stopping
-        if self._stopping or self.setup.status != "succeeded":
-            if self.setup.status == "starting":
-                self._fail_setup(f"the worker process {_how(code)} during setup")
+        if self._stopping or self._setup.status != "succeeded":
+            if self._setup.status == "starting":
+                self._fail_setup(f"the worker process {how_it_ended(code)} during setup")
             return
-        if worker.index < len(self.workers) and self.workers[worker.index] is worker:
+        if worker.index < len(self._workers) and self._workers[worker.index] is worker:
             if not worker.ever_ready or not self._may_replace():
                 self._mark_defunct(worker)
                 return
             log.warning("worker %d exited (code %s); starting a replacement", worker.index, code)
             self._spawn(worker.index)
+
+    def on_lane_free(self, worker: Worker) -> None:
+        if worker.alive:
+            self._free.append(worker)
+            self._pump()
 
     def _may_replace(self) -> bool:
         """Count a replacement against the budget; False once the rate is exceeded."""
@@ -280,10 +311,10 @@ class Pool(Listener):
 
     def _mark_defunct(self, worker: Worker) -> None:
         worker.dead = True
-        if all(w.dead for w in self.workers):
-            self.defunct = True
+        if all(w.dead for w in self._workers):
+            self._defunct = True
             self.became_defunct.set()
-            for job in list(self.jobs.values()):
+            for job in list(self._jobs.values()):
                 self._release(job)
                 job.finish(
                     Done(job.prediction.id, Status.FAILED, None, "the model is defunct", {}, 0.0)
@@ -291,17 +322,30 @@ class Pool(Listener):
 
     # Predictions
 
-    def admit(self, prediction: Prediction, kwargs: dict[str, object]) -> Job:
-        if self.busy >= self.capacity:
-            raise AtCapacity
-        self.busy += 1
+    def try_admit(self, make: Callable[[], Prediction]) -> Job | None:
+        """Take a slot for the prediction ``make()`` builds; None when every slot is busy."""
+        if self._busy >= self._capacity:
+            return None  # before building anything: under load, most requests end here
+        self._busy += 1
+        prediction = make()
         send, receive = trio.open_memory_channel["tuple[int, object]"](math.inf)
-        job = Job(prediction, kwargs, send, receive)
-        self.jobs[prediction.id] = job
+        job = Job(prediction, prediction.request.kwargs, send, receive)
+        self._jobs[prediction.id] = job
         return job
 
-    def dispatch(self, job: Job, kwargs: dict[str, object]) -> None:
-        job.kwargs = kwargs
+    def dispatch(self, job: Job, fetched: dict[str, object] | None = None) -> None:
+        """Hand an admitted job to a worker: the one place that decides when it goes.
+
+        A model with file inputs gets its job once ``fetched`` (the inputs with their
+        URLs fetched) is given; any other at the first call. A job that already went, or
+        already ended (canceled, its inputs unfetchable), stays where it is.
+        """
+        if job.dispatched or job.result is not None:
+            return
+        if fetched is not None:
+            job.kwargs = fetched
+        elif self._file_inputs:
+            return
         job.dispatched = True
         self._queue.append(job)
         self._pump()
@@ -312,13 +356,8 @@ class Pool(Listener):
         job.finish(done)
 
     def _release(self, job: Job) -> None:
-        if self.jobs.pop(job.prediction.id, None) is not None:
-            self.busy -= 1
-
-    def on_lane_free(self, worker: Worker) -> None:
-        if worker.alive:
-            self._free.append(worker)
-            self._pump()
+        if self._jobs.pop(job.prediction.id, None) is not None:
+            self._busy -= 1
 
     def _pump(self) -> None:
         """Start queued jobs on idle lanes, now (no task in between: fewer scheduler rounds)."""
@@ -336,7 +375,7 @@ class Pool(Listener):
             job.started = time.perf_counter()
             job.prediction.start()
             context = job.prediction.request.context or None
-            main_thread = self.signature is None or not self.signature.is_async
+            main_thread = self._signature is None or not self._signature.is_async
             worker.start(RunJob(job.prediction.id, job.kwargs, context), main_thread=main_thread)
 
     async def cancel(self, job: Job) -> None:
@@ -354,15 +393,10 @@ class Pool(Listener):
         worker.kill()
 
     async def healthcheck(self, timeout: float) -> HealthResult:
-        for worker in self.workers:
+        for worker in self._workers:
             if worker.ready:
                 return await worker.healthcheck(timeout)
         return HealthResult(ok=True)
-
-    def stop(self) -> None:
-        self._stopping = True
-        for worker in self.workers:
-            worker.kill()
 
 
 async def _setup_deadline(
@@ -384,16 +418,3 @@ async def _setup_deadline(
         await done.wait()
         return None
     return "setup" if worker.loaded else "the model's import"
-
-
-def _how(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited (exit code {code})"
-
-
-def _elapsed(job: Job) -> float:
-    return time.perf_counter() - job.started if job.started else 0.0

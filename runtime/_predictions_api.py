@@ -19,7 +19,7 @@ from cog.runtime._http import (
     respond_json,
     sse_frame,
 )
-from cog.runtime._pool import AtCapacity, Pool
+from cog.runtime._pool import AtCapacity, Pool, PoolStatus
 from cog.runtime._prediction import EVENT_TYPES, Prediction, Request, echoed_input, new_id
 from cog.runtime._service import Service
 
@@ -32,6 +32,11 @@ from cog._signature.validate import (
 )
 
 _CANCELED_KEPT = 1024
+_NOT_SERVING = {
+    PoolStatus.DEFUNCT: "the model is defunct: its worker cannot be restarted",
+    PoolStatus.SETUP_FAILED: "setup failed: the model cannot run (see /health-check)",
+    PoolStatus.STARTING: "setup has not finished yet: the model is still starting",
+}
 AT_CAPACITY = {"error": "At capacity - all prediction slots busy", "status": "failed"}
 
 
@@ -125,13 +130,11 @@ class PredictionsApi:
             raise _error(413, f"request body larger than {self.max_body} bytes") from None
         if not service.accepting:
             raise _draining()
+        status = pool.status()
+        if not status.serving:
+            raise _error(503, _NOT_SERVING[status])
         signature = pool.signature
-        if pool.defunct:
-            raise _error(503, "the model is defunct: its worker cannot be restarted")
-        if pool.setup.status == "failed":
-            raise _error(503, "setup failed: the model cannot run (see /health-check)")
-        if pool.setup.status != "succeeded" or signature is None:
-            raise _error(503, "setup has not finished yet: the model is still starting")
+        assert signature is not None  # set up: the model imported
         if stream and not signature.streaming:
             raise _error(406, "this model does not stream: its run() is not @cog.streaming")
         request = _parse(body, mode, path_id, signature)

@@ -99,14 +99,14 @@ class Service:
         """Cancel every admitted prediction (the shutdown grace period has passed)."""
         assert self._nursery is not None
         for pool in self.pools.values():
-            for job in list(pool.jobs.values()):
+            for job in pool.admitted():
                 self._nursery.start_soon(pool.cancel, job)
 
     # predictions
 
     def find(self, prediction_id: str) -> tuple[Pool, Job] | None:
         for pool in self.pools.values():
-            job = pool.jobs.get(prediction_id)
+            job = pool.find(prediction_id)
             if job is not None:
                 return pool, job
         return None
@@ -118,10 +118,10 @@ class Service:
         "processing" already); otherwise a scheduler round later, so that the caller sees
         it "starting".
         """
-        if pool.busy >= pool.capacity:
-            raise AtCapacity  # before building anything: under load, most requests end here
-        prediction = Prediction(request, self.settings.stream_history_capacity)
-        job = pool.admit(prediction, request.kwargs)
+        job = pool.try_admit(partial(Prediction, request, self.settings.stream_history_capacity))
+        if job is None:
+            raise AtCapacity
+        prediction = job.prediction
         assert pool.signature is not None
         if pool.signature.output.kind in _ITERATORS:
             prediction.chunks = []
@@ -134,8 +134,8 @@ class Service:
         if request.webhook:
             self._webhooks += 1
             self._nursery.start_soon(self._deliver, prediction, prediction.to_json())
-        if dispatch_now and not pool.file_inputs:
-            pool.dispatch(job, job.kwargs)
+        if dispatch_now:
+            pool.dispatch(job)  # or, with file inputs, once _execute has fetched them
         return prediction
 
     async def _deliver(self, prediction: Prediction, start_body: dict[str, object]) -> None:
@@ -189,8 +189,7 @@ class Service:
                 except OSError as exc:  # no folder for the inputs (a full temp disk)
                     message = f"cannot make a folder for the input files: {exc.strerror or exc}"
                     pool.abandon(job, Done(prediction.id, Status.FAILED, None, message, {}, 0.0))
-            if job.result is None and not job.dispatched:
-                pool.dispatch(job, kwargs)
+            pool.dispatch(job, kwargs if pool.file_inputs else None)
             async for index, chunk in job.chunk_receive:
                 prediction.add_chunk(index, await _resolve(chunk, encoder, index))
             await job.finished.wait()
@@ -222,13 +221,7 @@ class Service:
             body["status"] = "SETUP_FAILED"
         else:
             body["status"] = self._status(pool, body)
-            setup = pool.setup
-            body["setup"] = {
-                "started_at": setup.started_at,
-                "completed_at": setup.completed_at,
-                "status": setup.status,
-                "logs": "".join(setup.logs),
-            }
+            body["setup"] = pool.setup_report()
         body["version"] = {
             "hermetic-cog": __version__,
             "cog": __version__,
@@ -237,21 +230,14 @@ class Service:
         return body
 
     def _status(self, pool: Pool, body: dict[str, object]) -> str:
-        if pool.defunct:
-            return "DEFUNCT"
-        if pool.setup.status == "failed":
-            return "SETUP_FAILED"
-        if pool.setup.status == "starting":
-            return "STARTING"
-        if pool.has_healthcheck:
+        status = pool.status()
+        if status.serving and pool.has_healthcheck:
             assert self._nursery is not None
-            result = self._user_health[pool.spec.mode].latest(self._nursery)
+            result = self._user_health[pool.mode].latest(self._nursery)
             if not result.ok:
                 body["user_healthcheck_error"] = result.error
                 return "UNHEALTHY"
-        if pool.busy >= pool.capacity:
-            return "BUSY"
-        return "READY"
+        return status.value
 
 
 def _complete_plain(prediction: Prediction, done: Done) -> None:
