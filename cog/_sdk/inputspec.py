@@ -6,13 +6,14 @@ default must satisfy them, so a model that could never accept its own default fa
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 import typing
 from typing import Final
 
 from cog._sdk.input import InputInfo
-from cog._sdk.typemap import input_type
+from cog._sdk.typemap import input_type, literal_choices
 from cog._signature.model import MISSING, FieldType, InputSpec, Primitive
 from cog.errors import SchemaError
 
@@ -31,9 +32,19 @@ def input_spec(
     appended to ``warnings`` instead of raised.
     """
     at = f"{where} input {name!r}"
+    annotation, literal = literal_choices(annotation, at)
     ftype = input_type(annotation, at)
     info = default if isinstance(default, InputInfo) else InputInfo(default=default)
     _check_keyword_types(info, at)
+    if literal is not None:
+        if info.choices is not None:
+            raise SchemaError(
+                f"{at}: a Literal[...] input cannot also have Input(choices=...)",
+                "Keep the Literal values and drop choices=, or use str with choices=.",
+            )
+        info = dataclasses.replace(info, choices=list(literal))
+    if info.accept is not None and ftype.primitive not in (Primitive.PATH, Primitive.FILE):
+        warnings.append(f"{at}: Input(accept=...) only means something for Path/File inputs")
     value = _normalize_default(info.default, ftype, at)
     _check_constraints(info, ftype, value, at)
     choices = _choices(info)
@@ -55,6 +66,7 @@ def input_spec(
         regex=info.regex,
         choices=choices,
         deprecated=info.deprecated,
+        accept=info.accept,
     )
 
 
@@ -63,6 +75,7 @@ def _check_keyword_types(info: InputInfo, at: str) -> None:
     checks: tuple[tuple[str, object, str, bool], ...] = (
         ("description", info.description, "a string", isinstance(info.description, str)),
         ("regex", info.regex, "a string", isinstance(info.regex, str)),
+        ("accept", info.accept, "a string", isinstance(info.accept, str)),
         ("deprecated", info.deprecated, "True or False", isinstance(info.deprecated, bool)),
         ("ge", info.ge, "a number", _is_number(info.ge)),
         ("le", info.le, "a number", _is_number(info.le)),

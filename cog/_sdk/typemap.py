@@ -13,22 +13,15 @@ import dataclasses
 import enum
 import os
 import typing
-from collections.abc import AsyncIterator, Iterator
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from cog._compat import ANNOTATED, UNION_ORIGINS, is_typeddict
 from cog._sdk.model import BaseModel
-from cog._sdk.types import (
-    AsyncConcatenateIterator,
-    ConcatenateIterator,
-    File,
-    Secret,
-    _OpaqueMarker,
-)
-from cog._signature.model import FieldType, ModelSpec, OutputKind, OutputSpec, Primitive
+from cog._sdk.types import File, Secret, _OpaqueMarker
+from cog._signature.model import FieldType, Primitive
 from cog.errors import SchemaError
 
-__all__ = ["input_type", "output_spec", "type_name"]
+__all__ = ["input_type", "literal_choices", "type_name"]
 
 _JSON_NATIVE: Final = frozenset(
     {Primitive.STRING, Primitive.INTEGER, Primitive.FLOAT, Primitive.BOOL, Primitive.ANY}
@@ -225,119 +218,31 @@ def _union_member(member: object, union: object, where: str) -> FieldType:
     return _plain(member, where)
 
 
-def output_spec(tp: object, where: str, warnings: list[str]) -> OutputSpec:
-    """The OutputSpec of a return annotation; appends advice to ``warnings``."""
-    inner, opaque = _opaque_inner(tp)
-    if opaque:
-        shape = _opaque_shape(inner)
-        if shape.nullable:
-            raise _fail(
-                where,
-                f"return type {type_name(tp)} is not supported: "
-                "Optional is not allowed as a top-level return type",
-                "Return a BaseModel with optional fields instead.",
-            )
-        kind = OutputKind.LIST if shape.is_list else OutputKind.SINGLE
-        return OutputSpec(FieldType(primitive=Primitive.ANY), kind)
-    tp = inner
-    if tp is Any:
-        warnings.append(f"{where}: Any as output type is error-prone and highly discouraged")
-        return OutputSpec(FieldType(primitive=Primitive.ANY))
-    if _is_model_class(tp):
-        assert isinstance(tp, type)
-        return OutputSpec(FieldType(model=model_spec(tp, where)))
-    if _is_union(tp):
-        optional = any(_is_none(m) for m in typing.get_args(tp))
-        raise _fail(
-            where,
-            f"return type {type_name(tp)} is not supported: "
-            + (
-                "Optional is not allowed as a top-level return type"
-                if optional
-                else "union return types are not supported"
-            ),
-            "Return a BaseModel with optional fields instead.",
-        )
-    iterator = _iterator_kind(tp)
-    if iterator is not None:
-        return OutputSpec(_iterator_element(tp, iterator, where), iterator)
-    if _is_list(tp):
-        return OutputSpec(_list_output_element(tp, where), OutputKind.LIST)
-    return OutputSpec(_scalar(tp, where))
-
-
-def _list_output_element(tp: object, where: str) -> FieldType:
-    args = typing.get_args(tp)
-    # Annotated[Model, "doc"] is still the model; only Opaque hides it.
-    element, opaque = _opaque_inner(args[0]) if args else (None, False)
-    if not opaque and _is_model_class(element):
-        assert isinstance(element, type)
-        return FieldType(model=model_spec(element, where))
-    return dataclasses.replace(_list_element(tp, where), is_list=False)
-
-
-def _iterator_kind(tp: object) -> OutputKind | None:
-    origin = typing.get_origin(tp) or tp
-    if origin in (ConcatenateIterator, AsyncConcatenateIterator):
-        return OutputKind.CONCATENATE_ITERATOR
-    if origin in (Iterator, AsyncIterator):
-        return OutputKind.ITERATOR
-    return None
-
-
-def _iterator_element(tp: object, kind: OutputKind, where: str) -> FieldType:
-    args = typing.get_args(tp)
-    if len(args) != 1:
-        raise _fail(where, f"{type_name(tp)} needs its element type", "Write e.g. Iterator[str].")
-    element, opaque = _opaque_inner(args[0])
-    if opaque:
-        return FieldType(primitive=Primitive.ANY)
-    if _is_list(element) or _is_union(element):
-        raise _fail(
-            where,
-            f"{type_name(tp)}: an iterator's element type must not be Optional or a list",
-            "Yield one plain value (str, int, float, bool, cog.Path) per item.",
-        )
-    if _is_model_class(element) and kind is OutputKind.ITERATOR:
-        assert isinstance(element, type)
-        return FieldType(model=model_spec(element, where))
-    field = _scalar(element, where)
-    if kind is OutputKind.CONCATENATE_ITERATOR and field.primitive is not Primitive.STRING:
-        raise _fail(
-            where,
-            f"{type_name(tp)} must have str elements",
-            "Use ConcatenateIterator[str], or Iterator[T] for other element types.",
-        )
-    return field
-
-
-def model_spec(cls: type, where: str) -> ModelSpec:
-    """The fields of a cog or pydantic BaseModel used as an output, in declaration order."""
-    try:
-        hints = typing.get_type_hints(cls, include_extras=True)
-    except NameError as error:
-        raise _fail(
-            where,
-            f"cannot resolve a field type of {cls.__qualname__}: {error}",
-            "Import every type its fields use.",
-        ) from None
-    if dataclasses.is_dataclass(cls):
-        names = [f.name for f in dataclasses.fields(cls)]
-    elif hasattr(cls, "model_fields"):
-        names = list(cls.model_fields)
+def literal_choices(tp: object, where: str) -> tuple[object, tuple[str | int, ...] | None]:
+    """``Literal["a", "b"]`` (or an Optional one) as ``(str, ("a", "b"))``: its base type and
+    its values, which the input takes as its choices. Other annotations come back unchanged."""
+    members = typing.get_args(tp) if _is_union(tp) else (tp,)
+    literals = [m for m in members if typing.get_origin(m) is Literal]
+    if not literals or len(literals) + sum(map(_is_none, members)) != len(members):
+        return tp, None
+    values: list[object] = []
+    for member in literals:
+        values.extend(v for v in typing.get_args(member) if v not in values)
+    if all(isinstance(v, str) for v in values):
+        base: type = str
+    elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        base = int
     else:
-        names = [n for n, t in hints.items() if typing.get_origin(t) is not typing.ClassVar]
-    fields = []
-    for name in names:
-        at = f"{where}: field {name!r} of {cls.__qualname__}"
-        annotation = hints.get(name, Any)
-        inner, _ = _opaque_inner(annotation)
-        candidates = typing.get_args(inner) if _is_union(inner) else (inner,)
-        if any(_is_model_class(c) for c in candidates):
-            raise _fail(
-                at,
-                f"nested BaseModel {type_name(annotation)} is not supported",
-                "Flatten its fields into the output model, or type the field as dict.",
-            )
-        fields.append((name, _field(annotation, at, unions=False)))
-    return ModelSpec(name=cls.__name__, fields=tuple(fields))
+        raise _fail(
+            where,
+            f"{type_name(tp)}: Literal values must all be strings or all be integers",
+            'Write e.g. Literal["fast", "slow"] or Literal[1, 2, 4].',
+        )
+    if len(values) < 2:
+        raise _fail(
+            where,
+            f"{type_name(tp)} must offer at least 2 values",
+            "Offer two or more values, or use a plain str/int input.",
+        )
+    nullable = len(literals) < len(members)
+    return (typing.Optional[base] if nullable else base), tuple(values)  # type: ignore[return-value]  # noqa: UP045

@@ -22,7 +22,16 @@ from cog._signature.model import (
 
 __all__ = ["signature_from_json", "signature_to_json"]
 
-_CONSTRAINTS = ("description", "ge", "le", "min_length", "max_length", "regex", "deprecated")
+_CONSTRAINTS = (
+    "description",
+    "ge",
+    "le",
+    "min_length",
+    "max_length",
+    "regex",
+    "deprecated",
+    "accept",
+)
 
 
 def signature_to_json(sig: Signature) -> dict[str, Any]:
@@ -81,6 +90,7 @@ def _input_from_json(item: dict[str, Any]) -> InputSpec:
         regex=item.get("regex"),
         choices=None if choices is None else tuple(choices),
         deprecated=item.get("deprecated"),
+        accept=item.get("accept"),
     )
 
 
@@ -91,10 +101,15 @@ def _type_to_json(field: FieldType) -> dict[str, Any]:
     if field.union:
         data["union"] = [_type_to_json(member) for member in field.union]
     if field.model is not None:
-        data["model"] = {
+        model: dict[str, Any] = {
             "name": field.model.name,
             "fields": [[name, _type_to_json(t)] for name, t in field.model.fields],
         }
+        if field.model.defaults:
+            model["defaults"] = [[name, value] for name, value in field.model.defaults]
+        if field.model.optional:
+            model["optional"] = list(field.model.optional)
+        data["model"] = model
     if field.is_list:
         data["is_list"] = True
     if field.nullable:
@@ -112,6 +127,8 @@ def _type_from_json(data: dict[str, Any]) -> FieldType:
         else ModelSpec(
             str(model["name"]),
             tuple((str(name), _type_from_json(t)) for name, t in model["fields"]),
+            tuple((str(name), value) for name, value in model.get("defaults", ())),
+            tuple(str(name) for name in model.get("optional", ())),
         ),
         is_list=_bool(data, "is_list"),
         nullable=_bool(data, "nullable"),

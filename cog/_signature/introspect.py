@@ -17,8 +17,8 @@ from typing import Any
 
 from cog._compat import type_hints
 from cog._sdk.inputspec import input_spec
+from cog._sdk.outputmap import output_spec
 from cog._sdk.predictor import STREAMING_ATTR, BasePredictor, BaseRunner, user_method_owner
-from cog._sdk.typemap import output_spec
 from cog._signature.model import MISSING, InputSpec, Mode, OutputKind, Signature
 from cog.errors import SchemaError
 
@@ -200,10 +200,11 @@ def _inputs(
     hints = _hints(function, where)
     specs = []
     for param in params:
-        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD, param.KEYWORD_ONLY):
+        if param.kind is param.VAR_KEYWORD:
+            continue  # **kwargs: not an input (unknown fields are never passed on)
+        if param.kind is param.VAR_POSITIONAL:
             raise SchemaError(
-                f"{where} input {param.name!r}: *args, **kwargs and keyword-only "
-                "parameters are not supported",
+                f"{where} input {param.name!r}: *args parameters are not supported",
                 "Declare each input as a named parameter with a type annotation.",
             )
         if param.name not in hints:

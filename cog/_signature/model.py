@@ -43,10 +43,17 @@ class Primitive(enum.Enum):
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A BaseModel (cog's or pydantic's) used as an output."""
+    """A BaseModel (cog's or pydantic's) or a TypedDict used as an output.
+
+    ``defaults`` holds the JSON default of each field that has one (a field with a default
+    is not required); ``optional`` names the fields that are not required without one (a
+    TypedDict's ``NotRequired`` keys, a ``default_factory`` field).
+    """
 
     name: str
     fields: tuple[tuple[str, FieldType], ...]
+    defaults: tuple[tuple[str, object], ...] = ()
+    optional: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,7 @@ class InputSpec:
     regex: str | None = None
     choices: tuple[str | int | float, ...] | None = None
     deprecated: bool | None = None
+    accept: str | None = None  # Input(accept=...): the MIME types a Path/File input takes
 
     @property
     def required(self) -> bool:

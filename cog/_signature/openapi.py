@@ -14,18 +14,12 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from cog._signature.model import (
-    MISSING,
-    FieldType,
-    InputSpec,
-    OutputKind,
-    Primitive,
-    Signature,
-)
+from cog._signature._output_schema import REF as _REF
+from cog._signature._output_schema import output_schemas, primitive_schema, title_case
+from cog._signature.model import MISSING, FieldType, InputSpec, Primitive, Signature
 
 __all__ = ["openapi_document", "title_case"]
 
-_REF = "#/components/schemas/"
 _VALIDATION_ERROR_RESPONSE = {
     "description": "Validation Error",
     "content": {"application/json": {"schema": {"$ref": f"{_REF}HTTPValidationError"}}},
@@ -98,14 +92,11 @@ def openapi_document(predict: Signature | None, train: Signature | None) -> dict
     return copy.deepcopy(document)
 
 
-def title_case(name: str) -> str:
-    """The reference's titles: "num_steps" becomes "Num Steps" (only first letters change)."""
-    return " ".join(part[:1].upper() + part[1:] for part in name.split("_"))
-
-
 def _document(sig: Signature, names: _Names) -> dict[str, Any]:
     input_schema, enums = _input_schema(sig, names.input)
-    schemas: dict[str, Any] = {names.input: input_schema, names.output: _output_schema(sig)}
+    taken = {names.input, names.request, names.response, *enums, *_FIXED_SCHEMAS}
+    output, models = output_schemas(sig, names.output, taken)
+    schemas: dict[str, Any] = {names.input: input_schema, names.output: output}
     schemas.update(enums)
     schemas[names.request] = {
         "title": names.request,
@@ -117,6 +108,7 @@ def _document(sig: Signature, names: _Names) -> dict[str, Any]:
     }
     schemas[names.response] = _response_schema(names)
     schemas.update(_FIXED_SCHEMAS)
+    schemas.update(models)
     return {
         "openapi": "3.0.2",
         "info": {"title": "Cog", "version": "0.1.0"},
@@ -188,6 +180,15 @@ def _paths(sig: Signature, names: _Names) -> dict[str, Any]:
         "summary": names.summary,
         "description": names.description,
         "operationId": names.operation,
+        # The reference's server reads `Prefer: respond-async` from this header.
+        "parameters": [
+            {
+                "required": False,
+                "schema": {"title": "Prefer", "type": "string"},
+                "name": "prefer",
+                "in": "header",
+            }
+        ],
         "requestBody": {
             "content": {"application/json": {"schema": {"$ref": f"{_REF}{names.request}"}}}
         },
@@ -249,7 +250,7 @@ def _input_schema(sig: Signature, title: str) -> tuple[dict[str, Any], dict[str,
                 "title": spec.name,
                 "description": "An enumeration.",
                 "enum": list(spec.choices),
-                "type": _primitive_schema(spec.type.primitive)["type"],
+                "type": primitive_schema(spec.type.primitive)["type"],
             }
             prop["allOf"] = [{"$ref": f"{_REF}{spec.name}"}]
         else:
@@ -306,6 +307,8 @@ def _input_extras(spec: InputSpec) -> dict[str, Any]:
         extras["pattern"] = spec.regex
     if spec.deprecated:
         extras["deprecated"] = True
+    if spec.accept is not None:
+        extras["x-cog-accept"] = spec.accept
     return extras
 
 
@@ -319,65 +322,10 @@ def _input_type_schema(field: FieldType) -> dict[str, Any]:
             variants.append(schema)
         return {"anyOf": variants}
     assert field.primitive is not None
-    schema = _primitive_schema(field.primitive)
+    schema = primitive_schema(field.primitive)
     if field.is_list:
         return {"type": "array", "items": schema}
     return schema
-
-
-def _output_schema(sig: Signature) -> dict[str, Any]:
-    output = sig.output
-    element = _value_schema(output.type)
-    single = output.kind is OutputKind.SINGLE
-    schema = element if single else {"type": "array", "items": element}
-    if output.kind in (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR):
-        schema["x-cog-array-type"] = "iterator"
-    if output.kind is OutputKind.CONCATENATE_ITERATOR:
-        schema["x-cog-array-display"] = "concatenate"
-    schema["title"] = "Output"
-    return schema
-
-
-def _value_schema(field: FieldType) -> dict[str, Any]:
-    """An output value or BaseModel field: objects are inlined, never referenced."""
-    if field.model is not None:
-        properties: dict[str, Any] = {}
-        required: list[str] = []
-        for name, member in field.model.fields:
-            prop = _value_schema(member)
-            prop["title"] = title_case(name)
-            if not member.nullable:
-                required.append(name)
-            properties[name] = prop
-        schema: dict[str, Any] = {"type": "object", "properties": properties}
-        if required:
-            schema["required"] = required
-    elif field.union:
-        schema = {"anyOf": [_value_schema(v) for v in field.union]}
-    else:
-        assert field.primitive is not None
-        schema = _primitive_schema(field.primitive)
-    if field.is_list:
-        schema = {"type": "array", "items": schema}
-    if field.nullable:
-        schema["nullable"] = True
-    return schema
-
-
-def _primitive_schema(primitive: Primitive | None) -> dict[str, Any]:
-    if primitive in (Primitive.PATH, Primitive.FILE):
-        return {"type": "string", "format": "uri"}
-    if primitive is Primitive.SECRET:
-        return {"type": "string", "format": "password", "writeOnly": True, "x-cog-secret": True}
-    return {"type": _JSON_TYPES.get(primitive, "object") if primitive else "object"}
-
-
-_JSON_TYPES = {
-    Primitive.STRING: "string",
-    Primitive.INTEGER: "integer",
-    Primitive.FLOAT: "number",
-    Primitive.BOOL: "boolean",
-}
 
 
 def _number(value: float) -> int | float:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cog._sdk.input import INPUT_POSITIONAL
 from cog._signature import _static_eval as _eval
+from cog._signature import _static_outputs as _outputs
 from cog._signature import _static_types as _types
 from cog._signature._static_module import (
     Module,
@@ -23,7 +24,7 @@ from cog._signature._static_module import (
     Undecided,
     load_module,
 )
-from cog._signature.model import MISSING, InputSpec, Mode, Signature
+from cog._signature.model import MISSING, InputSpec, Mode, Primitive, Signature
 from cog.errors import SchemaError
 
 __all__ = ["StaticAnalysisUndecided", "signature_from_source"]
@@ -31,7 +32,7 @@ __all__ = ["StaticAnalysisUndecided", "signature_from_source"]
 
 _DEFAULT_NAMES = ("Runner", "Predictor")
 _RUNNER_BASES = {"cog.BaseRunner", "cog.BasePredictor"}
-_INPUT_KEYWORDS = (*INPUT_POSITIONAL, "deprecated")
+_INPUT_KEYWORDS = (*INPUT_POSITIONAL, "deprecated", "accept")
 
 
 @dataclass(frozen=True)
@@ -162,14 +163,17 @@ def _signature_of(
     where = f"{method.owner}.{node.name}()" if is_class else f"{node.name}()"
     args = node.args
     site = Site(module.display, node.lineno, where)
-    if args.vararg or args.kwarg or args.kwonlyargs:
+    if args.vararg:
         raise SchemaError(
-            f"{site.prefix}: {where} must not take *args, **kwargs or keyword-only arguments",
+            f"{site.prefix}: {where} must not take *args",
             "Declare every input as a plain parameter with a type annotation.",
         )
+    # Keyword-only parameters are inputs too; **kwargs is not one (nothing is passed to it).
     params = [*args.posonlyargs, *args.args]
     defaults: list[ast.expr | None] = [None] * (len(params) - len(args.defaults))
     defaults.extend(args.defaults)
+    params.extend(args.kwonlyargs)
+    defaults.extend(args.kw_defaults)
     if is_class:
         if not params or params[0].arg != "self" or _is_staticmethod(module, node):
             raise SchemaError(
@@ -181,8 +185,8 @@ def _signature_of(
         _input_spec(module, site, param, default, warnings)
         for param, default in zip(params, defaults, strict=True)
     )
-    output = _types.output_spec(module, site, node.returns)
-    if _types.returns_any(module, site, node.returns):
+    output = _outputs.output_spec(module, site, node.returns)
+    if _outputs.returns_any(module, site, node.returns):
         warnings.append(
             f"{where} return type: Any as output type is error-prone and highly discouraged"
         )
@@ -219,12 +223,27 @@ def _input_spec(
             f"{at.prefix}: parameter '{param.arg}' of {site.where} has no type annotation",
             f"Annotate it, for example `{param.arg}: str`.",
         )
-    field_type = _types.input_type(module, at, param.annotation)
+    literal = _types.literal_input(module, at, param.annotation)
+    field_type = literal[0] if literal else _types.input_type(module, at, param.annotation)
     values: dict[str, object] = {}
     if isinstance(default, ast.Call) and module.resolve(default.func) == "cog.Input":
         values = _input_call(module, at, default)
     elif default is not None:
         values["default"] = _eval.literal(module, at, default)
+    if literal is not None:
+        if values.get("choices") is not None:
+            raise SchemaError(
+                f"{at.prefix}: input '{param.arg}' is a Literal[...] and also has "
+                "Input(choices=...)",
+                "Keep the Literal values and drop choices=, or use str with choices=.",
+            )
+        values["choices"] = list(literal[1])
+    accept = _eval.optional_str(at, values, "accept")
+    if accept is not None and field_type.primitive not in (Primitive.PATH, Primitive.FILE):
+        warnings.append(
+            f"{site.where} input '{param.arg}': Input(accept=...) only means something for "
+            "Path/File inputs"
+        )
     spec = InputSpec(
         name=param.arg,
         type=field_type,
@@ -237,6 +256,7 @@ def _input_spec(
         regex=_eval.optional_str(at, values, "regex"),
         choices=_eval.optional_choices(at, values),
         deprecated=_eval.optional_bool(at, values, "deprecated"),
+        accept=accept,
     )
     _eval.check_constraints(at, spec)
     outside = [d for d in _eval.default_values(spec) if spec.choices and d not in spec.choices]

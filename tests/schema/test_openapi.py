@@ -45,30 +45,105 @@ def test_bounds_are_written_as_the_reference_writes_them() -> None:
 
 
 @pytest.mark.unit
-def test_nested_models_and_lists_of_models_are_inlined() -> None:
+def test_models_are_named_components_referenced_with_ref() -> None:
     inner = ModelSpec("Box", (("x", FieldType(primitive=Primitive.INTEGER)),))
     outer = ModelSpec(
         "Result",
         (
             ("boxes", FieldType(model=inner, is_list=True)),
             ("best", FieldType(model=inner, nullable=True)),
+            ("steps", FieldType(primitive=Primitive.INTEGER)),
+            ("note", FieldType(primitive=Primitive.STRING)),
         ),
+        defaults=(("steps", 4),),
+        optional=("note",),
     )
     document = openapi_document(signature(output=OutputSpec(FieldType(model=outer))), None)
-    box = {
+    schemas = document["components"]["schemas"]
+    assert schemas["Output"] == {"$ref": "#/components/schemas/Result"}
+    assert schemas["Box"] == {
+        "title": "Box",
         "type": "object",
         "properties": {"x": {"type": "integer", "title": "X"}},
         "required": ["x"],
     }
-    assert document["components"]["schemas"]["Output"] == {
-        "title": "Output",
+    assert schemas["Result"] == {
+        "title": "Result",
         "type": "object",
         "properties": {
-            "boxes": {"type": "array", "items": box, "title": "Boxes"},
-            "best": {**box, "nullable": True, "title": "Best"},
+            "boxes": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/Box"},
+                "title": "Boxes",
+            },
+            "best": {"$ref": "#/components/schemas/Box", "nullable": True},
+            "steps": {"type": "integer", "title": "Steps", "default": 4},
+            "note": {"type": "string", "title": "Note"},
         },
         "required": ["boxes"],
     }
+
+
+@pytest.mark.unit
+def test_a_model_named_like_the_component_is_inlined() -> None:
+    model = ModelSpec("Output", (("x", FieldType(primitive=Primitive.INTEGER)),))
+    document = openapi_document(signature(output=OutputSpec(FieldType(model=model))), None)
+    assert document["components"]["schemas"]["Output"] == {
+        "title": "Output",
+        "type": "object",
+        "properties": {"x": {"type": "integer", "title": "X"}},
+        "required": ["x"],
+    }
+
+
+@pytest.mark.unit
+def test_union_and_optional_outputs() -> None:
+    union = FieldType(
+        union=(FieldType(primitive=Primitive.STRING), FieldType(primitive=Primitive.PATH)),
+        nullable=True,
+    )
+    document = openapi_document(signature(output=OutputSpec(union)), None)
+    assert document["components"]["schemas"]["Output"] == {
+        "title": "Output",
+        "anyOf": [{"type": "string"}, {"type": "string", "format": "uri"}],
+        "nullable": True,
+    }
+    optional = FieldType(primitive=Primitive.INTEGER, nullable=True)
+    document = openapi_document(signature(output=OutputSpec(optional)), None)
+    assert document["components"]["schemas"]["Output"] == {
+        "title": "Output",
+        "type": "integer",
+        "nullable": True,
+    }
+
+
+@pytest.mark.unit
+def test_training_output_is_titled_training_output() -> None:
+    train = signature(mode=Mode.TRAIN)
+    document = openapi_document(None, train)
+    assert document["components"]["schemas"]["TrainingOutput"]["title"] == "TrainingOutput"
+
+
+@pytest.mark.unit
+def test_prediction_and_training_posts_declare_the_prefer_header() -> None:
+    train = signature(mode=Mode.TRAIN)
+    document = openapi_document(signature(), train)
+    prefer = {
+        "required": False,
+        "schema": {"title": "Prefer", "type": "string"},
+        "name": "prefer",
+        "in": "header",
+    }
+    for path in ("/predictions", "/trainings"):
+        assert document["paths"][path]["post"]["parameters"] == [prefer]
+
+
+@pytest.mark.unit
+def test_accept_is_written_as_x_cog_accept() -> None:
+    spec = InputSpec("image", FieldType(primitive=Primitive.PATH), accept="image/*,.png")
+    document = openapi_document(signature(spec), None)
+    prop = document["components"]["schemas"]["Input"]["properties"]["image"]
+    assert prop["x-cog-accept"] == "image/*,.png"
 
 
 @pytest.mark.unit

@@ -120,6 +120,7 @@ OUTPUT_MODEL = ModelSpec(
         ("extra", ANY),
         ("count", nullable(INT)),
     ),
+    defaults=(("count", None),),
 )
 RESULT_MODEL = ModelSpec(
     name="Result", fields=(("name", STR), ("score", FLOAT), ("tags", listed(STR)))
