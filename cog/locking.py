@@ -27,6 +27,7 @@ from cog.rules.debian import targets as debian_targets
 from cog.rules.debian.lockset import resolve_debian
 from cog.rules.debian.targets import Suite
 from cog.rules.lockfile import LOCK_VERSION, DebPackage, Interpreter, Lock, Target, WeightsFile
+from cog.rules.oci import ARCHITECTURES
 from cog.rules.pylock import runtime as runtime_set
 from cog.rules.pylock.lockset import resolve_python_sets
 from cog.rules.pylock.resolve import Target as PythonTarget
@@ -36,7 +37,7 @@ from cog.rules.sandbox import STEP_DEBS, STEP_WHEELS
 from cog.rules.sources import python_index_config, suite_sources
 
 DEFAULT_CONFIG = "cog.yaml"
-_ARCHES = {"linux/amd64": ("amd64", "x86_64"), "linux/arm64": ("arm64", "aarch64")}
+_ARCHES = {f"linux/{a.oci}": (a.oci, a.machine) for a in ARCHITECTURES.values()}
 # With build.base_image the OS is not ours to lock; wheels then target this glibc floor.
 _BASE_IMAGE_GLIBC = "2.28"
 

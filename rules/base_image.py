@@ -17,13 +17,13 @@ from cog.errors import BuildError
 from cog.progress import Progress
 
 from .cache import Cache, LayerRecord
-from .oci import MEDIA_LAYER_GZIP, OciLayout
+from .oci import DOCKER_LAYER_GZIP, MEDIA_LAYER_GZIP, MEDIA_LAYER_TAR, MEDIA_LAYER_ZSTD, OciLayout
 
 _LAYER_TYPES = {
     MEDIA_LAYER_GZIP: MEDIA_LAYER_GZIP,
-    "application/vnd.docker.image.rootfs.diff.tar.gzip": MEDIA_LAYER_GZIP,
-    "application/vnd.oci.image.layer.v1.tar+zstd": "application/vnd.oci.image.layer.v1.tar+zstd",
-    "application/vnd.oci.image.layer.v1.tar": "application/vnd.oci.image.layer.v1.tar",
+    DOCKER_LAYER_GZIP: MEDIA_LAYER_GZIP,
+    MEDIA_LAYER_ZSTD: MEDIA_LAYER_ZSTD,
+    MEDIA_LAYER_TAR: MEDIA_LAYER_TAR,
 }
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cog.rules._files import atomic_write, default_cache_root
+from cog.rules.oci import MEDIA_LAYER_GZIP
 
 from cog.errors import FetchError
 
@@ -60,7 +61,7 @@ class LayerRecord:
     diff_id: str  # sha256 hex of the uncompressed tar
     size: int  # bytes of the gzip blob
     description: str  # for the image history
-    media_type: str = "application/vnd.oci.image.layer.v1.tar+gzip"
+    media_type: str = MEDIA_LAYER_GZIP
 
 
 class BlobWriter:

@@ -19,12 +19,8 @@ from pathlib import Path
 
 from cog.errors import BuildError
 
+from .oci import ARCHITECTURES
 from .tree import Tree
-
-_LOADERS = {
-    "amd64": ("x86_64", "x86_64-linux-gnu", "ld-linux-x86-64.so.2"),
-    "arm64": ("aarch64", "aarch64-linux-gnu", "ld-linux-aarch64.so.1"),
-}
 
 
 @dataclass(frozen=True)
@@ -104,9 +100,10 @@ def standalone_interpreter(
 
 def rootfs_interpreter_loader(rootfs: Path, arch: str) -> tuple[Path, str] | None:
     """The rootfs's dynamic loader and its library path, when it can run on this host."""
-    machine, triplet, loader = _LOADERS.get(arch, ("", "", ""))
-    if not machine or platform.machine() != machine:
+    known = ARCHITECTURES.get(arch)
+    if known is None or platform.machine() != known.machine:
         return None
+    triplet, loader = known.triplet, known.loader
     ld_so = next(
         (
             found

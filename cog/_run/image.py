@@ -11,16 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from cog.errors import RunError
-
-MANIFEST_TYPES = (
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-)
-INDEX_TYPES = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
-REF_NAME = "org.opencontainers.image.ref.name"
+from cog.rules.oci import INDEX_TYPES, MEDIA_MANIFEST, REF_NAME, is_digest
 
 
 @dataclass(frozen=True)
@@ -60,10 +51,9 @@ class Image:
 
 
 def blob_path(layout: Path, digest: str) -> Path:
-    algorithm, _, hexdigest = digest.partition(":")
-    if algorithm != "sha256" or len(hexdigest) != 64:
+    if not is_digest(digest):
         raise RunError(f"{layout}: unsupported digest {digest!r}")
-    return layout / "blobs" / algorithm / hexdigest
+    return layout / "blobs" / "sha256" / digest.removeprefix("sha256:")
 
 
 def _read_json(path: Path) -> Any:
@@ -111,7 +101,7 @@ def resolve_tag(layout: Path, tag: str | None) -> str:
 
 def load_image(layout: Path, manifest_digest: str) -> Image:
     manifest = _read_json(blob_path(layout, manifest_digest))
-    media_type = manifest.get("mediaType", MANIFEST_TYPES[0])
+    media_type = manifest.get("mediaType", MEDIA_MANIFEST)
     if media_type in INDEX_TYPES:
         raise RunError(
             f"{manifest_digest} in {layout} is an index, not an image manifest",

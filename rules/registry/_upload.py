@@ -14,12 +14,12 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 import requests
+from cog.rules.oci import Descriptor
 
 from cog.errors import RegistryError
 from cog.progress import Task
 
 from ._client import RegistryClient, RegistryUnreachableError
-from ._layout import Descriptor
 from ._record import PushRecord
 
 _CHUNK_REFUSED = frozenset({400, 405, 411, 413, 415, 501})

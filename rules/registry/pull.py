@@ -11,28 +11,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cog.rules.cache import Cache
-from cog.rules.oci import OciLayout
-
-from cog.errors import FetchError, RegistryError
-from cog.progress import Progress, phase
-
-from ._client import RegistryClient, bounded_body
-from ._layout import (
+from cog.rules.oci import (
     DOCKER_LIST,
     DOCKER_MANIFEST,
     INDEX_TYPES,
-    OCI_INDEX,
-    OCI_MANIFEST,
+    MEDIA_INDEX,
+    MEDIA_MANIFEST,
     Descriptor,
+    OciLayout,
     check_digest,
     manifest_media_type,
     referenced,
     sha256_digest,
 )
+
+from cog.errors import FetchError, RegistryError
+from cog.progress import Progress, phase
+
+from ._client import RegistryClient, bounded_body
 from ._parallel import run_parallel
 from .reference import DEFAULT_TAG, Reference, parse_reference
 
-_ACCEPT = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST))
+_ACCEPT = ", ".join((MEDIA_MANIFEST, MEDIA_INDEX, DOCKER_MANIFEST, DOCKER_LIST))
 _MAX_MANIFEST = 4 * 1024 * 1024
 _CONCURRENCY = 5
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cog.rules._files import default_cache_root
+from cog.rules.oci import INDEX_TYPES, Descriptor, LayoutReader, manifest_media_type, referenced
 
 from cog.errors import RegistryError
 from cog.progress import Progress, phase
 
 from ._client import RegistryClient
-from ._layout import INDEX_TYPES, Descriptor, LayoutReader, manifest_media_type, referenced
 from ._parallel import run_parallel
 from ._record import PushRecord
 from ._upload import BlobPusher, Outcome, UploadSettings

@@ -21,27 +21,28 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from cog.rules.oci import canonical_json
-
-from cog.errors import RegistryError
-
-from ._client import RegistryClient, RegistryUnreachableError
-from ._layout import (
-    OCI_INDEX,
-    OCI_MANIFEST,
+from cog.rules.oci import (
+    MEDIA_EMPTY,
+    MEDIA_INDEX,
+    MEDIA_MANIFEST,
+    TITLE,
+    Descriptor,
     LayoutReader,
+    canonical_json,
     check_digest,
     manifest_media_type,
     sha256_digest,
 )
+
+from cog.errors import RegistryError
+
+from ._client import RegistryClient, RegistryUnreachableError
 from .reference import Reference, parse_reference
 
 COG_LOCK_ARTIFACT_TYPE = "application/vnd.cog.lock.v1+toml"
 SPDX_ARTIFACT_TYPE = "application/spdx+json"
-EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_DATA = b"{}"
 EMPTY_DIGEST = sha256_digest(EMPTY_DATA)
-TITLE = "org.opencontainers.image.title"
 _MAX_ARTIFACT = 64 * 1024 * 1024
 _GET_ATTEMPTS = 3
 _PUT_ATTEMPTS = 3
@@ -54,47 +55,6 @@ class Artifact:
     media_type: str
     data: bytes
     annotations: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Descriptor:
-    """One referrer, as a referrers index lists it."""
-
-    media_type: str
-    digest: str
-    size: int
-    artifact_type: str
-    annotations: dict[str, str] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "mediaType": self.media_type,
-            "digest": self.digest,
-            "size": self.size,
-            "artifactType": self.artifact_type,
-        }
-        if self.annotations:
-            data["annotations"] = dict(self.annotations)
-        return data
-
-    @classmethod
-    def from_json(cls, data: object, where: str) -> Descriptor:
-        if not isinstance(data, dict):
-            raise RegistryError(f"{where}: a referrer is not a JSON object", None)
-        digest, size = data.get("digest"), data.get("size")
-        if not isinstance(digest, str) or not isinstance(size, int):
-            raise RegistryError(f"{where}: referrer {digest!r} has no digest or size", None)
-        check_digest(digest)
-        notes = data.get("annotations")
-        return cls(
-            media_type=str(data.get("mediaType") or OCI_MANIFEST),
-            digest=digest,
-            size=size,
-            artifact_type=str(data.get("artifactType") or ""),
-            annotations={str(k): str(v) for k, v in notes.items()}
-            if isinstance(notes, dict)
-            else {},
-        )
 
 
 def lock_and_sbom(lock_text: str, sbom: bytes) -> list[Artifact]:
@@ -228,10 +188,10 @@ def _artifact_manifest(artifact: Artifact, blob_digest: str, subject: dict[str, 
         layer["annotations"] = {TITLE: artifact.annotations[TITLE]}
     manifest: dict[str, Any] = {
         "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
+        "mediaType": MEDIA_MANIFEST,
         "artifactType": artifact.artifact_type,
         "config": {
-            "mediaType": EMPTY_MEDIA_TYPE,
+            "mediaType": MEDIA_EMPTY,
             "digest": EMPTY_DIGEST,
             "size": len(EMPTY_DATA),
             "data": "e30=",  # base64 of {}: readers need not fetch the empty config
@@ -253,14 +213,15 @@ def _index_entries(body: bytes | None, where: str) -> list[Descriptor]:
         raise RegistryError(f"{where} is not JSON: {err}", None) from err
     if not isinstance(data, dict):
         raise RegistryError(f"{where} is not an OCI index", None)
-    return [Descriptor.from_json(d, where) for d in data.get("manifests") or []]
+    manifests = data.get("manifests") or []
+    return [Descriptor.from_json(d, where, media_type=MEDIA_MANIFEST) for d in manifests]
 
 
 def _index_body(entries: list[Descriptor]) -> bytes:
     return canonical_json(
         {
             "schemaVersion": 2,
-            "mediaType": OCI_INDEX,
+            "mediaType": MEDIA_INDEX,
             "manifests": [d.to_json() for d in entries],
         }
     )
@@ -276,14 +237,14 @@ def _update_tag_schema(repo: _Repo, subject_digest: str, added: list[Descriptor]
     where = f"{repo.ref.registry}/{repo.ref.repository}:{tag}"
     failed: RegistryError | None = None
     for attempt in range(_TAG_SCHEMA_READS):
-        current = _index_entries(repo.get(path, OCI_INDEX, where, missing_ok=True), where)
+        current = _index_entries(repo.get(path, MEDIA_INDEX, where, missing_ok=True), where)
         have = {d.digest for d in current}
         todo = [d for d in added if d.digest not in have]
         if not todo:
             return
         if attempt + 1 < _TAG_SCHEMA_READS:
             try:
-                repo.put_manifest(tag, _index_body(current + todo), OCI_INDEX)
+                repo.put_manifest(tag, _index_body(current + todo), MEDIA_INDEX)
             except RegistryUnreachableError:
                 raise
             except RegistryError as err:
@@ -305,7 +266,7 @@ def _push_artifact(repo: _Repo, artifact: Artifact, digest: str, body: bytes) ->
         repo.put_blob(EMPTY_DATA)
         repo.put_blob(artifact.data)
         try:
-            return repo.put_manifest(digest, body, OCI_MANIFEST)
+            return repo.put_manifest(digest, body, MEDIA_MANIFEST)
         except RegistryUnreachableError:
             raise
         except RegistryError:
@@ -351,11 +312,11 @@ def attach(
                 # The registry does not index referrers itself: keep the tag schema.
                 fallback.append(
                     Descriptor(
-                        OCI_MANIFEST,
+                        MEDIA_MANIFEST,
                         digest,
                         len(body),
-                        artifact.artifact_type,
-                        dict(artifact.annotations),
+                        artifact_type=artifact.artifact_type,
+                        annotations=dict(artifact.annotations),
                     )
                 )
         if fallback:
@@ -381,11 +342,11 @@ def list_referrers(
         if artifact_type:
             api += "?artifactType=" + quote(artifact_type, safe="")
         where = f"{ref.registry}/{ref.repository} referrers of {subject_digest}"
-        body = repo.get(api, OCI_INDEX, where, missing_ok=True)
+        body = repo.get(api, MEDIA_INDEX, where, missing_ok=True)
         if body is None:  # no referrers API: the tag schema
             tag = referrers_tag(subject_digest)
             where = f"{ref.registry}/{ref.repository}:{tag}"
-            body = repo.get(f"{repo.base}/manifests/{tag}", OCI_INDEX, where, missing_ok=True)
+            body = repo.get(f"{repo.base}/manifests/{tag}", MEDIA_INDEX, where, missing_ok=True)
         entries = _index_entries(body, where)
     # Filtered here too: a registry may ignore the artifactType query.
     return [d for d in entries if artifact_type is None or d.artifact_type == artifact_type]
@@ -404,7 +365,7 @@ def fetch_artifact(
     ref = _reference(registry_ref, env)
     check_digest(manifest_digest)
     with _connected(ref, False, insecure, ca_file, env) as repo:
-        body = repo.get_verified("manifests", manifest_digest, OCI_MANIFEST)
+        body = repo.get_verified("manifests", manifest_digest, MEDIA_MANIFEST)
         layers = json.loads(body).get("layers") or []
         if len(layers) != 1 or not isinstance(layers[0], dict):
             raise RegistryError(

@@ -6,8 +6,19 @@ from pathlib import Path
 import pytest
 from cog.rules.cache import Cache, LayerRecord
 from cog.rules.image import ImageSettings, image_config, write_image
-from cog.rules.oci import REF_NAME, OciLayout
+from cog.rules.oci import (
+    MEDIA_LAYER_GZIP,
+    MEDIA_MANIFEST,
+    REF_NAME,
+    Descriptor,
+    OciLayout,
+    check_digest,
+    is_digest,
+)
 from cog.rules.tar import Entry, write_layer
+
+from cog._run.image import blob_path
+from cog.errors import RegistryError, RunError
 
 
 def _layer(cache: Cache, text: str) -> LayerRecord:
@@ -68,3 +79,57 @@ def test_the_same_layers_give_the_same_manifest(tmp_path: Path) -> None:
         digest, _ = write_image(OciLayout(tmp_path / name), cache, settings, [_layer(cache, "1")])
         digests.append(digest)
     assert digests[0] == digests[1]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "digest",
+    [
+        "sha256:" + "A" * 64,  # upper case
+        "sha256:" + "../" * 21 + "a",  # 64 characters that climb out of blobs/
+        "sha256:" + "a" * 63,
+        "sha512:" + "a" * 64,
+        "a" * 64,
+    ],
+)
+def test_one_digest_check_everywhere(tmp_path: Path, digest: str) -> None:
+    assert not is_digest(digest)
+    with pytest.raises(ValueError, match="unsupported digest"):
+        OciLayout(tmp_path).blob(digest)
+    with pytest.raises(RegistryError, match="Unsupported digest"):
+        check_digest(digest)
+    with pytest.raises(RunError, match="unsupported digest"):
+        blob_path(tmp_path, digest)
+    with pytest.raises(RegistryError, match="malformed digest"):
+        Descriptor.from_json({"digest": digest, "size": 1}, "here")
+
+
+@pytest.mark.unit
+def test_a_descriptor_reads_back_what_it_writes() -> None:
+    digest = "sha256:" + "c" * 64
+    full = Descriptor(
+        MEDIA_MANIFEST,
+        digest,
+        12,
+        platform=("linux", "arm64", "v8"),
+        artifact_type="application/spdx+json",
+        annotations={REF_NAME: "latest"},
+    )
+    assert Descriptor.from_json(full.to_json(), "here") == full
+    plain = Descriptor(MEDIA_LAYER_GZIP, digest, 3)
+    assert plain.to_json() == {"mediaType": MEDIA_LAYER_GZIP, "digest": digest, "size": 3}
+    assert Descriptor.from_json(plain.to_json(), "here") == plain
+    assert hash(full) == hash(Descriptor.from_json(full.to_json(), "here"))
+    # What an entry leaves out: no media type reads as the caller's default.
+    bare = Descriptor.from_json({"digest": digest, "size": 3}, "x", media_type="m")
+    assert bare.media_type == "m"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "entry",
+    [[], {"digest": "sha256:" + "c" * 64}, {"digest": "sha256:" + "c" * 64, "size": -1}],
+)
+def test_a_bad_descriptor_is_a_registry_error(entry: object) -> None:
+    with pytest.raises(RegistryError, match=r"^here: "):
+        Descriptor.from_json(entry, "here")

@@ -20,7 +20,7 @@ from pathlib import Path
 import oras.provider
 import pytest
 import requests
-from cog.rules.registry._layout import OCI_INDEX
+from cog.rules.oci import MEDIA_INDEX
 from cog.rules.registry.referrers import COG_LOCK_ARTIFACT_TYPE, SPDX_ARTIFACT_TYPE, referrers_tag
 
 from tests.support.registry import Registry, free_port
@@ -97,7 +97,7 @@ def test_push_pull_run_serve(
     # The lock and the SBOM are the image's referrers, as any OCI client lists them.
     oras_client = oras.provider.Registry(hostname=registry.host, insecure=True)
     referrers = oras_client.get_manifest(
-        f"{registry.host}/e2e/hello:{referrers_tag(digest)}", allowed_media_type=[OCI_INDEX]
+        f"{registry.host}/e2e/hello:{referrers_tag(digest)}", allowed_media_type=[MEDIA_INDEX]
     )
     kinds = sorted(entry["artifactType"] for entry in referrers["manifests"])
     assert kinds == sorted([COG_LOCK_ARTIFACT_TYPE, SPDX_ARTIFACT_TYPE])
