@@ -85,6 +85,12 @@ def _to_float(value: object) -> object:
     return INVALID
 
 
+def _union_float(value: object) -> object:
+    if type(value) is int:
+        return value
+    return _to_float(value)
+
+
 def _to_bool(value: object) -> object:
     return value if type(value) is bool else INVALID
 
@@ -204,6 +210,11 @@ def _member_fast(member: FieldType) -> tuple[int, Fast]:
             hint="Use a single type, or a union of JSON-native types.",
         )
     checker = scalar_checker(member.primitive, NO_CONSTRAINTS)
+    if member.primitive is Primitive.FLOAT:
+        # A JSON integer matches a float member, and is passed on as the integer it is
+        # (`str | float` given 1 is 1, as the reference passes it): only int | float
+        # members are told apart, by the exact match first.
+        checker = (_union_float, checker[1])
     priority = _UNION_PRIORITY.get(member.primitive, 100)
     if member.is_list:
         checker = list_checker(checker)

@@ -23,7 +23,10 @@ ANY_OF = "is not valid under any of the schemas listed in the 'anyOf' keyword"
         ((FLOAT, INT), 3, 3),  # int before float
         ((INT, FLOAT), 3.0, 3.0),  # an exact match wins: a JSON float stays a float
         ((INT, FLOAT), 2.5, 2.5),
-        ((FLOAT, STR), 3, 3.0),  # a JSON integer is accepted for a float member
+        ((FLOAT, STR), 3, 3),  # a JSON integer fits a float member, and stays an int
+        ((STR, FLOAT), 1, 1),
+        ((FLOAT, STR), 3.0, 3.0),
+        ((list_of(Primitive.FLOAT), STR), [1, 2.5], [1, 2.5]),
         ((STR, INT), 1.0, 1),  # integral: the int member takes it
         ((STR, INT), "1", "1"),
         ((STR, ANY), {"a": 1}, {"a": 1}),
