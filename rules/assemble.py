@@ -27,7 +27,9 @@ from . import layers
 from .base_image import BaseImage
 from .cache import Cache, LayerRecord
 from .fetch import fetch
+from .image import MAX_LAYERS
 from .lockfile import DebPackage, Lock, Wheel
+from .oci import ARCHITECTURES
 from .pyc import Interpreter, host_interpreter, python_prefix, rootfs_interpreter
 from .python_standalone import StandaloneBuild, archive_urls
 from .sandbox import RunStep, run_layer
@@ -121,7 +123,7 @@ class Assembler:
 
     def _uses_rootfs_python(self) -> bool:
         if self.spec.base is not None or self._standalone is not None:
-            return platform.machine() == _MACHINES.get(self.spec.lock.target.arch)
+            return platform.machine() == _machine(self.spec.lock)
         return rootfs_interpreter_possible(self.spec.lock)
 
     def _compiler_id(self) -> str:
@@ -225,9 +227,9 @@ class Assembler:
         for rel, dest in spec.weights:
             planned.append(self._weights_layer(rel, dest))
         planned.append(self._code_layer())
-        if len(planned) > 100:
+        if len(planned) > MAX_LAYERS:
             raise BuildError(
-                f"the image would have {len(planned)} layers; at most 100 are allowed",
+                f"the image would have {len(planned)} layers; at most {MAX_LAYERS} are allowed",
                 "Build without --separate-weights, or put weights files in fewer files.",
             )
         self._planned = planned
@@ -486,15 +488,16 @@ class Assembler:
                     self._build_one(p, progress)
 
 
-_MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
-
-
 def _never() -> LayerRecord:
     raise AssertionError("a base image layer is never built")
 
 
+def _machine(lock: Lock) -> str | None:
+    known = ARCHITECTURES.get(lock.target.arch)
+    return known.machine if known is not None else None
+
+
 def rootfs_interpreter_possible(lock: Lock) -> bool:
-    wanted = _MACHINES.get(lock.target.arch)
-    return platform.machine() == wanted and any(
+    return platform.machine() == _machine(lock) and any(
         d.name == f"python{lock.target.python_version}-minimal" for d in lock.debian
     )

@@ -38,6 +38,7 @@ from .deb import DebFile
 from .image import DEFAULT_PATH
 from .layers import extract_layer, layer_key
 from .lockfile import DebPackage, Lock, Sdist, Wheel
+from .oci import ARCHITECTURES
 from .rootfs_fixups import apply_fixups
 from .sdist import parse_build_system, sdist_files
 from .tree import Tree
@@ -46,7 +47,6 @@ from .wheel import PythonLayout, install_wheel
 BUILD_FORMAT = "cog-sdist-build-1"
 # Zip cannot store times before 1980: SOURCE_DATE_EPOCH 0 is raised to this for a build.
 _ZIP_EPOCH = 315532800
-_MACHINES = {"amd64": "x86_64", "arm64": "aarch64"}
 # Mount points the sandbox needs in the read-only rootfs.
 _MOUNT_POINTS = ("build", "cog-build", "tmp", "proc", "dev")
 _HOOK = """\
@@ -165,7 +165,8 @@ class SdistBuilder:
         return found
 
     def _build(self, sdist: Sdist, key: str) -> BuiltWheel:
-        machine = _MACHINES.get(self.lock.target.arch)
+        known = ARCHITECTURES.get(self.lock.target.arch)
+        machine = known.machine if known is not None else None
         if platform.machine() != machine:
             raise BuildError(
                 f"{sdist.name} {sdist.version} is built from its sdist, which needs a "
