@@ -6,23 +6,17 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from cog._doctor_code import code_findings
+from cog._doctor_finding import Finding
 from cog.config import Config, load_config
 from cog.errors import CogError
 from cog.progress import NullProgress
 from cog.rules._files import default_cache_root as cache_root
 from cog.rules.host_tools import TOOLS, find_uv, version, which
 
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    ok: bool
-    message: str
-    hint: str | None = None
-    fix: Callable[[], str] | None = None  # applies the fix, returns what it did
+__all__ = ["Finding", "diagnose", "gpu_findings"]
 
 
 def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> list[Finding]:
@@ -36,6 +30,7 @@ def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> list[Fi
         findings.append(Finding("cog.yaml", False, exc.message, exc.hint))
     else:
         findings.append(Finding("cog.yaml", True, f"{config_file} is valid"))
+        findings.extend(code_findings(project_dir, config))
         findings.extend(_lock_findings(project_dir, config_file))
         findings.extend(_credential_findings(config, env))
     findings.extend(_uv_findings(env))
@@ -49,7 +44,9 @@ def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> list[Fi
 
 
 def _lock_findings(project_dir: Path, config_file: str) -> Iterator[Finding]:
-    from cog.locking import check_lock, lock_project  # noqa: PLC0415 (resolver loads on demand)
+    """A missing cog.lock is a warning (the reference has none; `cog build` makes one from
+    `cog lock`); one older than cog.yaml or its files is a problem."""
+    from cog.locking import check_lock, lock_path, lock_project  # noqa: PLC0415 (on demand)
 
     def relock() -> str:
         result = lock_project(project_dir, config_file=config_file, progress=NullProgress())
@@ -58,7 +55,8 @@ def _lock_findings(project_dir: Path, config_file: str) -> Iterator[Finding]:
     try:
         check_lock(project_dir, config_file)
     except CogError as exc:
-        yield Finding("cog.lock", False, exc.message, exc.hint, fix=relock)
+        missing = not lock_path(project_dir, config_file).exists()
+        yield Finding("cog.lock", False, exc.message, exc.hint, fix=relock, warning=missing)
     else:
         yield Finding("cog.lock", True, "cog.lock matches cog.yaml and its files")
 

@@ -44,6 +44,7 @@ def test_missing_lock_is_reported_with_its_fix(project: Path) -> None:
     assert findings["cog.yaml"].ok
     lock = findings["cog.lock"]
     assert not lock.ok
+    assert lock.warning  # the reference has no lock: its absence is not a failure
     assert lock.hint is not None
     assert "cog lock" in lock.hint
     assert lock.fix is not None
@@ -90,11 +91,19 @@ def test_image_without_registry_host_is_reported(project: Path) -> None:
     assert not ok
 
 
+def test_doctor_works_without_a_lock_and_writes_to_stderr(project: Path) -> None:
+    result = CliRunner().invoke(cli, ["doctor"], env={"COG_SKIP_DOCKER_CHECK": "1"})
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "WARN   cog.lock:" in result.stderr
+    assert "       Run `cog lock`" in result.stderr
+
+
 def test_doctor_command_exits_non_zero_and_prints_each_hint(project: Path) -> None:
+    (project / "cog.lock").write_text("not a lock\n")
     result = CliRunner().invoke(cli, ["doctor"], env={"COG_SKIP_DOCKER_CHECK": "1"})
     assert result.exit_code == 1
-    assert "FAILED cog.lock:" in result.stdout
-    assert "       Run `cog lock`" in result.stdout
+    assert "FAILED cog.lock:" in result.stderr
     assert "error: cog doctor found 1 problem" in result.stderr
 
 

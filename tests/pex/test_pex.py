@@ -189,8 +189,9 @@ def test_the_pex_brings_its_own_uv(pex_file: Path, user: tuple[Path, dict[str, s
         timeout=300,
         check=False,
     )
-    (line,) = [line for line in done.stdout.splitlines() if " uv: " in line]
-    assert line.startswith("ok     uv: uv 0.13."), done.stdout
+    # cog doctor writes its findings to stderr, as the reference does.
+    (line,) = [line for line in done.stderr.splitlines() if " uv: " in line]
+    assert line.startswith("ok     uv: uv 0.13."), done.stderr
     assert f" at {env['PEX_ROOT']}/" in line
     assert line.endswith("(installed with cog)")
 

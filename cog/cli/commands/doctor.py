@@ -8,7 +8,7 @@ import click
 
 from cog.cli import _options
 from cog.cli._options import ProjectFile
-from cog.doctor import diagnose
+from cog.doctor import Finding, diagnose
 from cog.errors import CogError
 
 
@@ -25,18 +25,36 @@ def doctor_command(config_file: str, fix: bool) -> None:
 
 
 def doctor(project: ProjectFile, *, fix: bool) -> None:
+    """Each finding on stderr (where the reference writes them); non-zero on a problem.
+
+    Warnings are said but do not fail; with --fix each finding that has a fix gets it.
+    """
     failed = 0
     for finding in diagnose(project.config_path):
-        if not finding.ok and fix and finding.fix is not None:
-            click.echo(f"fixed  {finding.check}: {finding.fix()}")
-            continue
-        mark = "ok    " if finding.ok else "FAILED"
-        click.echo(f"{mark} {finding.check}: {finding.message}")
-        if finding.hint:
-            click.echo(f"       {finding.hint}")
-        failed += not finding.ok
+        shown = _fixed(finding) if fix and not finding.ok and finding.fix else finding
+        if shown is not None:
+            _report(shown)
+            failed += shown.failed
     if failed:
         raise CogError(
             f"cog doctor found {failed} problem{'s' if failed > 1 else ''}",
             "Fix them as shown above" + ("" if fix else ", or run `cog doctor --fix`."),
         )
+
+
+def _fixed(finding: Finding) -> Finding | None:
+    """Applies the fix and says so (None), or what stopped it."""
+    assert finding.fix is not None
+    try:
+        done = finding.fix()
+    except CogError as error:
+        return Finding(finding.check, False, f"could not fix: {error.message}", error.hint)
+    click.echo(f"fixed  {finding.check}: {finding.where}{done}", err=True)
+    return None
+
+
+def _report(finding: Finding) -> None:
+    mark = "ok    " if finding.ok else "WARN  " if finding.warning else "FAILED"
+    click.echo(f"{mark} {finding.check}: {finding.where}{finding.message}", err=True)
+    if finding.hint:
+        click.echo(f"       {finding.hint}", err=True)
