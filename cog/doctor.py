@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -31,6 +32,7 @@ def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> list[Fi
     else:
         findings.append(Finding("cog.yaml", True, f"{config_file} is valid"))
         findings.extend(code_findings(project_dir, config))
+        findings.extend(_python_findings(config))
         findings.extend(_lock_findings(project_dir, config_file))
         findings.extend(_credential_findings(config, env))
     findings.extend(_uv_findings(env))
@@ -59,6 +61,21 @@ def _lock_findings(project_dir: Path, config_file: str) -> Iterator[Finding]:
         yield Finding("cog.lock", False, exc.message, exc.hint, fix=relock, warning=missing)
     else:
         yield Finding("cog.lock", True, "cog.lock matches cog.yaml and its files")
+
+
+def _python_findings(config: Config) -> Iterator[Finding]:
+    """`cog serve --local` runs the model with this Python; an image, with cog.yaml's."""
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    wanted = ".".join(config.build.python_version.split(".")[:2])
+    if wanted != here:
+        yield Finding(
+            "env-python-version",
+            False,
+            f"local Python is {here} but {config.path.name} specifies {wanted}",
+            "This is usually fine: images use the configured version; only "
+            "`cog serve --local` runs with this one.",
+            warning=True,
+        )
 
 
 def _credential_findings(config: Config, env: Mapping[str, str]) -> Iterator[Finding]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,18 @@ def test_a_missing_tool_at_the_moment_of_use_is_one_clear_error(
         "bwrap is not installed: build.run steps (the build sandbox) needs it\n"
         "Install it: apt-get install bubblewrap (or run `cog doctor --fix` as root)."
     )
+
+
+def test_a_local_python_other_than_cog_yaml_s_is_a_warning(project: Path) -> None:
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    other = "3.12" if here != "3.12" else "3.11"
+    config = 'build:\n  python_version: "{}"\nrun: "run.py:Runner"\n'
+    (project / "cog.yaml").write_text(config.format(other))
+    result = CliRunner().invoke(cli, ["doctor"], env={"COG_SKIP_DOCKER_CHECK": "1"})
+    assert f"WARN   env-python-version: local Python is {here} but cog.yaml specifies {other}" in (
+        result.stderr
+    )
+    assert result.exit_code == 0, result.stderr
+    (project / "cog.yaml").write_text(config.format(here))
+    same = CliRunner().invoke(cli, ["doctor"], env={"COG_SKIP_DOCKER_CHECK": "1"})
+    assert "env-python-version" not in same.stderr
