@@ -51,3 +51,14 @@ class RegistryError(CogError):
 
 class RunError(CogError):
     """A container could not be started or the model inside it failed."""
+
+
+# The reference SDK's names (python/cog/errors.py), for code that imports or catches them.
+
+
+class ConfigDoesNotExist(ConfigError):  # noqa: N818 (the reference's name)
+    """There is no cog.yaml where one was looked for."""
+
+
+class PredictorNotSet(ConfigError):  # noqa: N818 (the reference's name)
+    """cog.yaml names no ``predict`` (or ``train``) entry point where one is needed."""

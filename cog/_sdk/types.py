@@ -50,9 +50,9 @@ class Secret:
     def __repr__(self) -> str:
         return f"Secret({self})"
 
-    def get_secret_value(self) -> str:
-        """The value itself (an empty string for ``Secret()``)."""
-        return self.secret_value if self.secret_value is not None else ""
+    def get_secret_value(self) -> str | None:
+        """The value itself (None for ``Secret()``, as the reference's)."""
+        return self.secret_value
 
 
 def _truncate_filename(filename: str, limit: int = _FILENAME_MAX_BYTES) -> str:
@@ -92,9 +92,9 @@ class URLFile(io.IOBase):
             # and schema fallback, and requests alone costs 50-180 ms there.
             import requests  # noqa: PLC0415
 
-            headers = {}
-            if agent := os.environ.get("COG_USER_AGENT"):
-                headers["User-Agent"] = agent
+            from cog._sdk.useragent import get_user_agent  # noqa: PLC0415
+
+            headers = {"User-Agent": os.environ.get("COG_USER_AGENT") or get_user_agent()}
             response = requests.get(self.url, stream=True, timeout=10, headers=headers)
             response.raise_for_status()
             response.raw.decode_content = True

@@ -18,7 +18,8 @@ VALUE = "hunter2-very-secret"
 def test_value_is_reachable_only_on_purpose() -> None:
     secret = Secret(VALUE)
     assert secret.get_secret_value() == VALUE
-    assert Secret().get_secret_value() == ""
+    assert Secret().get_secret_value() is None
+    assert Secret(None).get_secret_value() is None
 
 
 @pytest.mark.unit
