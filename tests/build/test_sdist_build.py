@@ -16,8 +16,15 @@ from cog.building import build_project
 from cog.errors import BuildError
 from cog.progress import NullProgress
 from tests.support.local_index import LocalIndex, serving_index
+from tests.support.python_standalone import (
+    EXTRA_LIBS,
+    make_mirror,
+    pyenv_build,
+    serve_mirror,
+    write_table,
+)
 
-from ._runc import free_port, get_json, serving, unpack, wait_ready
+from ._runc import free_port, get_json, run_once, serving, unpack, wait_ready
 from ._sdists import BROKEN_NAME, CEXT_NAME, PURE_NAME, cext_sdist, pure_sdist
 from .conftest import Built, build, lock
 
@@ -139,3 +146,35 @@ def test_a_failing_sdist_build_names_the_package_its_output_and_a_hint(
     assert "error" in message
     assert info.value.hint is not None
     assert "system_packages" in info.value.hint
+
+
+def test_a_pure_sdist_builds_with_a_python_build_standalone_interpreter(
+    index: LocalIndex, tmp_path: Path, cog_source: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stand-in archive (tests/support/python_standalone.py) has no C headers: only the
+    # pure-Python sdist is built with it, by the interpreter's own layer in the rootfs.
+    source = pyenv_build("3.12")
+    if source is None:
+        pytest.skip("no pyenv CPython 3.12 on this host to make the stand-in archive from")
+    standin = make_mirror(tmp_path / "mirror", [source])[0]
+    monkeypatch.setenv(
+        "COG_PYTHON_STANDALONE_TABLE", str(write_table(tmp_path / "t.toml", [standin]))
+    )
+    project = _project(tmp_path / "model", index, f"{PURE_NAME}==1.0")
+    libs = "".join(f'    - "{p}"\n' for p in EXTRA_LIBS)
+    (project / "cog.yaml").write_text(
+        f'build:\n  python_version: "{standin.version}"\n'
+        f"  python_requirements: requirements.txt\n  system_packages:\n{libs}"
+        "predict: predict.py:Predictor\n"
+    )
+    with serve_mirror(tmp_path / "mirror") as mirror:
+        monkeypatch.setenv("UV_PYTHON_INSTALL_MIRROR", mirror)
+        lock(project)
+        build(project, tmp_path / "cache", cog_source, tag="pbs")
+    bundle = tmp_path / "bundle"
+    unpack(project / ".cog" / "image", "pbs", bundle)
+    site = bundle / "rootfs/usr/local/lib/python3.12/site-packages"
+    assert (site / "sdist_pure_demo/__init__.py").is_file()
+    ran = run_once(bundle, ["python", "-c", "import sdist_pure_demo as m; print(m.shout('pbs'))"])
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "PBS!"
