@@ -67,8 +67,9 @@ def explain_uv_failure(
     if m := _NO_WHEEL.search(text):
         return ResolutionError(
             f"{m[1]} has no wheel for {target}:\n{text}",
-            hint="Only wheels are locked. Pin a version that ships a wheel for this "
-            "platform, or build it yourself in a build.run step of cog.yaml.",
+            hint="It has neither a wheel for this platform nor an sdist cog could build "
+            "from. Pin a version that ships one, or build it yourself in a build.run step "
+            "of cog.yaml.",
         )
     if "No solution found" in text:
         return ResolutionError(

@@ -183,8 +183,9 @@ def pick_wheel(package: dict[str, Any], target: Target) -> tuple[Wheel, str]:
     if not wheels:
         raise ResolutionError(
             f"{name} {package.get('version', '')} has no wheel for {target.describe()}",
-            hint="Only wheels are locked. Pin a version that ships a wheel for this "
-            "platform, or build it yourself in a build.run step of cog.yaml.",
+            hint="It has neither a wheel for this platform nor an sdist cog could build "
+            "from (the runtime's own packages must be wheels). Pin a version that ships "
+            "one, or build it yourself in a build.run step of cog.yaml.",
         )
     best = max(wheels, key=lambda w: wheel_rank(_filename(w), target.python_version))
     url = str(best["url"])
