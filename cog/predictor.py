@@ -85,8 +85,18 @@ def get_weights_type(setup_function: Callable[..., Any]) -> Any | None:
 
 
 def load_config() -> dict[str, Any]:
-    """cog.yaml of the working directory as a dict (ConfigDoesNotExist when there is none)."""
-    import yaml  # noqa: PLC0415 (only when called)
+    """cog.yaml of the working directory as a dict (ConfigDoesNotExist when there is none).
+
+    Needs PyYAML, which the reference's SDK brings and this one does not (inside an image
+    the runtime's own copy is not on the model's path): a model calling it lists pyyaml.
+    """
+    try:
+        import yaml  # noqa: PLC0415 (only when called)
+    except ImportError as exc:
+        raise ImportError(
+            "cog.predictor.load_config() reads cog.yaml with PyYAML, which is not installed:"
+            " add pyyaml to build.python_requirements"
+        ) from exc
 
     config_path = os.path.abspath("cog.yaml")
     try:

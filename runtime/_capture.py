@@ -1,5 +1,8 @@
 """Capture a worker's stdout and stderr, at the file-descriptor level, as prediction logs.
 
+What is captured also goes on to the stdout and stderr the worker was started with (the
+server's own), as the reference tees it.
+
 fd 1 and 2 are pipes read by threads, so writes from C code are captured too. Python-level
 writes go through ``sys.stdout``/``sys.stderr`` replacements that know, from a contextvar,
 which prediction (asyncio task) printed them; raw fd writes are attributed to the one
@@ -147,9 +150,46 @@ class _FdPump:
             threading.Event().wait(0.0005)
 
 
+class _Tee:
+    """Each Log also goes, as it is sent, to the stdout/stderr the worker was started with.
+
+    So a container's log shows what the model prints (setup, predictions, background
+    threads), as the reference's does, while each prediction keeps its own logs.
+    """
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._lock = threading.Lock()
+        self._fds: dict[str, int] = {}
+        for source, fd in (("stdout", 1), ("stderr", 2)):
+            try:
+                self._fds[source] = os.dup(fd)
+            except OSError:  # started without it: nothing to tee to
+                continue
+            os.set_inheritable(self._fds[source], False)
+
+    def __call__(self, message: object) -> None:
+        if isinstance(message, Log):
+            self._write(message.source, message.data)
+        self._send(message)
+
+    def _write(self, source: str, text: str) -> None:
+        fd = self._fds.get(source)
+        if fd is None:
+            return
+        data = memoryview(text.encode("utf-8", "backslashreplace"))
+        with self._lock:
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+            except OSError:  # a closed or broken stream: the logs still get it
+                self._fds.pop(source, None)
+
+
 class Capture:
     def __init__(self, send: Send) -> None:
         self._libc_flush = _libc_fflush()
+        send = _Tee(send)  # before the pumps take fd 1 and 2 over
         self.stdout = TaggedStream("stdout", send, 1)
         self.stderr = TaggedStream("stderr", send, 2)
         self._pumps = (_FdPump(1, "stdout", send), _FdPump(2, "stderr", send))

@@ -18,6 +18,7 @@ _SCALARS = (str, int, float, bool, type(None))
 # Ints this wide have fewer digits than any int-to-str limit Python allows (640 at least):
 # only wider ones need converting to know whether the server can write them.
 _NARROW_INT_BITS = 2000
+SPILL_PREFIX = "cog-output-"  # the folders of file objects' copies (removed once sent)
 
 
 class OutputEncodingError(ValueError):
@@ -74,7 +75,8 @@ def _encode(value: object) -> object:  # noqa: PLR0911 (one case per kind of val
     if isinstance(value, _SCALARS):
         return _scalar(value)
     if isinstance(value, pathlib.PurePath):
-        return OutputFile(os.fspath(value))
+        path = os.path.abspath(os.fspath(value))  # relative: to the worker's directory
+        return OutputFile(path, remove=_removable(path))
     if isinstance(value, io.IOBase):
         return _spill(value)
     if isinstance(value, dict):
@@ -100,6 +102,28 @@ def _encode(value: object) -> object:  # noqa: PLR0911 (one case per kind of val
     raise TypeError(f"cannot return a value of type {type(value).__name__} from the model")
 
 
+_KEPT: list[str] = []  # the project directory, whose files are never removed
+
+
+def keep_files_under(directory: str) -> None:
+    """Files the model returns from under ``directory`` (the project) stay where they are."""
+    _KEPT[:] = [os.path.realpath(directory)]
+
+
+def _removable(path: str) -> bool:
+    """Whether a returned file may be deleted once sent: a temp file, outside the project.
+
+    As the reference, the runtime removes the temporary files a model returns (they would
+    pile up otherwise); a file of the project itself is the model's and stays, even when
+    the project lives under the temp dir.
+    """
+    real = os.path.realpath(path)
+    if any(real == kept or real.startswith(kept + os.sep) for kept in _KEPT):
+        return False
+    temp = os.path.realpath(tempfile.gettempdir())
+    return real.startswith(temp + os.sep)
+
+
 def _key(key: object) -> str:
     text = str(key)
     if not text.isascii():
@@ -110,7 +134,7 @@ def _key(key: object) -> str:
 def _spill(handle: io.IOBase) -> OutputFile:
     """A file object returned by the model: copy it to a temp file named like it."""
     name = os.path.basename(str(getattr(handle, "name", "") or "")) or "output"
-    directory = tempfile.mkdtemp(prefix="cog-output-")
+    directory = tempfile.mkdtemp(prefix=SPILL_PREFIX)
     path = os.path.join(directory, name)
     if hasattr(handle, "seek") and handle.seekable():
         handle.seek(0)

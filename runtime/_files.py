@@ -8,13 +8,13 @@ import logging
 import mimetypes
 import os
 import pathlib
-import tempfile
 import typing
 import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
+from cog.runtime._encode import SPILL_PREFIX
 from cog.runtime._messages import OutputFile
 from cog.runtime._outbound import (
     CONNECT_TIMEOUT,
@@ -46,11 +46,6 @@ class InputFileError(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
-
-
-def _in_temp(path: str) -> bool:
-    temp = os.path.realpath(tempfile.gettempdir())
-    return os.path.realpath(path).startswith(temp + os.sep)
 
 
 class UploadError(Exception):
@@ -313,11 +308,14 @@ class Uploader:
 
 
 def _cleanup(file: OutputFile) -> None:
-    # The reference deletes returned files once sent; only ever ours or temporary ones.
-    if file.remove or _in_temp(file.path):
-        pathlib.Path(file.path).unlink(missing_ok=True)
-    if file.remove:  # the directory is the worker's own mkdtemp()
+    # The reference deletes returned files once sent. Which may go, the worker decided
+    # (runtime/_encode.py): its own copies and temp files, never a file of the project.
+    if not file.remove:
+        return
+    pathlib.Path(file.path).unlink(missing_ok=True)
+    directory = os.path.dirname(file.path)
+    if os.path.basename(directory).startswith(SPILL_PREFIX):  # the worker's own mkdtemp()
         try:
-            os.rmdir(os.path.dirname(file.path))
+            os.rmdir(directory)
         except OSError:
             return

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
+from cog._sdk.useragent import get_user_agent
+
 if TYPE_CHECKING:
     import requests
 
@@ -173,11 +175,15 @@ def shown_url(url: str) -> str:
 
 
 def session() -> requests.Session:
-    """A requests session whose connections report their sockets to the running call."""
+    """A requests session whose connections report their sockets to the running call.
+
+    It sends cog's own User-Agent (``cog-worker/<version>``), not python-requests'.
+    """
     import requests  # noqa: PLC0415 (imported after setup: Application.load_quart)
 
     adapter = _adapter_class()()
     sess = requests.Session()
+    sess.headers["User-Agent"] = get_user_agent()
     sess.mount("http://", adapter)
     sess.mount("https://", adapter)
     return sess

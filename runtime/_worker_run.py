@@ -156,8 +156,8 @@ class SyncRunner(_Base):
                     output = self._call(job)
                 except CancelationException:
                     status = Status.CANCELED
-                except Exception as exc:  # noqa: BLE001 (the model's failure, reported)
-                    status, error = Status.FAILED, str(exc) or type(exc).__name__
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 (the model's failure)
+                    status, error = Status.FAILED, failure(exc)
                     traceback.print_exc()
                 metrics = scope.metrics_json()
         finally:
@@ -257,7 +257,7 @@ class AsyncRunner(_Base):
                 except asyncio.CancelledError:
                     status = Status.CANCELED
                 except Exception as exc:  # noqa: BLE001 (the model's failure, reported)
-                    status, error = Status.FAILED, str(exc) or type(exc).__name__
+                    status, error = Status.FAILED, failure(exc)
                     traceback.print_exc()
                 finally:
                     _close_files(kwargs)
@@ -273,6 +273,13 @@ class AsyncRunner(_Base):
         )
 
     async def _invoke(self, job_id: str, kwargs: dict[str, object]) -> object:
+        # asyncio lets SystemExit out of a task and its loop: it would end the worker.
+        try:
+            return await self._invoke_model(job_id, kwargs)
+        except SystemExit as exc:
+            raise ModelExited(exc) from exc
+
+    async def _invoke_model(self, job_id: str, kwargs: dict[str, object]) -> object:
         result = self._method(**kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -292,6 +299,27 @@ class AsyncRunner(_Base):
         if inspect.isgenerator(result):
             result = list(result)
         return encode_output(result)
+
+
+class ModelExited(Exception):  # noqa: N818 (it reports the model's SystemExit)
+    """sys.exit() in an async model's run(), carried as an Exception out of its task."""
+
+    def __init__(self, exited: SystemExit) -> None:
+        super().__init__(failure(exited))
+
+
+def failure(exc: BaseException) -> str:
+    """A failed prediction's error: the exception's message; SystemExit named as such.
+
+    ``sys.exit(1)`` in run() fails that prediction with "SystemExit: 1" (the worker goes
+    on serving), where the message alone ("1") would say nothing.
+    """
+    if isinstance(exc, ModelExited):
+        return str(exc)
+    text = str(exc)
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: {text}" if text else "SystemExit"
+    return text or type(exc).__name__
 
 
 def _close_files(kwargs: dict[str, object]) -> None:

@@ -123,16 +123,16 @@ def test_unknown_routes_and_methods(shared: ServerFactory) -> None:
     assert requests.get(srv.url + "/nothing").status_code == 404
 
 
-def test_url_input_that_404s_is_422_and_leaves_no_files(
+def test_url_input_that_404s_fails_the_prediction_and_leaves_no_files(
     shared: ServerFactory, helper: HelperServer
 ) -> None:
     srv = shared("failing.py:FileInput")
     before = _leftovers()
     response = srv.predict({"input": {"doc": helper.url + "/missing.txt"}})
-    assert response.status_code == 422
-    detail = response.json()["detail"][0]
-    assert detail["loc"] == ["body", "input", "doc"]
-    assert "HTTP 404" in detail["msg"]
+    assert response.status_code == 200  # a failed prediction, as the reference's
+    body = response.json()
+    assert body["status"] == "failed"
+    assert "HTTP 404" in body["error"]
     assert _leftovers() == before
 
 
@@ -141,8 +141,8 @@ def test_url_input_that_never_finishes_times_out(
 ) -> None:
     srv = server("failing.py:FileInput", download_timeout=0.5)
     response = srv.predict({"input": {"doc": helper.url + "/hang"}})
-    assert response.status_code == 422
-    assert "timed out" in response.json()["detail"][0]["msg"]
+    assert response.json()["status"] == "failed"
+    assert "timed out" in response.json()["error"]
 
 
 def test_url_input_is_fetched_with_the_user_agent_and_removed(

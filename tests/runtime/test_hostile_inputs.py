@@ -106,8 +106,8 @@ def test_trickling_server_hits_the_whole_download_deadline(
 ) -> None:
     srv = server("failing.py:FileInput", download_timeout=1.0)
     response = srv.predict({"input": {"doc": hostile.url + "/trickle"}})
-    assert response.status_code == 422, response.text
-    assert "timed out" in response.json()["detail"][0]["msg"]
+    assert response.json()["status"] == "failed", response.text
+    assert "timed out" in response.json()["error"]
     _until(hostile.hung_up.is_set, "the trickling download was not stopped")
     _still_serves(srv, helper)
 
@@ -117,8 +117,8 @@ def test_trickling_headers_hit_the_deadline_too(
 ) -> None:
     srv = server("failing.py:FileInput", download_timeout=1.0)
     response = srv.predict({"input": {"doc": hostile.url + "/trickle-head"}})
-    assert response.status_code == 422, response.text
-    assert "timed out" in response.json()["detail"][0]["msg"]
+    assert response.json()["status"] == "failed", response.text
+    assert "timed out" in response.json()["error"]
     _still_serves(srv, helper)
 
 
@@ -128,8 +128,8 @@ def test_file_input_over_the_size_limit_fails_its_prediction(
 ) -> None:
     srv = server("failing.py:FileInput", max_input_file_bytes=4096)
     response = srv.predict({"input": {"doc": hostile.url + path}})
-    assert response.status_code == 422, response.text
-    assert "larger than the input file limit of 4096 bytes" in response.json()["detail"][0]["msg"]
+    assert response.json()["status"] == "failed", response.text
+    assert "larger than the input file limit of 4096 bytes" in response.json()["error"]
     assert srv.predict({"input": {"doc": hostile.url + "/sized/4096"}}).status_code == 200
     _still_serves(srv, helper)
 
@@ -202,8 +202,8 @@ def test_endless_download_into_a_full_temp_dir_fails_only_its_prediction(
 ) -> None:
     srv = server("failing.py:FileInput")
     response = srv.predict({"input": {"doc": hostile.url + "/endless"}})
-    assert response.status_code == 422, response.text
-    assert "No space left on device" in response.json()["detail"][0]["msg"]
+    assert response.json()["status"] == "failed", response.text
+    assert "No space left on device" in response.json()["error"]
     assert list(full_temp_dir.iterdir()) == []  # the partial file is gone
     _still_serves(srv, helper)
 
