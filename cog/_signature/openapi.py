@@ -2,8 +2,10 @@
 
 Follows the reference's current generator (Cog 0.23, written in Go): OpenAPI 3.0.2,
 ``Input``/``Output`` components (``TrainingInput``/``TrainingOutput`` for train), one enum
-component per input with choices, referenced with ``allOf``, and the fixed request,
-response, status and validation-error components. When both predict and train are
+component per input with choices (or a ``Literal[...]`` type), referenced with ``allOf``,
+the fixed request, response, status and validation-error components, and the ``prefer``
+header on the POST (the server reads ``Prefer: respond-async``). The output component and
+the named components of output models are ``_output_schema``'s. When both predict and train are
 given, the train document's paths and components are added to the predict document,
 never replacing one of its own (as the reference merges them).
 """
