@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import time
+import typing
 from collections.abc import Callable
 
 import trio
@@ -55,7 +56,7 @@ REPLACEMENT_WINDOW = 60.0
 # model's import (and COG_SETUP_TIMEOUT's clock) begins; only when a timeout is set.
 STARTUP_LIMIT = 30.0
 
-WorkerFactory = Callable[[WorkerSpec, Listener, int, "Prestarted | None"], Worker]
+WorkerFactory = typing.Callable[[WorkerSpec, Listener, int, "Prestarted | None"], Worker]
 
 
 class Pool(Listener):
