@@ -100,12 +100,27 @@ def _sources(project_dir: Path, config: Config) -> dict[str, Source]:
 
 
 def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
+    """The names a module defines: classes, functions, assignments and imports, also
+    under a top-level ``if``/``try``/``with``."""
     found: dict[str, ast.stmt] = {}
-    for node in tree.body:
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop(0)
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            found[node.name] = node
-        elif isinstance(node, ast.Assign):
-            found.update({t.id: node for t in node.targets if isinstance(t, ast.Name)})
+            found.setdefault(node.name, node)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, node)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                found.setdefault((alias.asname or alias.name).split(".")[0], node)
+        elif isinstance(node, ast.If | ast.Try | ast.With):
+            for field in ("body", "orelse", "finalbody"):
+                pending.extend(getattr(node, field, ()))
+            for handler in getattr(node, "handlers", ()):
+                pending.extend(handler.body)
     return found
 
 

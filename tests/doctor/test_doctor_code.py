@@ -188,3 +188,11 @@ def test_a_missing_return_annotation_is_a_warning(project: Path) -> None:
         "type annotation"
     ]
     assert "       Add a return type annotation: def run(self, ...) -> YourType:" in found.stderr
+
+
+def test_a_runner_imported_or_defined_under_an_if_is_found(project: Path) -> None:
+    (project / "model.py").write_text("class Runner:\n    pass\n")
+    (project / "run.py").write_text("from model import Runner as Runner\n")
+    assert _lines(_doctor(), "config-predict-ref") == []
+    (project / "run.py").write_text("import sys\n\nif sys:\n    class Runner:\n        pass\n")
+    assert _lines(_doctor(), "config-predict-ref") == []
