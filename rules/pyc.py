@@ -1,9 +1,9 @@
 """Precompile .pyc into a layer: unchecked-hash, so they stay valid with normalised mtimes.
 
-``-s STAGING -p /`` makes each code object's co_filename its in-image path. The compiler
-is the image's own interpreter, run from the staged rootfs through its dynamic loader,
-so the bytes do not depend on the host's Python; the host's is used only when the rootfs
-cannot run here (another architecture) and its version matches.
+``-s STAGING -p /`` (``-d DIR`` per directory on 3.8) makes each code object's co_filename
+its in-image path. The compiler is the image's own interpreter, run from the staged rootfs
+through its dynamic loader, so the bytes do not depend on the host's Python; the host's is
+used only when the rootfs cannot run here (another architecture) and its version matches.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Interpreter:
     argv: tuple[str, ...]
     env: dict[str, str] = field(default_factory=dict)
     identity: str = ""  # what the layer key records about the compiler
+    python_version: str = ""  # "3.8": its compileall has -d but no -s/-p
 
 
 def _inside(rootfs: Path, rel: str) -> Path | None:
@@ -78,6 +79,7 @@ def rootfs_interpreter(rootfs: Path, python_version: str, arch: str) -> Interpre
         argv=(str(ld_so), "--library-path", f"{libs}:{rootfs / 'usr/local/lib'}", str(python)),
         env={"PYTHONHOME": str(rootfs / prefix), "PYTHONHASHSEED": "0", "LC_ALL": "C"},
         identity=f"rootfs python{python_version}",
+        python_version=python_version,
     )
 
 
@@ -95,6 +97,7 @@ def standalone_interpreter(
         argv=(str(ld_so), "--library-path", f"{staging / 'usr/local/lib'}:{libs}", str(python)),
         env={"PYTHONHOME": str(staging / "usr/local"), "PYTHONHASHSEED": "0", "LC_ALL": "C"},
         identity=f"python-build-standalone python{python_version}",
+        python_version=python_version,
     )
 
 
@@ -125,6 +128,7 @@ def host_interpreter(python_version: str) -> Interpreter | None:
         argv=(sys.executable,),
         env={"PYTHONHASHSEED": "0", "LC_ALL": "C"},
         identity=f"host python {platform.python_version()}",
+        python_version=python_version,
     )
 
 
@@ -133,6 +137,15 @@ def compile_into(tree: Tree, dirs: Sequence[str], interpreter: Interpreter) -> i
     targets = [str(tree.host_path(tree.resolve(d))) for d in dirs if d in tree]
     if not targets:
         return 0
+    if interpreter.python_version == "3.8":  # no -s/-p: -d names one directory's path
+        for d in (tree.resolve(d) for d in dirs if d in tree):
+            _compile(interpreter, ["-d", f"/{d.lstrip('/')}", str(tree.host_path(d))])
+        return sum(tree.adopt_new_files(d) for d in dirs if d in tree)
+    _compile(interpreter, ["-s", str(tree.staging), "-p", "/", *targets])
+    return sum(tree.adopt_new_files(d) for d in dirs if d in tree)
+
+
+def _compile(interpreter: Interpreter, paths: list[str]) -> None:
     argv = [
         *interpreter.argv,
         "-B",
@@ -143,11 +156,7 @@ def compile_into(tree: Tree, dirs: Sequence[str], interpreter: Interpreter) -> i
         "-j0",
         "--invalidation-mode",
         "unchecked-hash",
-        "-s",
-        str(tree.staging),
-        "-p",
-        "/",
-        *targets,
+        *paths,
     ]
     proc = subprocess.run(argv, env=interpreter.env, capture_output=True, text=True, check=False)
     # compileall exits 1 when some file does not compile (templates, py2-only test data);
@@ -157,4 +166,3 @@ def compile_into(tree: Tree, dirs: Sequence[str], interpreter: Interpreter) -> i
             f"precompiling .pyc with {interpreter.identity} failed ({proc.returncode}):\n"
             + (proc.stderr or proc.stdout)[-2000:]
         )
-    return sum(tree.adopt_new_files(d) for d in dirs if d in tree)
