@@ -72,6 +72,7 @@ class Source:
 
 def code_findings(project_dir: Path, config: Config) -> Iterator[Finding]:
     sources = _sources(project_dir, config)
+    yield from _deprecated_fields(config)
     yield from _reference_findings(config, sources)
     yield from _migration_findings(project_dir, config)
     for source in sources.values():
@@ -122,6 +123,34 @@ def _top_level(tree: ast.Module) -> dict[str, ast.stmt]:
             for handler in getattr(node, "handlers", ()):
                 pending.extend(handler.body)
     return found
+
+
+def _deprecated_fields(config: Config) -> Iterator[Finding]:
+    """Legacy build keys that still load (warnings, no automatic fix), as the reference's
+    config-deprecated-fields says them."""
+    for field, present, why, replacement in (
+        (
+            "python_packages",
+            config.build.python_packages,
+            "list the packages in a requirements file",
+            "python_requirements",
+        ),
+        (
+            "pre_install",
+            config.build.pre_install,
+            "build.run runs commands during the build",
+            "build.run",
+        ),
+    ):
+        if present:
+            yield Finding(
+                "config-deprecated-fields",
+                False,
+                f'"{field}" is deprecated: {why}',
+                f'Use "{replacement}" instead',
+                warning=True,
+                file=config.path.name,
+            )
 
 
 def _reference_findings(config: Config, sources: dict[str, Source]) -> Iterator[Finding]:

@@ -196,3 +196,22 @@ def test_a_runner_imported_or_defined_under_an_if_is_found(project: Path) -> Non
     assert _lines(_doctor(), "config-predict-ref") == []
     (project / "run.py").write_text("import sys\n\nif sys:\n    class Runner:\n        pass\n")
     assert _lines(_doctor(), "config-predict-ref") == []
+
+
+def test_legacy_build_keys_are_deprecation_warnings(project: Path) -> None:
+    (project / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\n  python_packages:\n    - "six==1.16.0"\n'
+        '  pre_install:\n    - "echo hi"\nrun: "run.py:Runner"\n'
+    )
+    (project / "run.py").write_text(
+        "from cog import BaseRunner\n\n\nclass Runner(BaseRunner):\n"
+        "    def run(self) -> str:\n        return ''\n"
+    )
+    found = _doctor()
+    assert _lines(found, "config-deprecated-fields") == [
+        'WARN   config-deprecated-fields: cog.yaml: "python_packages" is deprecated: list the '
+        "packages in a requirements file",
+        'WARN   config-deprecated-fields: cog.yaml: "pre_install" is deprecated: build.run runs '
+        "commands during the build",
+    ]
+    assert '       Use "python_requirements" instead' in found.stderr
