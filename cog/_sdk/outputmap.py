@@ -15,7 +15,7 @@ import typing
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from cog._compat import is_typeddict
+from cog._compat import is_typeddict, type_hints
 from cog._sdk.typemap import (
     _fail,
     _field,
@@ -143,7 +143,7 @@ def _iterator_element(tp: object, kind: OutputKind, where: str) -> FieldType:
 def model_spec(cls: type, where: str) -> ModelSpec:
     """The fields of a cog/pydantic BaseModel or a TypedDict output, in declaration order."""
     try:
-        hints = typing.get_type_hints(cls, include_extras=True)
+        hints = type_hints(cls)
     except NameError as error:
         raise _fail(
             where,
