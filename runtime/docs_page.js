@@ -51,8 +51,8 @@
   }
 
   // Each field: {name, node, value: async () => value | undefined (leave it out)}.
-  function fileField(name, multiple) {
-    const picker = el("input", { type: "file", id: `in-${name}`, name, hidden: true, multiple });
+  function fileField(name, multiple, accept) {
+    const picker = el("input", { type: "file", id: `in-${name}`, name, hidden: true, multiple, accept });
     const label = el("div", { class: "picked", text: "Drop a file here or click to choose" });
     const zone = el("div", { class: "drop", tabindex: "0", "data-input": name }, label, picker);
     let files = [];
@@ -112,7 +112,7 @@
       control = el("input", { type: "password", id, name, autocomplete: "off", placeholder: p.default === undefined ? "" : "(has a default)" });
       value = async () => (control.value === "" ? undefined : control.value);
     } else if (kind === "file" || kind === "files") {
-      const picked = fileField(name, kind === "files");
+      const picked = fileField(name, kind === "files", p["x-cog-accept"]);
       control = picked.zone; value = picked.value; reset = picked.reset;
     } else if (kind === "array") {
       const itemType = resolved(p.items || {}).type;

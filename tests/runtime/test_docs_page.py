@@ -151,6 +151,7 @@ def test_every_input_kind_runs_and_the_image_is_shown(
     assert kinds == ["string", "integer", "number", "boolean", "choice", "file", "secret", "array"]
     assert browser.js("document.getElementById('in-token').type") == "password"
     assert browser.js("document.getElementById('in-steps').max") == "50"
+    assert browser.js("document.getElementById('in-image').accept") == "image/*"  # x-cog-accept
     assert "How many steps" in browser.js("document.getElementById('fields').innerText")
     png = base64.b64encode(_png(64, 48, (220, 30, 30))).decode()
     browser.js(
