@@ -127,3 +127,22 @@ def test_bad_json_raises() -> None:
         signature_from_json({**JSON_FORM, "mode": "maybe"})
     with pytest.raises(TypeError, match="streaming must be true or false"):
         signature_from_json({**JSON_FORM, "streaming": "yes"})
+
+
+@pytest.mark.unit
+def test_accept_and_model_defaults_survive_the_round_trip() -> None:
+    model = ModelSpec(
+        "Scored",
+        (("label", FieldType(primitive=Primitive.STRING)), ("n", FieldType(Primitive.INTEGER))),
+        defaults=(("n", 3),),
+        optional=("label",),
+    )
+    signature = Signature(
+        mode=Mode.PREDICT,
+        inputs=(InputSpec("image", FieldType(primitive=Primitive.PATH), accept="image/*"),),
+        output=OutputSpec(FieldType(model=model)),
+    )
+    data = signature_to_json(signature)
+    assert data["inputs"][0]["accept"] == "image/*"
+    assert data["output"]["type"]["model"]["defaults"] == [["n", 3]]
+    assert signature_from_json(json.loads(json.dumps(data))) == signature
