@@ -194,7 +194,8 @@ def _note_runtime_imports(
 ) -> None:
     from cog._runtime_imports import undeclared_runtime_imports  # noqa: PLC0415
 
-    found = undeclared_runtime_imports(project_dir, code, (w.name for w in lock.python))
+    declared = (w.name for w in (*lock.python, *lock.sdist))
+    found = undeclared_runtime_imports(project_dir, code, declared)
     for rel, name, dist in found:
         progress.info(
             f"{rel} imports {name}, which cog.yaml does not list: Cog 0.16 and older "
@@ -230,7 +231,7 @@ def _labels(
     config: Config, lock: Lock, epoch: int, schema: dict[str, object] | None
 ) -> dict[str, str]:
     freeze = sorted(
-        {f"{w.name}=={w.version}" for w in (*lock.python, *lock.runtime)}
+        {f"{w.name}=={w.version}" for w in (*lock.python, *lock.sdist, *lock.runtime)}
         | {f"hermetic-cog=={__version__}"},
         key=str.lower,
     )

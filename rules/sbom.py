@@ -291,7 +291,12 @@ def sbom_from_lock(
     if (interpreter := _interpreter_package(lock)) is not None:
         packages.append(interpreter)
     wheels: dict[str, tuple[Wheel, list[str]]] = {}
-    for role, section in (("model dependency", lock.python), ("cog runtime", lock.runtime)):
+    sections = (
+        ("model dependency", lock.python),
+        ("model dependency, built from its sdist", lock.sdist),
+        ("cog runtime", lock.runtime),
+    )
+    for role, section in sections:
         for w in section:
             wheels.setdefault(w.sha256, (w, []))[1].append(role)
     packages += [

@@ -178,3 +178,14 @@ def test_a_pure_sdist_builds_with_a_python_build_standalone_interpreter(
     ran = run_once(bundle, ["python", "-c", "import sdist_pure_demo as m; print(m.shout('pbs'))"])
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "PBS!"
+
+
+def test_the_freeze_label_and_the_sbom_name_the_packages_built_from_sdists(built: Built) -> None:
+    layout = OciLayout(built.result.layout)
+    manifest = json.loads(layout.blob(built.result.manifest_digest).read_text())
+    config = json.loads(layout.blob(manifest["config"]["digest"]).read_text())
+    freeze = config["config"]["Labels"]["run.cog.pip_freeze"].splitlines()
+    assert {f"{PURE_NAME}==1.0", f"{CEXT_NAME}==1.0"} <= set(freeze)
+    sbom = json.loads(built.result.sbom.read_text())
+    names = {p["name"] for p in sbom["packages"]}
+    assert {PURE_NAME, CEXT_NAME} <= names
