@@ -74,11 +74,12 @@ def code_findings(project_dir: Path, config: Config) -> Iterator[Finding]:
     sources = _sources(project_dir, config)
     yield from _deprecated_fields(config)
     yield from _reference_findings(config, sources)
-    yield from _migration_findings(project_dir, config)
     for source in sources.values():
         yield from _pydantic_findings(project_dir, source)
         yield from _import_findings(project_dir, source)
     yield from _annotation_findings(config, sources)
+    # Last: its fix moves predict.py, which the fixes above may have rewritten.
+    yield from _migration_findings(project_dir, config)
 
 
 def split_ref(ref: str) -> tuple[str, str]:

@@ -25,8 +25,11 @@ def rewrite(path: Path, transform: Callable[[str], str]) -> Callable[[], str]:
     """A fix that rewrites ``path`` with ``transform`` (its mode kept)."""
 
     def fix() -> str:
-        text = path.read_text(encoding="utf-8")
-        path.write_text(transform(text), encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(transform(text), encoding="utf-8")
+        except OSError as exc:
+            raise CogError(f"cannot rewrite {path.name}: {exc.strerror}") from None
         return f"rewrote {path.name}"
 
     return fix

@@ -20,29 +20,31 @@ from cog.rules.host_tools import TOOLS, find_uv, version, which
 __all__ = ["Finding", "diagnose", "gpu_findings"]
 
 
-def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> list[Finding]:
-    """Every check, in order; ``config_path`` as the user named it (errors repeat it)."""
+def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> Iterator[Finding]:
+    """Every check, in order; ``config_path`` as the user named it (errors repeat it).
+
+    Lazy: a check runs when its findings are asked for, so one after a fix (cog.lock's,
+    after predict.py moved to run.py) sees the fixed project.
+    """
     env = os.environ if env is None else env
     project_dir, config_file = config_path.absolute().parent, config_path.name
-    findings: list[Finding] = []
     try:
         config = load_config(config_path)
     except CogError as exc:
-        findings.append(Finding("cog.yaml", False, exc.message, exc.hint))
+        yield Finding("cog.yaml", False, exc.message, exc.hint)
     else:
-        findings.append(Finding("cog.yaml", True, f"{config_file} is valid"))
-        findings.extend(code_findings(project_dir, config))
-        findings.extend(_python_findings(config))
-        findings.extend(_lock_findings(project_dir, config_file))
-        findings.extend(_credential_findings(config, env))
-    findings.extend(_uv_findings(env))
+        yield Finding("cog.yaml", True, f"{config_file} is valid")
+        yield from code_findings(project_dir, config)
+        yield from _python_findings(config)
+        yield from _lock_findings(project_dir, config_file)
+        yield from _credential_findings(config, env)
+    yield from _uv_findings(env)
     if not env.get("COG_SKIP_DOCKER_CHECK"):
-        findings.extend(_runtime_findings())
-    findings.extend(_tool_findings(("bwrap", "gpgv", "zstd")))
-    findings.extend(_tool_findings(("podman", "docker"), optional=True))
-    findings.extend(gpu_findings())
-    findings.append(_cache_finding())
-    return findings
+        yield from _runtime_findings()
+    yield from _tool_findings(("bwrap", "gpgv", "zstd"))
+    yield from _tool_findings(("podman", "docker"), optional=True)
+    yield from gpu_findings()
+    yield _cache_finding()
 
 
 def _lock_findings(project_dir: Path, config_file: str) -> Iterator[Finding]:

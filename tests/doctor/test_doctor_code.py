@@ -215,3 +215,18 @@ def test_legacy_build_keys_are_deprecation_warnings(project: Path) -> None:
         "commands during the build",
     ]
     assert '       Use "python_requirements" instead' in found.stderr
+
+
+def test_fixes_to_predict_py_land_in_the_run_py_it_becomes(project: Path) -> None:
+    (project / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+    )
+    (project / "predict.py").write_text(
+        "from cog.types import ExperimentalFeatureWarning\n" + LEGACY_MODEL
+    )
+    fixed = _doctor("--fix")
+    assert "fixed  python-deprecated-imports: predict.py:1: rewrote predict.py" in fixed.stderr
+    assert "fixed  predict-to-run-migration: cog.yaml: moved predict.py to run.py" in fixed.stderr
+    assert (project / "run.py").read_text().startswith("from cog import BaseRunner\n")
+    assert "ExperimentalFeatureWarning" not in (project / "run.py").read_text()
+    assert fixed.exit_code == 0, fixed.stderr
