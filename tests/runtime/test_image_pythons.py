@@ -1,10 +1,11 @@
 """The SDK and the runtime run on the image's interpreter, which can be older than the host's.
 
-cog builds images for Python 3.9 and up (3.8 is refused at lock time: see
-third_party/runtime.toml). With the host's pyenv builds of the older versions, every
-module an image runs must compile on them, and the worker's path (import cog, read the
-model's signature, pickle the pipe's messages) must run there. The full server on those
-versions (with its third-party wheels) is run by tests/e2e/test_python_matrix.py.
+cog builds images for Python 3.8 and up (third_party/runtime.toml takes the runtime's
+dependencies at their last 3.8 releases there). With the host's pyenv builds of the older
+versions, every module an image runs must compile on them, and the worker's path (import
+cog, read the model's signature, pickle the pipe's messages) must run there. The server on
+3.8 with its third-party wheels: tests/build/test_runtime_on_python38.py; in images:
+tests/e2e/test_python_matrix.py.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def _image_modules(site: Path) -> list[Path]:
     return found
 
 
-@pytest.mark.parametrize("minor", ["3.9", "3.10"])
+@pytest.mark.parametrize("minor", ["3.8", "3.9", "3.10"])
 def test_every_module_an_image_runs_compiles_on_older_pythons(
     minor: str, package: Path, tmp_path: Path
 ) -> None:
@@ -102,7 +103,7 @@ def test_every_module_an_image_runs_compiles_on_older_pythons(
     assert done.stdout.strip() == ""
 
 
-@pytest.mark.parametrize("minor", ["3.9", "3.10"])
+@pytest.mark.parametrize("minor", ["3.8", "3.9", "3.10"])
 def test_the_workers_path_runs_on_older_pythons(minor: str, package: Path, tmp_path: Path) -> None:
     python = _interpreter(minor)
     (tmp_path / "predict.py").write_text(_PREDICTOR)
