@@ -53,3 +53,24 @@ def test_literal_union_kwargs_and_optional_model_output(server: ServerFactory) -
             }
         ]
     }
+
+
+def test_an_iterator_of_model_lists_and_a_typed_dict_are_served(server: ServerFactory) -> None:
+    batches = server("schema_features.py:BatchesRunner")
+    output = requests.get(batches.url + "/openapi.json", timeout=30).json()
+    assert output["components"]["schemas"]["Output"]["items"] == {
+        "type": "array",
+        "items": {"$ref": f"{_REF}Scored"},
+    }
+    done = batches.predict({"input": {"n": 2}})
+    assert done.status_code == 200, done.text
+    assert done.json()["output"] == [
+        [{"label": "batch 0", "score": 0.0}],
+        [{"label": "batch 1", "score": 1.0}],
+    ]
+    messages = server("schema_features.py:MessageRunner")
+    schemas = requests.get(messages.url + "/openapi.json", timeout=30).json()["components"]
+    assert schemas["schemas"]["Message"]["properties"] == {
+        "role": {"type": "string", "title": "Role"}
+    }
+    assert messages.predict({}).json()["output"] == {"role": "assistant"}
