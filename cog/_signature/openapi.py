@@ -75,6 +75,13 @@ _TRAIN = _Names(
 )
 
 
+_COMPONENT_NAMES = frozenset(
+    name
+    for names in (_PREDICT, _TRAIN)
+    for name in (names.input, names.output, names.request, names.response)
+)
+
+
 def openapi_document(predict: Signature | None, train: Signature | None) -> dict[str, Any]:
     """The whole /openapi.json document for a model with these entry points."""
     if predict is None and train is None:
@@ -96,7 +103,9 @@ def openapi_document(predict: Signature | None, train: Signature | None) -> dict
 
 def _document(sig: Signature, names: _Names) -> dict[str, Any]:
     input_schema, enums = _input_schema(sig, names.input)
-    taken = {names.input, names.request, names.response, *enums, *_FIXED_SCHEMAS}
+    # Both modes' names: a train model named "Output" must not shadow (or, merged, be
+    # shadowed by) the predict document's own component.
+    taken = {*_COMPONENT_NAMES, *enums, *_FIXED_SCHEMAS}
     output, models = output_schemas(sig, names.output, taken)
     schemas: dict[str, Any] = {names.input: input_schema, names.output: output}
     schemas.update(enums)

@@ -208,3 +208,13 @@ def test_documents_are_independent_copies() -> None:
 def test_no_signature_at_all() -> None:
     with pytest.raises(ValueError, match="needs a predict or a train signature"):
         openapi_document(None, None)
+
+
+@pytest.mark.unit
+def test_a_train_model_named_output_does_not_shadow_the_predict_output() -> None:
+    model = ModelSpec("Output", (("weights", FieldType(primitive=Primitive.PATH)),))
+    train = signature(output=OutputSpec(FieldType(model=model)), mode=Mode.TRAIN)
+    schemas = openapi_document(signature(), train)["components"]["schemas"]
+    assert schemas["Output"] == {"type": "string", "title": "Output"}
+    assert schemas["TrainingOutput"]["title"] == "TrainingOutput"
+    assert schemas["TrainingOutput"]["properties"]["weights"]["format"] == "uri"
