@@ -13,7 +13,7 @@ can import cog (schema fallback, ``cog serve --local`` workers) and later starts
 
 Packages come from the user's own configuration (pip.conf, PIP_*, uv.toml, UV_*), read by
 ``cog.rules.pylock.config`` and handed to pex as explicit flags: pex runs pip isolated
-(no pip.conf, no PIP_*), and knows nothing of uv's settings. Versions are uv.lock's.
+(no pip.conf, no PIP_*), and knows nothing of uv's settings. Versions are requirements-dev.txt's.
 Two builds from the same checkout and configuration give the same bytes.
 """
 
@@ -57,7 +57,7 @@ class Target:
     pythons: tuple[str, ...]
 
     def platforms(self) -> list[str]:
-        # A full version (3.11.0), so markers on python_full_version evaluate: uv.lock
+        # A full version (3.11.0), so markers on python_full_version evaluate: the pins
         # pins quart differently below and from 3.13.
         return [
             f"linux_{arch}-cp-{py}.0-cp{py.replace('.', '')}"
@@ -166,11 +166,13 @@ def build_wheel(work: Path, index: IndexConfig) -> Path:
 
 
 def locked_pins(work: Path) -> Path:
-    """uv.lock's versions as a constraints file: the pex ships what the tests ran with."""
-    pins = work / "uv-lock-pins.txt"
-    argv = [find_uv().path, "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes"]
-    argv += ["--format", "requirements-txt", "--output-file", str(pins)]
-    _run(argv, "exporting uv.lock's pins", cwd=ROOT)
+    """requirements-dev.txt's versions as a constraints file: the pex ships what the tests
+    ran with. Its markers stay (pip evaluates them per target); its hashes go (a pip
+    constraints file names versions only)."""
+    pins = work / "dev-pins.txt"
+    text = (ROOT / "requirements-dev.txt").read_text().replace("\\\n", " ")
+    lines = [line.split(" --hash=")[0].strip() for line in text.splitlines()]
+    pins.write_text("".join(f"{line}\n" for line in lines if line and not line.startswith("#")))
     return pins
 
 

@@ -21,20 +21,33 @@ bootstrap_system_packages() {
 }
 
 bootstrap_python_env() {
+  # The dev environment is requirements-dev.txt: every package pinned with its sha256 and
+  # no index host named, so it installs the same from whatever index the machine is
+  # configured with. Regenerate it after changing pyproject.toml's dependencies:
+  #   .venv/bin/uv pip compile pyproject.toml --group dev --universal --generate-hashes \
+  #     --no-emit-index-url --no-emit-find-links -o requirements-dev.txt
   if ! command -v uv >/dev/null 2>&1 && [ ! -x .venv-tools/bin/uv ]; then
-    echo "== installing uv"
+    echo "== installing uv (the version requirements-dev.txt pins)"
     python3 -m venv .venv-tools
-    .venv-tools/bin/pip install -q uv
+    # uv's own entry of requirements-dev.txt, hashes included.
+    awk '/^uv==/ { found = 1 } found { print; if ($0 !~ /\\$/) exit }' requirements-dev.txt \
+      > .venv-tools/uv-requirement.txt
+    .venv-tools/bin/pip install -q --require-hashes -r .venv-tools/uv-requirement.txt
   fi
   local uv
   uv=$(command -v uv || echo .venv-tools/bin/uv)
   export UV="$uv"
-  # The dev environment resolves against the user's own index configuration (no index
-  # host is committed, so there is no uv.lock in the repository). uv reads uv.toml and
-  # UV_*; most machines configure pip, so pip's environment settings carry over.
+  # uv reads uv.toml and UV_*; most machines configure pip, so pip's environment
+  # settings carry over.
   [ -n "${PIP_INDEX_URL:-}" ] && [ -z "${UV_INDEX_URL:-}" ] && export UV_INDEX_URL="$PIP_INDEX_URL"
   [ -n "${PIP_EXTRA_INDEX_URL:-}" ] && [ -z "${UV_EXTRA_INDEX_URL:-}" ] && export UV_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL"
   [ -n "${PIP_FIND_LINKS:-}" ] && [ -z "${UV_FIND_LINKS:-}" ] && export UV_FIND_LINKS="$PIP_FIND_LINKS"
-  echo "== uv sync"
-  "$uv" sync --quiet
+  [ -x .venv/bin/python ] || "$uv" venv --quiet --prompt hermetic-cog .venv
+  # With the pins, the checkout itself, editable (cog, with rules/, runtime/ and
+  # third_party/ under it), built by the pinned setuptools. uv checks every hash the file
+  # gives; tests/test_dev_pins.py makes sure each package has one.
+  printf -- '-e %s\n' "$PWD" > .venv/checkout-requirement.txt
+  echo "== uv pip sync requirements-dev.txt"
+  "$uv" pip sync --quiet --python .venv/bin/python --no-build-isolation \
+    requirements-dev.txt .venv/checkout-requirement.txt
 }
