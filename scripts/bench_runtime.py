@@ -5,7 +5,7 @@ Rows: cold start to READY (the median of --boots starts, one ms-noisy sample say
 on a shared machine), sequential echo predictions (1 connection: req/s, p50, p99),
 8 concurrent connections (2xx/s and 409s), and cancel latency during time.sleep(10).
 Reference servers come from virtual environments made beforehand (see
-shared/notes/REFERENCE-SERVER.md), e.g.:
+CONTRIBUTING.md, Benchmarks), e.g.:
 
     python3 -m venv /tmp/ref023 && /tmp/ref023/bin/pip install cog==0.23.1 coglet==0.23.1
     python3 -m venv /tmp/ref016 && /tmp/ref016/bin/pip install cog==0.16.12

@@ -1,10 +1,10 @@
 """Dependency closure over Pre-Depends and Depends, the highest version across suites.
 
-Rules (notes/HERMETIC-DEBIAN.md): the first alternative that can be satisfied wins unless
-another is already in the set; a virtual name resolves through Provides; cycles (libc6 ↔
-libgcc-s1) are fine because a package is visited once; ``:any``/``:native`` qualifiers
-name the same package on a single-architecture image; a dependency on an excluded
-package (dpkg, debconf...) counts as met, since only maintainer scripts use them.
+Rules: the first alternative that can be satisfied wins unless another is already in the
+set; a virtual name resolves through Provides; cycles (libc6 ↔ libgcc-s1) are fine because
+a package is visited once; ``:any``/``:native`` qualifiers name the same package on a
+single-architecture image; a dependency on an excluded package (dpkg, debconf...) counts
+as met, since only maintainer scripts use them.
 """
 
 from __future__ import annotations

@@ -152,7 +152,7 @@ def test_push_pull_run_serve(
 
 
 def podman_env(root: Path, registry: Registry) -> dict[str, str]:
-    """podman configured as DESIGN.md says, with its storage and registries kept in root."""
+    """podman configured as CONTRIBUTING.md says, with its storage and registries kept in root."""
     (root / "containers.conf").write_text(
         "[containers]\n"
         'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n'
