@@ -245,5 +245,5 @@ def literal_choices(tp: object, where: str) -> tuple[object, tuple[str | int, ..
             "Offer two or more values, or use a plain str/int input.",
         )
     nullable = len(literals) < len(members)
-    choices = tuple(typing.cast(list[str | int], values))
+    choices = tuple(typing.cast("list[str | int]", values))
     return (typing.Optional[base] if nullable else base), choices  # noqa: UP045 (a runtime value)
