@@ -117,6 +117,9 @@ def _prepare(
             settings.project_dir,
         )
     started.clear()
+    if settings.setup_error is not None:  # nothing to run: /health-check says why
+        _spawn.confirm(early, None)
+        return settings, None
     prestarted = _spawn.confirm(early, settings)
     if prestarted is not None:
         started.append(prestarted)

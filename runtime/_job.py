@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import enum
+import logging
 import signal
 import time
 from collections.abc import Callable
@@ -16,6 +18,12 @@ from cog.runtime._prediction import Prediction
 
 if TYPE_CHECKING:
     from cog.runtime._workers import Worker
+
+log = logging.getLogger("cog.runtime")
+
+# Seconds a worker process may take to start its Python and the runtime, before the
+# model's import (and COG_SETUP_TIMEOUT's clock) begins; only when a timeout is set.
+STARTUP_LIMIT = 30.0
 
 
 class AtCapacity(Exception):  # noqa: N818
@@ -89,3 +97,46 @@ def how_it_ended(code: int | None) -> str:
         except ValueError:
             return f"was killed by signal {-code}"
     return f"exited (exit code {code})"
+
+
+class ReplacementBudget:
+    """Dead workers are replaced at most ``limit`` times within any ``window`` seconds."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        self._limit = limit
+        self._window = window
+        self._replaced: collections.deque[float] = collections.deque()  # when, monotonic
+
+    def allow(self) -> bool:
+        """Count a replacement against the budget; False once the rate is exceeded."""
+        now_ = time.monotonic()
+        replaced = self._replaced
+        while replaced and now_ - replaced[0] > self._window:
+            replaced.popleft()
+        if len(replaced) >= self._limit:
+            message = "workers died %d times within %gs: giving up (DEFUNCT)"
+            log.error(message, len(replaced) + 1, self._window)
+            return False
+        replaced.append(now_)
+        return True
+
+
+async def setup_deadline(
+    worker: Worker, spawned: float, timeout: float, done: trio.Event
+) -> str | None:
+    """Wait for ``done`` within COG_SETUP_TIMEOUT; None if it came, else what was late.
+
+    The clock starts when the worker begins importing the model (its import counts, the
+    runtime's own interpreter startup does not); a worker that never gets that far is
+    given up on after the timeout or STARTUP_LIMIT from its spawn, whichever is longer.
+    """
+    startup = max(timeout, STARTUP_LIMIT)
+    with trio.move_on_after(max(0.0, startup - (time.monotonic() - spawned))):
+        await worker.importing.wait()
+    if not worker.importing.is_set():
+        return "the worker's startup"
+    left = timeout - (time.monotonic() - worker.importing_since)
+    with trio.move_on_after(max(0.0, left)):
+        await done.wait()
+        return None
+    return "setup" if worker.loaded else "the model's import"

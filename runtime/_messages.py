@@ -74,6 +74,7 @@ class Loaded(_Frame):
 
     signature: Signature | None
     error: str | None = None
+    concurrency: int | None = None  # the entry point's @concurrent(max=N), if it has one
 
 
 @dataclass(frozen=True, **SLOTS)

@@ -23,7 +23,15 @@ from collections.abc import Callable
 import trio
 from cog.runtime._encode import printable
 from cog.runtime._files import has_file_inputs
-from cog.runtime._job import AtCapacity, Job, PoolStatus, SetupState, how_it_ended
+from cog.runtime._job import (
+    AtCapacity,
+    Job,
+    PoolStatus,
+    ReplacementBudget,
+    SetupState,
+    how_it_ended,
+    setup_deadline,
+)
 from cog.runtime._messages import (
     Done,
     HealthResult,
@@ -36,7 +44,7 @@ from cog.runtime._messages import (
     Status,
 )
 from cog.runtime._prediction import Prediction, now
-from cog.runtime._spawn import Prestarted, WorkerSpec
+from cog.runtime._spawn import Prestarted, WorkerSpec, discard
 from cog.runtime._workers import Listener, Worker
 
 from cog._signature.model import Mode, Signature
@@ -52,9 +60,6 @@ log = logging.getLogger("cog.runtime")
 # max_replacements and replacement_window.)
 MAX_REPLACEMENTS = 10
 REPLACEMENT_WINDOW = 60.0
-# Seconds a worker process may take to start its Python and the runtime, before the
-# model's import (and COG_SETUP_TIMEOUT's clock) begins; only when a timeout is set.
-STARTUP_LIMIT = 30.0
 
 WorkerFactory = typing.Callable[[WorkerSpec, Listener, int, "Prestarted | None"], Worker]
 
@@ -63,14 +68,18 @@ class Pool(Listener):
     def __init__(self, spec: WorkerSpec, capacity: int, setup_timeout: float | None,
                  cancel_grace: float, prestarted: Prestarted | None = None, *,
                  replacements: tuple[int, float] = (MAX_REPLACEMENTS, REPLACEMENT_WINDOW),
-                 worker_factory: WorkerFactory = Worker,
+                 worker_factory: WorkerFactory = Worker, capacity_fixed: bool = False,
+                 setup_error: str | None = None,
                  ) -> None:  # fmt: skip
+        """``capacity``: predictions at once, unless the model's @concurrent(max=N) says
+        otherwise and ``capacity_fixed`` is False (COG_MAX_CONCURRENCY was not given).
+        ``setup_error``: setup fails with it, no worker started (the model is not there)."""
         self.spec = spec
-        self._max_replacements, self._replacement_window = replacements
-        self._replaced: collections.deque[float] = collections.deque()  # when, monotonic
+        self._replacements = ReplacementBudget(*replacements)
         self._prestarted = prestarted  # worker 0, started before the server imported trio
         self._new_worker = worker_factory
         self._capacity = capacity
+        self._capacity_fixed = capacity_fixed
         self.setup_timeout = setup_timeout
         self.cancel_grace = cancel_grace
         self._signature: Signature | None = None
@@ -91,6 +100,7 @@ class Pool(Listener):
         self._free: collections.deque[Worker] = collections.deque()  # one entry per idle lane
         self._nursery: trio.Nursery | None = None
         self._stopping = False
+        self._setup_error = setup_error
 
     # What the server reads
 
@@ -153,6 +163,14 @@ class Pool(Listener):
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             self._setup.started_at = now()
+            if self._setup_error is not None:
+                if self._prestarted is not None:
+                    discard(self._prestarted)
+                log.error("setup failed: %s", self._setup_error)
+                self.load_error = self._setup_error
+                self._fail_setup(self._setup_error)
+                task_status.started()
+                return
             prestarted = self._prestarted
             started = prestarted.started if prestarted is not None else time.monotonic()
             self._spawn(0)
@@ -185,7 +203,7 @@ class Pool(Listener):
         # Worker 0's clock: a model whose import never returns fails too, instead of
         # staying STARTING for ever.
         worker = self._workers[0]
-        late = await _setup_deadline(worker, started, timeout, self._setup_done)
+        late = await setup_deadline(worker, started, timeout, self._setup_done)
         if late is not None:
             if not self._loaded.is_set():
                 self.load_error = f"{late} did not finish within COG_SETUP_TIMEOUT={timeout:g}s"
@@ -194,7 +212,7 @@ class Pool(Listener):
     async def _watch_replacement(self, worker: Worker, timeout: float) -> None:
         """A replacement not ready within COG_SETUP_TIMEOUT is killed (and, never having
         been ready, leaves its slot dead) instead of holding the slot for ever."""
-        late = await _setup_deadline(worker, time.monotonic(), timeout, worker.became_ready)
+        late = await setup_deadline(worker, time.monotonic(), timeout, worker.became_ready)
         if late is not None and worker.alive and not worker.ever_ready:
             message = "replacement worker %d: %s did not finish within COG_SETUP_TIMEOUT=%gs"
             log.warning(message, worker.index, late, timeout)
@@ -222,6 +240,8 @@ class Pool(Listener):
         self._loaded.set()
         if self._signature is None:
             self._signature = message.signature
+            if message.concurrency is not None and not self._capacity_fixed:
+                self._capacity = message.concurrency
             self._file_inputs = has_file_inputs(message.signature)
             extra = 0 if message.signature.is_async else self._capacity - 1
             for index in range(1, 1 + extra):
@@ -286,7 +306,7 @@ class Pool(Listener):
                 self._fail_setup(f"the worker process {how_it_ended(code)} during setup")
             return
         if worker.index < len(self._workers) and self._workers[worker.index] is worker:
-            if not worker.ever_ready or not self._may_replace():
+            if not worker.ever_ready or not self._replacements.allow():
                 self._mark_defunct(worker)
                 return
             log.warning("worker %d exited (code %s); starting a replacement", worker.index, code)
@@ -296,19 +316,6 @@ class Pool(Listener):
         if worker.alive:
             self._free.append(worker)
             self._pump()
-
-    def _may_replace(self) -> bool:
-        """Count a replacement against the budget; False once the rate is exceeded."""
-        now_ = time.monotonic()
-        replaced = self._replaced
-        while replaced and now_ - replaced[0] > self._replacement_window:
-            replaced.popleft()
-        if len(replaced) >= self._max_replacements:
-            message = "workers died %d times within %gs: giving up (DEFUNCT)"
-            log.error(message, len(replaced) + 1, self._replacement_window)
-            return False
-        replaced.append(now_)
-        return True
 
     def _mark_defunct(self, worker: Worker) -> None:
         worker.dead = True
@@ -398,24 +405,3 @@ class Pool(Listener):
             if worker.ready:
                 return await worker.healthcheck(timeout)
         return HealthResult(ok=True)
-
-
-async def _setup_deadline(
-    worker: Worker, spawned: float, timeout: float, done: trio.Event
-) -> str | None:
-    """Wait for ``done`` within COG_SETUP_TIMEOUT; None if it came, else what was late.
-
-    The clock starts when the worker begins importing the model (its import counts, the
-    runtime's own interpreter startup does not); a worker that never gets that far is
-    given up on after the timeout or STARTUP_LIMIT from its spawn, whichever is longer.
-    """
-    startup = max(timeout, STARTUP_LIMIT)
-    with trio.move_on_after(max(0.0, startup - (time.monotonic() - spawned))):
-        await worker.importing.wait()
-    if not worker.importing.is_set():
-        return "the worker's startup"
-    left = timeout - (time.monotonic() - worker.importing_since)
-    with trio.move_on_after(max(0.0, left)):
-        await done.wait()
-        return None
-    return "setup" if worker.loaded else "the model's import"

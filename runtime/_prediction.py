@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import collections
 import datetime
 import math
-import uuid
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -19,8 +18,17 @@ from cog._signature.model import Mode, Primitive, Signature
 EVENT_TYPES = frozenset({"start", "output", "logs", "completed"})
 
 
+_last_id = 0
+
+
 def new_id() -> str:
-    return base64.b32encode(uuid.uuid4().bytes).decode().lower().rstrip("=")
+    """An id for a prediction the client named none for, as the reference makes them:
+    ``pred_`` and the time in nanoseconds since the epoch, in hex. Strictly increasing
+    here, so that two predictions in the same nanosecond (or after the clock stepped
+    back) still get two ids."""
+    global _last_id  # noqa: PLW0603 (one counter per server process)
+    _last_id = max(time.time_ns(), _last_id + 1)
+    return f"pred_{_last_id:x}"
 
 
 def now() -> str:
@@ -87,22 +95,29 @@ class Request:
 
 
 class EventLog:
-    """Live fan-out to subscribers plus a bounded history for reconnecting clients."""
+    """Live fan-out to subscribers plus a bounded history for reconnecting clients.
+
+    Capacity 0 (COG_STREAM_HISTORY_CAPACITY=0) keeps no history and so drops nothing a
+    subscriber should hear of: one that joins late gets the events from then on, with
+    ``completed`` last, as the reference's (no "replay truncated" error).
+    """
 
     def __init__(self, capacity: int) -> None:
         self._history: collections.deque[Event] = collections.deque(maxlen=capacity)
         self._total = 0
         self._subscribers: list[trio.MemorySendChannel[Event]] = []
         self._closed = False
+        self._completed: Event | None = None
 
     def emit(self, event: Event) -> None:
-        self._total += 1
         if self._history.maxlen:
+            self._total += 1
             self._history.append(event)
         for channel in self._subscribers:
             channel.send_nowait(event)
         if event.name == "completed":
             self._closed = True
+            self._completed = event
             for channel in self._subscribers:
                 channel.close()
             self._subscribers.clear()
@@ -111,6 +126,8 @@ class EventLog:
         """(replayed events, live channel or None when already completed, events skipped)."""
         replay = list(self._history)
         skipped = self._total - len(replay)
+        if not replay and self._completed is not None:
+            replay = [self._completed]  # no history kept: the end is still told
         if self._closed:
             return replay, None, skipped
         send, receive = trio.open_memory_channel[Event](math.inf)

@@ -21,14 +21,13 @@ from cog.runtime._files import (
     resolve_files,
 )
 from cog.runtime._messages import Done, OutputFile, Status
-from cog.runtime._pool import AtCapacity, Job, Pool
+from cog.runtime._pool import AtCapacity, Job, Pool, PoolStatus
 from cog.runtime._prediction import Prediction, Request
 from cog.runtime._spawn import Prestarted, WorkerSpec
 from cog.runtime._user_health import UserHealth
 from cog.runtime._webhooks import send_webhooks
 from cog.runtime.settings import Settings
 
-from cog._sdk.useragent import get_user_agent
 from cog._signature.model import Mode, OutputKind
 from cog._version import __version__
 
@@ -47,14 +46,16 @@ class Service:
             if ref:
                 spec = WorkerSpec(str(settings.project_dir), ref, mode, settings.weights, python)
                 capacity = settings.max_concurrency if mode is Mode.PREDICT else 1
+                fixed = mode is Mode.TRAIN or settings.concurrency_from_env
                 adopt = prestarted if prestarted is not None and prestarted.spec == spec else None
                 self.pools[mode] = Pool(
                     spec, capacity, settings.setup_timeout, settings.cancel_grace, adopt,
                     replacements=(settings.max_replacements, settings.replacement_window),
+                    capacity_fixed=fixed, setup_error=settings.setup_error,
                 )  # fmt: skip
         self._user_health = {mode: UserHealth(pool) for mode, pool in self.pools.items()}
         self.fetcher = Fetcher(
-            settings.user_agent or get_user_agent(),
+            settings.user_agent or f"cog/{__version__}",
             settings.download_timeout,
             settings.max_input_file_bytes,
         )
@@ -182,7 +183,8 @@ class Service:
                     kwargs = await fetch_inputs(
                         pool.signature, kwargs, self.fetcher, workdir, job.finished
                     )
-                except InputFileError as exc:  # fails the prediction, as the reference's
+                except InputFileError as exc:
+                    prediction.input_error = (exc.field, exc.message)
                     pool.abandon(
                         job, Done(prediction.id, Status.FAILED, None, exc.message, {}, 0.0)
                     )
@@ -220,20 +222,23 @@ class Service:
         if pool is None:
             body["status"] = "SETUP_FAILED"
         else:
-            body["status"] = self._status(pool, body)
+            body["status"] = await self._status(pool, body)
             body["setup"] = pool.setup_report()
+        # The reference's keys: its runtime ("coglet", this runtime here), the SDK, Python.
         body["version"] = {
-            "hermetic-cog": __version__,
-            "cog": __version__,
+            "coglet": __version__,
+            "python_sdk": __version__,
             "python": platform.python_version(),
         }
         return body
 
-    def _status(self, pool: Pool, body: dict[str, object]) -> str:
+    async def _status(self, pool: Pool, body: dict[str, object]) -> str:
         status = pool.status()
-        if status.serving and pool.has_healthcheck:
+        # As the reference: the model's healthcheck() runs while it is READY (BUSY says
+        # enough), on every request; see _user_health.
+        if status is PoolStatus.READY and pool.has_healthcheck:
             assert self._nursery is not None
-            result = self._user_health[pool.mode].latest(self._nursery)
+            result = await self._user_health[pool.mode].check(self._nursery)
             if not result.ok:
                 body["user_healthcheck_error"] = result.error
                 return "UNHEALTHY"

@@ -1,12 +1,13 @@
-"""The model's own healthcheck(), run beside /health-check instead of inside it.
+"""The model's own healthcheck(), run for /health-check as the reference runs it.
 
-/health-check is what a livenessProbe and a load balancer poll, often every second and
-with a one-second timeout. Asking the worker on each request would make the answer as slow
-as the model's healthcheck() (up to its 5 s timeout, and slower still while a busy worker
-holds the GIL), and a slow liveness answer gets a healthy pod restarted. So the request
-reads the last result, and a stale one is refreshed in the background, at most one
-refresh at a time: the answer never waits on a worker, and is at most about MAX_AGE plus
-one healthcheck() old. Until the first result the model counts as healthy.
+While the model is READY (set up, a slot free), each /health-check asks the model's
+healthcheck() and answers with what it says: UNHEALTHY with "Healthcheck failed:
+user-defined healthcheck returned False", or "... timed out after 5.0 seconds" when it
+takes longer than TIMEOUT. A result is never kept for a later request, so the answer
+right after setup, and after each prediction, is the model's verdict of that moment.
+Requests that arrive while a healthcheck() is running share its result instead of
+queueing more calls into the model. The check runs in the service's nursery: a client
+that hangs up does not cancel it for the others waiting on it.
 """
 
 from __future__ import annotations
@@ -15,27 +16,34 @@ import trio
 from cog.runtime._messages import HealthResult
 from cog.runtime._pool import Pool
 
-MAX_AGE = 1.0  # seconds a result is reused before a request triggers a refresh
 TIMEOUT = 5.0  # a healthcheck() that takes longer counts as failed
+
+
+class _Check:
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.result = HealthResult(ok=True)
 
 
 class UserHealth:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
-        self._result = HealthResult(ok=True)
-        self._checked_at = -float("inf")
-        self._refreshing = False
+        self._running: _Check | None = None
 
-    def latest(self, nursery: trio.Nursery) -> HealthResult:
-        """The last result; starts a refresh in ``nursery`` when it is stale."""
-        if not self._refreshing and trio.current_time() - self._checked_at > MAX_AGE:
-            self._refreshing = True
-            nursery.start_soon(self._refresh)
-        return self._result
+    async def check(self, nursery: trio.Nursery) -> HealthResult:
+        """What healthcheck() says now (joining the call already running, if any)."""
+        running = self._running
+        if running is None:
+            running = self._running = _Check()
+            nursery.start_soon(self._run, running)
+        await running.done.wait()
+        return running.result
 
-    async def _refresh(self) -> None:
+    async def _run(self, check: _Check) -> None:
         try:
-            self._result = await self._pool.healthcheck(timeout=TIMEOUT)
+            check.result = await self._pool.healthcheck(timeout=TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 (reported as the reference does)
+            check.result = HealthResult(ok=False, error=f"Healthcheck error: {exc}")
         finally:
-            self._checked_at = trio.current_time()
-            self._refreshing = False
+            self._running = None
+            check.done.set()

@@ -227,7 +227,10 @@ class Worker:
                 await self.send(CheckHealth())
                 with trio.move_on_after(timeout):
                     return await receive.receive()
-                return HealthResult(ok=False, error=f"healthcheck timed out after {timeout:g}s")
+                # The reference's words (and its one decimal: "after 5.0 seconds").
+                error = "Healthcheck failed: user-defined healthcheck timed out after"
+                error += f" {timeout:.1f} seconds"
+                return HealthResult(ok=False, error=error)
             finally:
                 self._health = None
 

@@ -50,6 +50,12 @@ class Settings:
     upload_url: str | None = None
     await_explicit_shutdown: bool = False
     max_concurrency: int = 1
+    # COG_MAX_CONCURRENCY was given: it outranks the entry point's @concurrent(max=N),
+    # which outranks cog.yaml's concurrency.max.
+    concurrency_from_env: bool = False
+    # cog.yaml names an entry point file that is not there: the server still starts and
+    # reports SETUP_FAILED with this (what is missing, and the hint) in setup.logs.
+    setup_error: str | None = None
     setup_timeout: float | None = None  # seconds; None: no timeout
     throttle_interval: float = DEFAULT_THROTTLE
     stream_history_capacity: int = DEFAULT_HISTORY
@@ -86,12 +92,13 @@ class Settings:
     ) -> Settings:
         """Settings for a server started in ``project_dir`` (default: the working directory).
 
-        Reads ``cog.yaml`` there for predict/train and concurrency.max (COG_MAX_CONCURRENCY
-        overrides it); ``COG_PREDICT_TYPE_STUB``/``COG_TRAIN_TYPE_STUB`` override the refs.
+        Reads ``cog.yaml`` there for predict/train and concurrency.max (the entry point's
+        @concurrent(max=N) overrides it, COG_MAX_CONCURRENCY both);
+        ``COG_PREDICT_TYPE_STUB``/``COG_TRAIN_TYPE_STUB`` override the refs.
         """
         env = os.environ if env is None else env
         project = (project_dir or Path.cwd()).resolve()
-        predict_ref, train_ref, concurrency = _from_cog_yaml(project)
+        predict_ref, train_ref, concurrency, setup_error = _from_cog_yaml(project)
         predict_ref = env.get("COG_PREDICT_TYPE_STUB") or predict_ref
         train_ref = env.get("COG_TRAIN_TYPE_STUB") or train_ref
         if port is None:
@@ -105,6 +112,7 @@ class Settings:
             upload_url=upload_url,
             await_explicit_shutdown=await_explicit_shutdown,
             max_concurrency=_int_env(env, "COG_MAX_CONCURRENCY", concurrency, minimum=1),
+            concurrency_from_env=_int_env(env, "COG_MAX_CONCURRENCY", 0, minimum=1, quiet=True) > 0,
             setup_timeout=_setup_timeout(env),
             throttle_interval=_float_env(env, "COG_THROTTLE_RESPONSE_INTERVAL", DEFAULT_THROTTLE),
             stream_history_capacity=_int_env(
@@ -119,34 +127,77 @@ class Settings:
             max_input_file_bytes=_int_env(
                 env, "COG_MAX_INPUT_FILE_BYTES", DEFAULT_MAX_INPUT_FILE_BYTES, minimum=1
             ),
+            setup_error=setup_error,
         )
 
 
-def _from_cog_yaml(project: Path) -> tuple[str | None, str | None, int]:
+def _from_cog_yaml(project: Path) -> tuple[str | None, str | None, int, str | None]:
+    """predict and train refs, concurrency.max, and the error that fails setup if any.
+
+    A cog.yaml that names an entry point file which does not exist is not the server's
+    to refuse (exit 1 would leave an orchestrator nothing to read): it serves, and
+    /health-check says SETUP_FAILED with the error naming the file. Any other invalid
+    cog.yaml stops the server with the error (a CogError).
+    """
     path = project / "cog.yaml"
     if not path.is_file():
-        return None, None, 1
+        return None, None, 1, None
     from cog.config import load_config  # noqa: PLC0415 (only needed when cog.yaml exists)
+    from cog.errors import ConfigError  # noqa: PLC0415
 
-    config = load_config(path)
-    return config.predict, config.train, max(1, config.concurrency_max)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        refs = _refs_if_a_file_is_missing(path, project)
+        if refs is None:
+            raise
+        return refs[0], refs[1], 1, str(exc)
+    return config.predict, config.train, max(1, config.concurrency_max), None
+
+
+def _refs_if_a_file_is_missing(path: Path, project: Path) -> tuple[str | None, str | None] | None:
+    """cog.yaml's run/predict and train refs, read plainly, when one of them names a file
+    that does not exist; None otherwise."""
+    from cog.config._yaml import YMap, YScalar, parse_yaml  # noqa: PLC0415
+    from cog.errors import CogError  # noqa: PLC0415
+
+    try:
+        doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, CogError):
+        return None
+    if not isinstance(doc, YMap):
+        return None
+    refs: dict[str, str] = {}
+    for key in ("run", "predict", "train"):
+        entry = doc.get(key)
+        scalar = entry.value if entry is not None else None
+        value = scalar.value if isinstance(scalar, YScalar) else None
+        if isinstance(value, str) and ":" in value:
+            refs[key] = value
+    predict, train = refs.get("run") or refs.get("predict"), refs.get("train")
+    named = [ref.split(":", 1)[0] for ref in (predict, train) if ref]
+    if all((project / file).is_file() for file in named):
+        return None
+    return predict, train
 
 
 def _warn(name: str, value: str, default: object) -> None:
     log.warning("ignoring invalid %s=%r; using %r", name, value, default)
 
 
-def _int_env(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+def _int_env(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int, quiet: bool = False
+) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = int(raw.strip())
     except ValueError:
-        _warn(name, raw, default)
-        return default
+        value = minimum - 1
     if value < minimum:
-        _warn(name, raw, default)
+        if not quiet:
+            _warn(name, raw, default)
         return default
     return value
 

@@ -20,7 +20,8 @@ import traceback
 from typing import Any
 
 from cog.runtime._capture import Capture
-from cog.runtime._encode import keep_files_under, printable
+from cog.runtime._concurrency import concurrent_max
+from cog.runtime._encode import printable
 from cog.runtime._messages import (
     Cancel,
     CheckHealth,
@@ -105,6 +106,9 @@ def _setup_call(signature: Signature, target: object, args: argparse.Namespace) 
     return setup(**kwargs)
 
 
+HEALTHCHECK_FALSE = "Healthcheck failed: user-defined healthcheck returned False"
+
+
 def _has_healthcheck(obj: object) -> bool:
     """Only a healthcheck() the user wrote is worth a round trip per health request."""
     from cog._sdk.predictor import user_method_owner  # noqa: PLC0415
@@ -126,9 +130,9 @@ def _healthcheck(instance: object, loop: asyncio.AbstractEventLoop | None) -> He
             else:
                 result = asyncio.run(_await_value(result))
     except Exception as exc:  # noqa: BLE001 (reported to the health endpoint)
-        return HealthResult(ok=False, error=f"healthcheck raised {type(exc).__name__}: {exc}")
-    if result is False:
-        return HealthResult(ok=False, error="healthcheck returned False")
+        return HealthResult(ok=False, error=f"Healthcheck failed: {type(exc).__name__}: {exc}")
+    if result is False:  # the reference's words
+        return HealthResult(ok=False, error=HEALTHCHECK_FALSE)
     return HealthResult(ok=True)
 
 
@@ -143,7 +147,6 @@ def main(argv: list[str] | None = None) -> None:
     reader = BlockingReader(args.read_fd)
     capture = Capture(writer.send)
     os.chdir(args.project_dir)
-    keep_files_under(args.project_dir)
     writer.send(Importing())
     try:
         signature, obj = _load(args)
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         capture.finish(None)
         writer.send(Loaded(None, printable(f"{type(exc).__name__}: {exc}")))
         return
-    writer.send(Loaded(signature))
+    writer.send(Loaded(signature, concurrency=concurrent_max(obj, Mode(args.mode))))
     # Cancellation arrives as SIGUSR1 from our own control thread; block it until a
     # prediction is actually running.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})

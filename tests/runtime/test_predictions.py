@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import re
 
 import pytest
 import requests
@@ -34,7 +35,7 @@ def test_sync_prediction_returns_the_whole_prediction_object(shared: ServerFacto
         _iso(body[k]) for k in ("created_at", "started_at", "completed_at")
     )
     assert created <= started <= completed
-    assert len(body["id"]) == 26
+    assert re.fullmatch(r"pred_[0-9a-f]+", body["id"])  # the reference's generated ids
 
 
 def test_defaults_are_filled_and_id_is_kept(shared: ServerFactory) -> None:

@@ -116,7 +116,9 @@ def test_await_explicit_shutdown_ignores_sigterm() -> None:
 
 
 def test_an_invalid_cog_yaml_is_a_clear_error(tmp_path: Path) -> None:
-    (tmp_path / "cog.yaml").write_text('build:\n  python_version: "3.11"\nrun: "nope.py:X"\n')
+    # (A missing run.py is not this: the server serves SETUP_FAILED, test_server_semantics.)
+    (tmp_path / "run.py").write_text("")
+    (tmp_path / "cog.yaml").write_text('build:\n  python_versoin: "3.11"\nrun: "run.py:X"\n')
     result = subprocess.run(
         [sys.executable, "-m", "cog.runtime", "--host", "127.0.0.1"],
         cwd=tmp_path,
@@ -127,6 +129,6 @@ def test_an_invalid_cog_yaml_is_a_clear_error(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 1
-    assert "cog.yaml:3" in result.stderr
-    assert "nope.py" in result.stderr
+    assert "cog.yaml:2" in result.stderr
+    assert "python_versoin" in result.stderr
     assert "Traceback" not in result.stderr

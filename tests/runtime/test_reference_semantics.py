@@ -75,15 +75,17 @@ def test_sse_metric_modes_are_named_as_the_reference_names_them(shared: ServerFa
 
 
 def test_sse_replay_truncated_event_says_so_and_how_many(server: ServerFactory) -> None:
-    srv = server("outputs.py:SlowStreamRunner", stream_history_capacity=0)
-    started = requests.put(
-        f"{srv.url}/predictions/t1", json={"input": {"seconds": 1.0}}, headers=ASYNC, timeout=30
-    )
-    assert started.status_code == 202, started.text
-    srv.wait_for("BUSY")
-    again = requests.put(
-        f"{srv.url}/predictions/t1", json={"input": {"seconds": 1.0}}, headers=SSE, timeout=30
-    )
+    # One event kept: by the time the first stream has seen "first", "start" is dropped.
+    srv = server("outputs.py:SlowStreamRunner", stream_history_capacity=1)
+    body = {"input": {"seconds": 1.0}}
+    with requests.put(
+        f"{srv.url}/predictions/t1", json=body, headers=SSE, timeout=30, stream=True
+    ) as first:
+        assert first.status_code == 200
+        for line in first.iter_lines():
+            if line == b"event: output":
+                break
+        again = requests.put(f"{srv.url}/predictions/t1", json=body, headers=SSE, timeout=30)
     events = _sse_events(again)
     assert [n for n, _ in events] == ["error"]
     assert events[0][1]["message"] == "SSE stream replay truncated"

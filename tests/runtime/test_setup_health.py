@@ -23,7 +23,7 @@ def test_ready_health_reports_setup_and_versions(shared: ServerFactory) -> None:
     completed = datetime.datetime.fromisoformat(setup["completed_at"])
     assert started.tzinfo is not None
     assert started <= completed
-    assert set(body["version"]) >= {"cog", "python"}
+    assert set(body["version"]) >= {"coglet", "python_sdk", "python"}
 
 
 def test_setup_failure_keeps_the_logs_and_answers_503(server: ServerFactory) -> None:
@@ -129,4 +129,5 @@ def test_setup_logs_appear_once_with_several_workers(server: ServerFactory) -> N
 def test_async_healthcheck_runs_on_the_model_loop(server: ServerFactory) -> None:
     # healthcheck() returns False exactly when it runs on the model's own loop.
     srv = server("sleepy.py:AsyncUnhealthy", ready=False)
-    assert srv.wait_for("UNHEALTHY")["user_healthcheck_error"] == "healthcheck returned False"
+    error = srv.wait_for("UNHEALTHY")["user_healthcheck_error"]
+    assert error == "Healthcheck failed: user-defined healthcheck returned False"
