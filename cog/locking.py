@@ -285,7 +285,8 @@ def resolve_lock(
     arch, machine = _parse_platform(platform)
     old = previous if previous is not None and previous.target.arch == arch else None
     minor = standalone.minor_of(spec.python_version.strip())
-    old_debs = {p.name: p.version for p in old.debian} if old else {}
+    # The compilers' pins are kept too; where a name is in both, the image's version.
+    old_debs = {p.name: p.version for p in (*old.build_debian, *old.debian)} if old else {}
     kept_debs = _kept(upgrade, list(old_debs))
 
     def resolve_debs(suite: Suite, extra: Sequence[str] = ()) -> tuple[DebPackage, ...]:
@@ -304,7 +305,7 @@ def resolve_lock(
     if spec.base_image is None:
         plan = _plan_interpreter(spec, arch, old, upgrade, resolve_debs)
         glibc, codename = plan.suite.glibc, plan.suite.codename
-    old_wheels = [*old.python, *old.runtime] if old else []
+    old_wheels = [*old.python, *old.sdist, *old.runtime] if old else []
     keep = _kept(upgrade, [w.name for w in old_wheels])
     # uv runs in its own processes: resolve the wheels while the Debian indexes are read.
     python_target = PythonTarget(minor, uv_platform(machine, glibc))
@@ -334,6 +335,7 @@ def resolve_lock(
             resolve_debs=None if plan is None else partial(resolve_debs, plan.suite),
             standalone=plan is not None and plan.build is not None,
             options=[line for line in spec.requirements if line.startswith("-")],
+            previous=[w for w in (old.build_python if old else ()) if _kept(upgrade, [w.name])],
         )
     lock = Lock(
         inputs_sha256=checksum,

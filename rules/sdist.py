@@ -132,7 +132,9 @@ def lock_build_requirements(
     target: Target,
     index: IndexConfig,
     fetch: Fetcher,
+    *,
     options: Sequence[str] = (),
+    previous: Sequence[Wheel] = (),
 ) -> SdistLock:
     """Each sdist's build requirements, resolved as wheels for the target (one resolve per
     distinct set), pinned into the sdist's ``build_requires``."""
@@ -145,7 +147,11 @@ def lock_build_requirements(
     urls: dict[str, str] = {}
     for requires, group in sorted(by_requires.items()):
         try:
-            packages = run_uv_compile([*options, *requires], target, index) if requires else []
+            packages = (
+                run_uv_compile([*options, *requires], target, index, preferences=previous)
+                if requires
+                else []
+            )
         except LockError as e:
             names = ", ".join(f"{s.name} {s.version}" for s in group)
             raise LockError(
@@ -182,10 +188,12 @@ def lock_sdists(
     resolve_debs: Callable[[Sequence[str]], tuple[DebPackage, ...]] | None,
     standalone: bool,
     options: Sequence[str] = (),
+    previous: Sequence[Wheel] = (),
 ) -> SdistLock:
     """Everything the builds of ``sdists`` need, pinned: their build requirements as wheels
     and, through ``resolve_debs`` (extra roots -> the suite's closure), the compilers.
-    ``options`` are the requirements' own index lines (--extra-index-url ...)."""
+    ``options`` are the requirements' own index lines (--extra-index-url ...); the
+    ``previous`` build wheels are kept where they still fit, as the model's are."""
     if resolve_debs is None:
         names = ", ".join(s.name for s in sdists)
         raise LockError(
@@ -198,6 +206,8 @@ def lock_sdists(
     def fetch_sdist(sdist: Sdist) -> Path:
         return fetch([urls[sdist.sha256]], sdist.sha256, sdist.size, cache)
 
-    locked = lock_build_requirements(sdists, target, index, fetch_sdist, options)
+    locked = lock_build_requirements(
+        sdists, target, index, fetch_sdist, options=options, previous=previous
+    )
     debs = resolve_debs(compiler_roots(target.python_version, standalone=standalone))
     return replace(locked, build_debian=debs)

@@ -190,6 +190,7 @@ def test_the_build_cache_key_follows_the_build_environment() -> None:
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIndex]:
     root = tmp_path_factory.mktemp("sdist-index")
     pure_sdist(root)
+    pure_sdist(root, "1.1")
     cext_sdist(root)
     with serving_index(root) as served:
         yield served
@@ -226,3 +227,25 @@ def test_lock_pins_sdists_build_requirements_and_compilers_without_a_host_name(
     assert "://" not in text
     # Re-locking unchanged inputs is a no-op.
     assert not lock_project(project, progress=NullProgress()).changed
+
+
+@pytest.mark.integration
+@pytest.mark.network
+def test_a_relock_keeps_the_sdists_pins_unless_upgraded(
+    make_project: MakeProject, index: LocalIndex, cog_cache: Path
+) -> None:
+    project = make_project(
+        'build:\n  python_version: "3.11"\n  python_requirements: requirements.txt\n'
+        "predict: predict.py:Predictor\n"
+    )
+    requirements = project / "requirements.txt"
+    requirements.write_text(f"--extra-index-url {index.simple}\n{PURE_NAME}<1.1\n")
+    first = lock_project(project, progress=NullProgress()).lock
+    assert [(s.name, s.version) for s in first.sdist] == [(PURE_NAME, "1.0")]
+    requirements.write_text(f"--extra-index-url {index.simple}\n{PURE_NAME}\n")
+    kept = lock_project(project, progress=NullProgress()).lock
+    assert [s.version for s in kept.sdist] == ["1.0"]
+    assert kept.build_python == first.build_python
+    assert kept.build_debian == first.build_debian
+    upgraded = lock_project(project, upgrade=True, progress=NullProgress()).lock
+    assert [s.version for s in upgraded.sdist] == ["1.1"]
