@@ -28,6 +28,7 @@ from cog.runtime._user_health import UserHealth
 from cog.runtime._webhooks import send_webhooks
 from cog.runtime.settings import Settings
 
+from cog._sdk.useragent import get_user_agent
 from cog._signature.model import Mode, OutputKind
 from cog._version import __version__
 
@@ -55,7 +56,7 @@ class Service:
                 )  # fmt: skip
         self._user_health = {mode: UserHealth(pool) for mode, pool in self.pools.items()}
         self.fetcher = Fetcher(
-            settings.user_agent or f"cog/{__version__}",
+            settings.user_agent or get_user_agent(),
             settings.download_timeout,
             settings.max_input_file_bytes,
         )
@@ -183,8 +184,7 @@ class Service:
                     kwargs = await fetch_inputs(
                         pool.signature, kwargs, self.fetcher, workdir, job.finished
                     )
-                except InputFileError as exc:
-                    prediction.input_error = (exc.field, exc.message)
+                except InputFileError as exc:  # fails the prediction, as the reference's
                     pool.abandon(
                         job, Done(prediction.id, Status.FAILED, None, exc.message, {}, 0.0)
                     )

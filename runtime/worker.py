@@ -21,7 +21,7 @@ from typing import Any
 
 from cog.runtime._capture import Capture
 from cog.runtime._concurrency import concurrent_max
-from cog.runtime._encode import printable
+from cog.runtime._encode import keep_files_under, printable
 from cog.runtime._messages import (
     Cancel,
     CheckHealth,
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     reader = BlockingReader(args.read_fd)
     capture = Capture(writer.send)
     os.chdir(args.project_dir)
+    keep_files_under(args.project_dir)
     writer.send(Importing())
     try:
         signature, obj = _load(args)
