@@ -27,7 +27,6 @@ from cog._run.inputs import (
     input_properties,
     type_inputs,
 )
-from cog._run.logstream import log_webhook
 from cog._run.outputs import Rendered, render_prediction
 from cog._run.reaper import reap_stale, state_root
 from cog._run.rootfs import unpacked_rootfs
@@ -177,32 +176,20 @@ def predict(
         check_required_inputs(inputs, schema, train)
     typed = type_inputs(inputs, properties)
     # One prediction: the server's own start and stop lines would only bury the model's.
+    # What the model prints reaches our stderr as it prints it: the runtime writes it to
+    # the container's own output too (as the reference's), which running_server hands us.
     quiet = dataclasses.replace(options, env={"COG_LOG_LEVEL": "warning", **options.env})
-    with (
-        running_server(image, quiet, progress=progress) as (_, client),
-        log_webhook(_write_stderr) as (webhook, show_logs),
-    ):
+    with running_server(image, quiet, progress=progress) as (_, client):
         prediction_id = secrets.token_hex(13)
-        request = {
-            "id": prediction_id,
-            "input": typed,
-            "webhook": webhook,
-            "webhook_events_filter": ["logs"],
-        }
+        request = {"id": prediction_id, "input": typed}
         try:
             body = client.predict(request, endpoint=endpoint)
         except KeyboardInterrupt:
             client.cancel(prediction_id, endpoint=endpoint)
             raise
-        show_logs(body.get("logs") or "")
     output_schema = _components(schema).get("TrainingOutput" if train else "Output", {})
     concatenate = output_schema.get("x-cog-array-display") == "concatenate"
     return render_prediction(body, output_path, concatenate=concatenate)
-
-
-def _write_stderr(text: str) -> None:
-    sys.stderr.write(text)
-    sys.stderr.flush()
 
 
 def image_schema(image: Image) -> dict[str, Any] | None:
