@@ -20,6 +20,12 @@ bootstrap_system_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# One package's entry of requirements-dev.txt, hashes included (a requirements file).
+pinned_entry() {
+  awk -v name="$1" '$0 ~ "^" name "==" { found = 1 } found { print; if ($0 !~ /\\$/) exit }' \
+    requirements-dev.txt
+}
+
 bootstrap_python_env() {
   # The dev environment is requirements-dev.txt: every package pinned with its sha256 and
   # no index host named, so it installs the same from whatever index the machine is
@@ -29,9 +35,7 @@ bootstrap_python_env() {
   if ! command -v uv >/dev/null 2>&1 && [ ! -x .venv-tools/bin/uv ]; then
     echo "== installing uv (the version requirements-dev.txt pins)"
     python3 -m venv .venv-tools
-    # uv's own entry of requirements-dev.txt, hashes included.
-    awk '/^uv==/ { found = 1 } found { print; if ($0 !~ /\\$/) exit }' requirements-dev.txt \
-      > .venv-tools/uv-requirement.txt
+    pinned_entry uv > .venv-tools/uv-requirement.txt
     .venv-tools/bin/pip install -q --require-hashes -r .venv-tools/uv-requirement.txt
   fi
   local uv
@@ -47,6 +51,9 @@ bootstrap_python_env() {
   # third_party/ under it), built by the pinned setuptools. uv checks every hash the file
   # gives; tests/test_dev_pins.py makes sure each package has one.
   printf -- '-e %s\n' "$PWD" > .venv/checkout-requirement.txt
+  # The editable build needs setuptools in .venv before the sync that installs it.
+  pinned_entry setuptools > .venv/setuptools-requirement.txt
+  "$uv" pip install --quiet --python .venv/bin/python --no-deps -r .venv/setuptools-requirement.txt
   echo "== uv pip sync requirements-dev.txt"
   "$uv" pip sync --quiet --python .venv/bin/python --no-build-isolation \
     requirements-dev.txt .venv/checkout-requirement.txt
