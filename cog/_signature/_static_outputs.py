@@ -33,6 +33,7 @@ __all__ = ["output_spec", "returns_any"]
 
 _REQUIRED = {f"{m}.Required" for m in ("typing", "typing_extensions")}
 _NOT_REQUIRED = {f"{m}.NotRequired" for m in ("typing", "typing_extensions")}
+_FIELD_CALLS = {"pydantic.Field", "dataclasses.field"}
 
 
 def output_spec(module: Module, site: Site, expr: ast.expr | None) -> OutputSpec:
@@ -169,12 +170,14 @@ def _element(  # noqa: PLR0911 (one return per annotation shape)
 def _model_spec(module: Module, at: Site, cls: ast.ClassDef, depth: int) -> ModelSpec:
     fields: dict[str, FieldType] = {}
     defaults: dict[str, object] = {}
+    optional: list[str] = []
     for base in cls.bases:
         local = module.lookup_class(base)
         if local is not None and is_model(local[0], local[1], 0):
             inherited = _model_spec(local[0], at, local[1], depth)
             fields.update(inherited.fields)
             defaults.update(inherited.defaults)
+            optional.extend(n for n in inherited.optional if n not in optional)
     for stmt in cls.body:
         if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name)):
             continue
@@ -184,10 +187,36 @@ def _model_spec(module: Module, at: Site, cls: ast.ClassDef, depth: int) -> Mode
         field_at = Site(module.display, stmt.lineno, f"{cls.name}.{name}", at.param)
         fields[name] = _model_field(module, field_at, stmt.annotation, depth)
         defaults.pop(name, None)
+        if name in optional:
+            optional.remove(name)
         if stmt.value is not None:
-            # A literal is the default; Field(...)/field(...) is left to the import.
-            defaults[name] = _eval.literal(module, field_at, stmt.value)
-    return ModelSpec(cls.name, tuple(fields.items()), tuple(defaults.items()))
+            _field_default(module, field_at, name, stmt.value, defaults=defaults, optional=optional)
+    return ModelSpec(cls.name, tuple(fields.items()), tuple(defaults.items()), tuple(optional))
+
+
+def _field_default(
+    module: Module,
+    at: Site,
+    name: str,
+    value: ast.expr,
+    *,
+    defaults: dict[str, object],
+    optional: list[str],
+) -> None:
+    """A model field's default: a literal, or pydantic's Field() / dataclasses' field()
+    with a literal default (a default_factory makes the field optional, ``...`` required)."""
+    call = value if isinstance(value, ast.Call) else None
+    if call is None or module.resolve(call.func) not in _FIELD_CALLS:
+        defaults[name] = _eval.literal(module, at, value)
+        return
+    keywords = {k.arg: k.value for k in call.keywords if k.arg is not None}
+    if "default_factory" in keywords:
+        optional.append(name)
+        return
+    given = keywords.get("default", call.args[0] if call.args else None)
+    if given is None or (isinstance(given, ast.Constant) and given.value is Ellipsis):
+        return  # no default: required
+    defaults[name] = _eval.literal(module, at, given)
 
 
 def _typed_dict_spec(module: Module, at: Site, cls: ast.ClassDef, depth: int) -> ModelSpec:
