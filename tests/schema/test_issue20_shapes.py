@@ -141,3 +141,15 @@ def test_accept_is_x_cog_accept(read: Any) -> None:
         "AcceptedAccept.run() input 'text': Input(accept=...) only means something for "
         "Path/File inputs",
     )
+
+
+@pytest.mark.unit
+def test_field_call_defaults(read: Any) -> None:
+    pydantic_model = _schemas(read("AcceptedPydanticFieldCallDefaults"))["PydanticFieldDefaults"]
+    assert pydantic_model["required"] == ["label"]
+    assert pydantic_model["properties"]["steps"]["default"] == 4
+    assert pydantic_model["properties"]["scale"]["default"] == 1.5
+    assert "default" not in pydantic_model["properties"]["tags"]  # a default_factory
+    cog_model = _schemas(read("AcceptedFieldCallDefaults"))["FieldDefaults"]
+    assert "required" not in cog_model
+    assert cog_model["properties"]["steps"]["default"] == 4
