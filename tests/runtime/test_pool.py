@@ -52,9 +52,11 @@ class FakeWorker:
         self.alive = self.ready = False
         self.listener.on_exit(cast(Worker, self), self.exit_code, stopping=False)
 
-    def set_up(self, sig: Signature, *, error: str | None = None) -> None:
+    def set_up(
+        self, sig: Signature, *, error: str | None = None, concurrency: int | None = None
+    ) -> None:
         self.loaded = True
-        self.listener.on_loaded(Loaded(sig))
+        self.listener.on_loaded(Loaded(sig, concurrency=concurrency))
         self.ready = self.ever_ready = error is None
         self.listener.on_setup_done(cast(Worker, self), SetupDone(error))
 
@@ -78,11 +80,17 @@ class FakeWorker:
 
 
 class Harness:
-    def __init__(self, capacity: int = 1, replacements: tuple[int, float] = (10, 60.0)) -> None:
+    def __init__(
+        self,
+        capacity: int = 1,
+        replacements: tuple[int, float] = (10, 60.0),
+        capacity_fixed: bool = False,
+    ) -> None:
         self.workers: list[FakeWorker] = []
         self.pool = Pool(
-            SPEC, capacity, None, 1.0, replacements=replacements, worker_factory=self._make
-        )
+            SPEC, capacity, None, 1.0, replacements=replacements, worker_factory=self._make,
+            capacity_fixed=capacity_fixed,
+        )  # fmt: skip
 
     def _make(
         self, spec: WorkerSpec, listener: Listener, index: int, prestarted: Prestarted | None
@@ -260,3 +268,29 @@ def test_file_inputs_wait_for_their_fetched_kwargs() -> None:
         assert [j.inputs for j in h.workers[0].jobs] == [{"doc": "/tmp/fetched"}]
 
     run(test)
+
+
+def test_the_models_concurrent_max_sets_the_slots_unless_fixed() -> None:
+    async def test(h: Harness, nursery: trio.Nursery) -> None:
+        h.workers[0].set_up(signature(is_async=True), concurrency=3)
+        assert h.pool.capacity == 3
+        assert [h.admit(f"p{i}") is not None for i in range(4)] == [True, True, True, False]
+
+    async def fixed(h: Harness, nursery: trio.Nursery) -> None:
+        h.workers[0].set_up(signature(is_async=True), concurrency=3)
+        assert h.pool.capacity == 2  # COG_MAX_CONCURRENCY was given
+
+    run(test)
+    run(fixed, capacity=2, capacity_fixed=True)
+
+
+def test_a_setup_error_fails_setup_without_a_worker() -> None:
+    async def main() -> None:
+        pool = Pool(SPEC, 1, None, 1.0, setup_error="cog.yaml: run.py does not exist")
+        async with trio.open_nursery() as nursery:
+            await nursery.start(pool.run)
+            assert pool.status() is PoolStatus.SETUP_FAILED
+            assert "run.py does not exist" in str(pool.setup_report()["logs"])
+            assert pool.load_error == "cog.yaml: run.py does not exist"
+
+    trio.run(main)
