@@ -176,7 +176,7 @@ class SdistBuilder:
             )
         require("bwrap", BuildError)
         task = self.progress.task(f"Building {sdist.name} {sdist.version} from its sdist")
-        rootfs = self._rootfs()
+        rootfs = self.rootfs()
         requires = _requires_of(self.lock, sdist)
         archive, *wheels = self.fetch([sdist, *requires])
         work = self.cache.temp_dir("sdist")
@@ -188,7 +188,8 @@ class SdistBuilder:
         task.finish(f"built {built.filename}")
         return built
 
-    def _rootfs(self) -> Path:
+    def rootfs(self) -> Path:
+        """The build rootfs (made once, then cached): read-only while a build runs."""
         debs = sorted(self.lock.build_debian, key=lambda d: d.name)
         key = layer_key(
             "sdist-rootfs",
@@ -240,11 +241,14 @@ def _unpack_sdist(archive: Path, sdist: Sdist, dest: Path) -> Path:
     return dest / top
 
 
-def _bwrap_argv(rootfs: Path, work: Path, env: dict[str, str], argv: list[str]) -> list[str]:
+def bwrap_argv(rootfs: Path, work: Path, env: dict[str, str], argv: list[str]) -> list[str]:
     command = ["bwrap", "--ro-bind", str(rootfs), "/", "--bind", str(work), "/build"]
     command += ["--ro-bind", str(work / "deps"), "/cog-build"]
     command += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]  # noqa: S108
-    command += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--die-with-parent"]
+    # Offline, alone, and without root's capabilities: what an sdist runs is untrusted.
+    command += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    command += ["--unshare-cgroup-try", "--cap-drop", "ALL", "--new-session"]
+    command += ["--die-with-parent"]
     command += ["--chdir", "/build", "--clearenv"]
     for name, value in env.items():
         command += ["--setenv", name, value]
@@ -278,7 +282,7 @@ def _run_build(
     inside = f"/build/src/{source.name}"
     argv = [_python_in(rootfs, minor), "/build/hook.py", inside, "/build/out", system.backend]
     proc = subprocess.run(
-        _bwrap_argv(rootfs, work, env, [*argv, *system.backend_path]),
+        bwrap_argv(rootfs, work, env, [*argv, *system.backend_path]),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

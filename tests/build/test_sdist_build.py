@@ -4,13 +4,17 @@ C extension, served by a local index on 127.0.0.1, locked, built, and run with r
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cog.rules.cache import Cache
+from cog.rules.lockfile_text import loads
 from cog.rules.oci import OciLayout
+from cog.rules.sdist_build import SdistBuilder, bwrap_argv
 
 from cog.building import build_project
 from cog.errors import BuildError
@@ -189,3 +193,46 @@ def test_the_freeze_label_and_the_sbom_name_the_packages_built_from_sdists(built
     sbom = json.loads(built.result.sbom.read_text())
     names = {p["name"] for p in sbom["packages"]}
     assert {PURE_NAME, CEXT_NAME} <= names
+
+
+_PROBE = """\
+import socket, sys
+status = open("/proc/self/status").read()
+print([line.split()[1] for line in status.splitlines() if line.startswith("CapEff")][0])
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5).close()
+    print("online")
+except OSError:
+    print("offline")
+"""
+
+
+def test_the_build_sandbox_is_offline_and_has_no_capabilities(
+    built: Built, index: LocalIndex, tmp_path: Path
+) -> None:
+    lock_ = loads((built.project / "cog.lock").read_text(), "cog.lock")
+    cache = Cache(_cache_dir(built))
+    builder = SdistBuilder(
+        lock_,
+        cache,
+        lambda items: [],  # the build rootfs is in the cache already
+        NullProgress(),
+        interpreter=("debian", lambda: None),
+        mtime=0,
+    )
+    rootfs = builder.rootfs()
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "probe.py").write_text(_PROBE)
+    port = index.url.rsplit(":", 1)[1]
+    argv = bwrap_argv(rootfs, tmp_path, {"PATH": "/usr/bin"}, ["python3", "/build/probe.py", port])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0000000000000000", "offline"]
+    # The same probe outside the sandbox reaches the index: the test can fail.
+    outside = subprocess.run(
+        [sys.executable, str(tmp_path / "probe.py"), port],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert outside.stdout.split()[1] == "online"
