@@ -256,8 +256,8 @@ class Pool(Listener):
             self._setup.logs.append(data)
         elif self._setup.status == "starting":
             self._other_logs.setdefault(worker.index, []).append(data)
-        else:
-            log.info("%s", data.rstrip("\n"))
+        # Later output of no prediction (a background thread) only goes where the worker
+        # already wrote all of it: the server's own stdout/stderr (runtime/_capture.py).
 
     def on_setup_done(self, worker: Worker, message: SetupDone) -> None:
         if message.error is not None:

@@ -158,7 +158,6 @@ class Prediction:
         self.done_scopes: list[trio.CancelScope] = []
         self.changed = trio.Event()
         self.cancel_requested = False
-        self.input_error: tuple[str, str] | None = None  # (field, message): a 422 for sync
 
     def _touch(self) -> None:
         self.changed.set()

@@ -158,11 +158,6 @@ class PredictionsApi:
             await prediction.done.wait()
         if not prediction.done.is_set():
             return
-        if prediction.input_error is not None:
-            name, message = prediction.input_error
-            exc = request_validation_error(("body", "input", name), message, "value_error.url")
-            await respond(send, 422, exc.body())
-            return
         await respond_json(send, 200, prediction.to_json())
 
     async def cancel(self, send: Send, prediction_id: str) -> None:
