@@ -23,6 +23,7 @@ from cog.rules.host_tools import find_uv
 from cog.rules.lockfile import Sdist, Wheel
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.errors import ResolutionError, explain_uv_failure
+from cog.rules.pylock.isolate import isolated
 from cog.rules.pylock.simple import normalize, url_basename
 from cog.rules.pylock.tags import wheel_rank
 
@@ -141,7 +142,7 @@ def run_uv_compile(
         env = {k: v for k, v in os.environ.items() if k not in _UV_ENV_DROP} | _UV_ENV
         try:
             proc = subprocess.run(
-                argv,
+                isolated(argv, work) if allow_sdists else argv,
                 cwd=work,
                 env=env,
                 capture_output=True,

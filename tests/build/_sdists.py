@@ -41,7 +41,8 @@ def _project(name: str, version: str) -> str:
 
 
 def write_sdist(folder: Path, name: str, version: str, files: dict[str, str]) -> Path:
-    """``folder/<name>-<version>.tar.gz`` holding ``files`` under ``<name>-<version>/``."""
+    """``folder/<name>-<version>.tar.gz`` holding ``files`` under ``<name>-<version>/``
+    (with a static PKG-INFO unless ``files`` gives one)."""
     stem = f"{name.replace('-', '_')}-{version}"
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
@@ -90,3 +91,17 @@ def cext_sdist(folder: Path, version: str = "1.0", *, name: str = CEXT_NAME) -> 
             "src/speed.c": source,
         },
     )
+
+
+def dynamic_sdist(folder: Path, name: str, marker: Path) -> Path:
+    """An sdist whose metadata is dynamic (PKG-INFO 2.1, setup.py only): reading it runs
+    setup.py, which tries to write ``marker``."""
+    setup = (
+        "import contextlib\n"
+        "from setuptools import setup\n"
+        "with contextlib.suppress(OSError):\n"
+        f"    open({str(marker)!r}, 'w').write('setup.py ran here')\n"
+        f"setup(name={name!r}, version='1.0', py_modules=[])\n"
+    )
+    info = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+    return write_sdist(folder, name, "1.0", {"PKG-INFO": info, "setup.py": setup})

@@ -25,7 +25,7 @@ from cog.rules.sdist import (
 from cog.errors import LockError
 from cog.locking import lock_project
 from cog.progress import NullProgress
-from tests.build._sdists import CEXT_NAME, PURE_NAME, cext_sdist, pure_sdist
+from tests.build._sdists import CEXT_NAME, PURE_NAME, cext_sdist, dynamic_sdist, pure_sdist
 from tests.support.local_index import LocalIndex, serving_index
 
 from .conftest import MakeProject
@@ -249,3 +249,23 @@ def test_a_relock_keeps_the_sdists_pins_unless_upgraded(
     assert kept.build_debian == first.build_debian
     upgraded = lock_project(project, upgrade=True, progress=NullProgress()).lock
     assert [s.version for s in upgraded.sdist] == ["1.1"]
+
+
+@pytest.mark.integration
+@pytest.mark.network
+def test_reading_a_dynamic_sdists_metadata_cannot_write_to_the_host(
+    make_project: MakeProject, tmp_path: Path, cog_cache: Path
+) -> None:
+    marker = tmp_path / "written-by-setup-py"
+    folder = tmp_path / "index"
+    dynamic_sdist(folder, "sdist-dynamic-demo", marker)
+    project = make_project(
+        'build:\n  python_version: "3.11"\n  python_requirements: requirements.txt\n'
+        "predict: predict.py:Predictor\n"
+    )
+    with serving_index(folder) as served:
+        lines = [f"--extra-index-url {served.simple}", "sdist-dynamic-demo"]
+        (project / "requirements.txt").write_text("\n".join(lines) + "\n")
+        lock = lock_project(project, progress=NullProgress()).lock
+    assert [(s.name, s.version) for s in lock.sdist] == [("sdist-dynamic-demo", "1.0")]
+    assert not marker.exists()
