@@ -46,6 +46,9 @@ bootstrap_python_env() {
   [ -n "${PIP_INDEX_URL:-}" ] && [ -z "${UV_INDEX_URL:-}" ] && export UV_INDEX_URL="$PIP_INDEX_URL"
   [ -n "${PIP_EXTRA_INDEX_URL:-}" ] && [ -z "${UV_EXTRA_INDEX_URL:-}" ] && export UV_EXTRA_INDEX_URL="$PIP_EXTRA_INDEX_URL"
   [ -n "${PIP_FIND_LINKS:-}" ] && [ -z "${UV_FIND_LINKS:-}" ] && export UV_FIND_LINKS="$PIP_FIND_LINKS"
+  # As pip does: a pinned file from whichever configured index has it (uv's default would
+  # stop at the first index that knows the name). The sha256 pins make the choice safe.
+  export UV_INDEX_STRATEGY="${UV_INDEX_STRATEGY:-unsafe-best-match}"
   [ -x .venv/bin/python ] || "$uv" venv --quiet --prompt hermetic-cog .venv
   # With the pins, the checkout itself, editable (cog, with rules/, runtime/ and
   # third_party/ under it), built by the pinned setuptools. uv checks every hash the file
