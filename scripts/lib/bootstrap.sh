@@ -48,7 +48,8 @@ bootstrap_python_env() {
   [ -n "${PIP_FIND_LINKS:-}" ] && [ -z "${UV_FIND_LINKS:-}" ] && export UV_FIND_LINKS="$PIP_FIND_LINKS"
   # As pip does: a pinned file from whichever configured index has it (uv's default would
   # stop at the first index that knows the name). The sha256 pins make the choice safe.
-  export UV_INDEX_STRATEGY="${UV_INDEX_STRATEGY:-unsafe-best-match}"
+  # Given to these commands only: what the tests run inherits nothing from it.
+  local strategy="${UV_INDEX_STRATEGY:-unsafe-best-match}"
   [ -x .venv/bin/python ] || "$uv" venv --quiet --prompt hermetic-cog .venv
   # With the pins, the checkout itself, editable (cog, with rules/, runtime/ and
   # third_party/ under it), built by the pinned setuptools. uv checks every hash the file
@@ -56,8 +57,9 @@ bootstrap_python_env() {
   printf -- '-e %s\n' "$PWD" > .venv/checkout-requirement.txt
   # The editable build needs setuptools in .venv before the sync that installs it.
   pinned_entry setuptools > .venv/setuptools-requirement.txt
-  "$uv" pip install --quiet --python .venv/bin/python --no-deps -r .venv/setuptools-requirement.txt
+  "$uv" pip install --quiet --python .venv/bin/python --index-strategy "$strategy" --no-deps \
+    -r .venv/setuptools-requirement.txt
   echo "== uv pip sync requirements-dev.txt"
-  "$uv" pip sync --quiet --python .venv/bin/python --no-build-isolation \
-    requirements-dev.txt .venv/checkout-requirement.txt
+  "$uv" pip sync --quiet --python .venv/bin/python --index-strategy "$strategy" \
+    --no-build-isolation requirements-dev.txt .venv/checkout-requirement.txt
 }
