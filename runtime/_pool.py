@@ -3,11 +3,9 @@
 A sync model with concurrency N gets N workers (one prediction each); an async model gets
 one worker running up to N predictions. A slot is taken when a prediction is admitted and
 freed the moment its worker reports it done, before any response is written, so a client
-that waits for its response before sending the next request never sees 409.
-
-What the rest of the server asks of a pool: ``status()`` (health and admission alike),
-``try_admit()`` then ``dispatch()`` (a prediction's way in), ``find()``/``cancel()``, and
-the model's ``signature``. Nothing outside reads its counters or its workers.
+that waits for its response before sending the next request never sees 409. The server
+asks ``status()`` (health and admission alike), ``try_admit()`` then ``dispatch()``,
+``find()``/``cancel()``; nothing outside reads its counters or its workers.
 """
 
 from __future__ import annotations
@@ -101,8 +99,6 @@ class Pool(Listener):
         self._nursery: trio.Nursery | None = None
         self._stopping = False
         self._setup_error = setup_error
-
-    # What the server reads
 
     @property
     def mode(self) -> Mode:
