@@ -7,7 +7,10 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -126,6 +129,37 @@ def test_a_missing_predict_file_is_setup_failed_naming_it(tmp_path: Path) -> Non
         assert response.status_code == 503
     finally:
         srv.stop()
+
+
+def test_python_m_cog_runtime_serves_setup_failed_for_a_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "cog.yaml").write_text('build:\n  python_version: "3.12"\nrun: "gone.py:R"\n')
+    env = {k: v for k, v in os.environ.items() if k != "KUBERNETES_SERVICE_HOST"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cog.runtime", "--host", "127.0.0.1"],
+        cwd=tmp_path,
+        env={**env, "PORT": "0"},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        lines: list[str] = []
+        found: re.Match[str] | None = None
+        for line in proc.stderr:  # it serves instead of exiting 1
+            lines.append(line)
+            found = re.search(r"Running on (http://127\.0\.0\.1:\d+)", line)
+            if found:
+                break
+        assert found, "".join(lines)
+        body = requests.get(found.group(1) + "/health-check", timeout=10).json()
+        assert body["status"] == "SETUP_FAILED"
+        assert "gone.py, which does not exist" in body["setup"]["logs"]
+        assert "gone.py" in "".join(lines)  # and the log says so too
+    finally:
+        proc.kill()
+        proc.wait(30)
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def test_an_invalid_cog_yaml_still_stops_the_server(tmp_path: Path) -> None:
