@@ -263,7 +263,9 @@ def _run_build(
     found = sdist_files(archive, sdist.filename)[1].get("pyproject.toml")
     system = parse_build_system(found.decode("utf-8", "replace") if found else None, sdist.filename)
     deps = Tree(work / "deps")
-    layout = PythonLayout(minor, "site", "/usr/bin/python3", bin="bin")
+    python = _python_in(rootfs, minor)
+    # The requirements' scripts (cython, ...) are on PATH and start this interpreter.
+    layout = PythonLayout(minor, "site", python, bin="bin")
     for wheel in wheels:
         install_wheel(deps, wheel, minor, layout)
     (work / "out").mkdir()
@@ -280,7 +282,7 @@ def _run_build(
         "SOURCE_DATE_EPOCH": str(build_epoch(b.mtime)),
     }
     inside = f"/build/src/{source.name}"
-    argv = [_python_in(rootfs, minor), "/build/hook.py", inside, "/build/out", system.backend]
+    argv = [python, "/build/hook.py", inside, "/build/out", system.backend]
     proc = subprocess.run(
         bwrap_argv(rootfs, work, env, [*argv, *system.backend_path]),
         stdin=subprocess.DEVNULL,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tarfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -77,6 +78,16 @@ def test_build_system_is_read_from_the_sdist_archive(tmp_path: Path) -> None:
         info.size = 0
         tar.addfile(info, io.BytesIO(b""))
     assert read_build_system(bare, bare.name).requires == DEFAULT_REQUIRES
+    as_zip = tmp_path / "zipped-1.0.zip"
+    with zipfile.ZipFile(as_zip, "w") as zf:
+        zf.writestr("zipped-1.0/pyproject.toml", '[build-system]\nrequires = ["hatchling"]\n')
+    assert read_build_system(as_zip, as_zip.name).requires == ("hatchling",)
+    two_tops = tmp_path / "two-1.0.zip"
+    with zipfile.ZipFile(two_tops, "w") as zf:
+        zf.writestr("a/pyproject.toml", "")
+        zf.writestr("b/setup.py", "")
+    with pytest.raises(LockError, match="one top-level folder"):
+        read_build_system(two_tops, two_tops.name)
 
 
 @pytest.mark.unit
