@@ -8,40 +8,32 @@ the lock pins only the sha256, as for a python-build-standalone archive). ``file
 
 from __future__ import annotations
 
-import os
 import threading
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
 import requests
 
+from cog import _net
 from cog.errors import FetchError
 from cog.progress import NullProgress, Progress, Task
 
 from .cache import Cache
 
-CONNECT_TIMEOUT_S = 10.0
-READ_TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S = _net.FETCH_TIMEOUT
 _CHUNK = 1 << 20
 
 _local = threading.local()
 
 
-def _session() -> requests.Session:
-    # requests.Session is not documented as thread-safe: one per fetching thread.
-    session: requests.Session | None = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        # Honour the CA bundle pip is configured with (a TLS-intercepting proxy's CA lives
-        # there), as requests would otherwise trust only certifi's bundle.
-        for var in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "PIP_CERT"):
-            if (bundle := os.environ.get(var)) and Path(bundle).is_file():
-                session.verify = bundle
-                break
-        _local.session = session
-    return session
+def _client() -> _net.Client:
+    # requests.Session is not documented as thread-safe: one per fetching thread. Its
+    # policy honours the CA bundle pip is configured with (cog/_net/_policy.py).
+    client: _net.Client | None = getattr(_local, "client", None)
+    if client is None:
+        client = _local.client = _net.Client(_net.fetch_policy())
+    return client
 
 
 def _name_of(url: str) -> str:
@@ -97,19 +89,13 @@ def _fetch_one(url: str, sha256: str, size: int | None, cache: Cache, task: Task
     name = _name_of(url)
     scheme = urllib.parse.urlsplit(url).scheme
     with cache.writer(sha256, what=name) as w:
-        if scheme == "file":
-            path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
-            with path.open("rb") as f:
-                while chunk := f.read(_CHUNK):
-                    w.write(chunk)
-                    task.advance(len(chunk))
-        elif scheme in ("http", "https"):
-            with _session().get(url, stream=True, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S)) as r:
-                r.raise_for_status()
-                for chunk in r.iter_content(_CHUNK):
-                    w.write(chunk)
-                    task.advance(len(chunk))
-        else:
+        if scheme not in ("file", "http", "https"):
             raise FetchError(f"{name}: unsupported URL scheme in {url}")
+        # file:// too: the client reads the file (a missing one raises FileNotFoundError).
+        with _client().get(url, stream=True) as r:
+            r.raise_for_status()
+            for chunk in r.iter_content(_CHUNK):
+                w.write(chunk)
+                task.advance(len(chunk))
         if size is not None and w.size != size:
             raise FetchError(f"{name}: got {w.size} bytes from {url}, cog.lock says {size}")

@@ -1,7 +1,8 @@
 """Which part may import which (ARCHITECTURE.md, "Layers"), read from the source with ast.
 
-- ``rules/`` (cog.rules) takes from the rest of cog only ``cog.errors``, ``cog.progress``
-  and ``cog.third_party``: build rules are pure functions of their inputs.
+- ``rules/`` (cog.rules) takes from the rest of cog only ``cog.errors``, ``cog.progress``,
+  ``cog.third_party`` and the HTTP seam ``cog._net``: build rules are pure functions of
+  their inputs.
 - ``runtime/`` (cog.runtime) never imports ``cog.rules``: an image carries no build code.
 - The worker side (what ``python -m cog.runtime.worker`` loads, the process that imports
   the model) imports only the SDK and the standard library: nothing of the supervisor
@@ -28,7 +29,9 @@ PARTS = {
     "cog.runtime": "runtime",
     "cog.third_party": "third_party",
 }
-RULES_MAY_IMPORT = ("cog.errors", "cog.progress", "cog.third_party", "cog.rules")
+# cog._net is the one HTTP seam (timeouts, CA bundles, proxies, retries, a transport tests
+# replace) that rules/ and runtime/ share: it imports nothing of cog, only requests.
+RULES_MAY_IMPORT = ("cog.errors", "cog.progress", "cog.third_party", "cog.rules", "cog._net")
 # Violations known when this test was written, each to be fixed in the file it names (the
 # test fails once one is gone, so that the entry goes too).
 KNOWN = {
@@ -37,7 +40,16 @@ KNOWN = {
     ("rules/assemble.py", "cog._paths"),
 }
 # The parts of cog a worker never loads: the CLI and everything that builds or runs images.
-HOST_ONLY = ("cog.cli", "cog._run", "cog.rules", "cog.building", "cog.locking", "cog.doctor")
+# cog._net too: the supervisor's outbound HTTP (requests), never the model's process.
+HOST_ONLY = (
+    "cog.cli",
+    "cog._run",
+    "cog.rules",
+    "cog.building",
+    "cog.locking",
+    "cog.doctor",
+    "cog._net",
+)
 WORKER_ENTRY = "cog.runtime.worker"
 # What the supervisor runs on (installed apart from the model's packages).
 SUPERVISOR_PACKAGES = {
@@ -146,6 +158,17 @@ def test_the_runtime_never_imports_rules() -> None:
         for path in _sources("runtime")
         for imp in imports(path)
         if _within(imp.name, ("cog.rules",))
+    ]
+    assert found == []
+
+
+def test_the_http_seam_imports_nothing_of_cog() -> None:
+    # Shared by rules/ and runtime/, it must bring neither the other's code nor the CLI's.
+    found = [
+        f"{path.relative_to(ROOT)}:{imp.line}: {imp.name}"
+        for path in sorted((ROOT / "cog" / "_net").glob("*.py"))
+        for imp in imports(path)
+        if _within(imp.name, ("cog",)) and not _within(imp.name, ("cog._net",))
     ]
     assert found == []
 

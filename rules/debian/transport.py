@@ -1,4 +1,5 @@
-"""The one network seam of locking: GET a URL (http, https or file) with short timeouts.
+"""Locking's reads of indexes and archives: GET a URL (http, https or file) with short
+timeouts, through the seam (cog/_net: ``index_policy``).
 
 Unreachable mirrors and indexes must fail within seconds, never hang; the caller turns a
 ``TransportError`` into an error naming the setting to change.
@@ -6,14 +7,18 @@ Unreachable mirrors and indexes must fail within seconds, never hang; the caller
 
 from __future__ import annotations
 
-import urllib.parse
-import urllib.request
-from pathlib import Path
+import threading
 
 import requests
 
-CONNECT_TIMEOUT_S = 5.0
-READ_TIMEOUT_S = 30.0
+from cog import _net
+from cog._net import file_url_path
+
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S = _net.INDEX_TIMEOUT
+
+__all__ = ["TransportError", "file_url_path", "get_bytes", "get_text"]
+
+_local = threading.local()
 
 
 class TransportError(Exception):
@@ -26,37 +31,34 @@ class TransportError(Exception):
         self.status = status
 
 
-def file_url_path(url: str) -> Path:
-    parsed = urllib.parse.urlsplit(url)
-    return Path(urllib.request.url2pathname(parsed.path))
+def _client() -> _net.Client:
+    client: _net.Client | None = getattr(_local, "client", None)
+    if client is None:
+        client = _local.client = _net.Client(_net.index_policy())
+    return client
+
+
+def _get(url: str, headers: dict[str, str] | None) -> requests.Response:
+    try:
+        response = _client().get(url, headers=headers)
+    except FileNotFoundError as e:
+        raise TransportError(url, "no such file", 404) from e
+    except requests.RequestException as e:  # before OSError, which it derives from
+        raise TransportError(url, f"cannot connect ({type(e).__name__})") from e
+    except OSError as e:  # a file:// URL that cannot be read
+        raise TransportError(url, str(e)) from e
+    if response.status_code != 200:
+        raise TransportError(url, f"HTTP {response.status_code}", response.status_code)
+    return response
 
 
 def get_bytes(url: str, *, headers: dict[str, str] | None = None) -> bytes:
-    if url.startswith("file:"):
-        path = file_url_path(url)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError as e:
-            raise TransportError(url, "no such file", 404) from e
-        except OSError as e:
-            raise TransportError(url, str(e)) from e
-    try:
-        response = requests.get(url, headers=headers, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
-    except requests.RequestException as e:
-        raise TransportError(url, f"cannot connect ({type(e).__name__})") from e
-    if response.status_code != 200:
-        raise TransportError(url, f"HTTP {response.status_code}", response.status_code)
-    return response.content
+    return _get(url, headers if not url.startswith("file:") else None).content
 
 
 def get_text(url: str, *, headers: dict[str, str] | None = None) -> tuple[str, str]:
     """The body as text and its content type ("" when unknown, e.g. a file URL)."""
     if url.startswith("file:"):
         return get_bytes(url).decode("utf-8"), ""
-    try:
-        response = requests.get(url, headers=headers, timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
-    except requests.RequestException as e:
-        raise TransportError(url, f"cannot connect ({type(e).__name__})") from e
-    if response.status_code != 200:
-        raise TransportError(url, f"HTTP {response.status_code}", response.status_code)
+    response = _get(url, headers)
     return response.text, response.headers.get("Content-Type", "")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import requests
 
+from cog import _net
 from cog.errors import RegistryError
 
 from ._dockerconfig import Credentials
@@ -53,15 +54,11 @@ class Authenticator:
         self,
         registry: str,
         credentials: Credentials | None,
-        session: requests.Session,
-        verify: bool | str,
-        timeout: tuple[float, float],
+        client: _net.Client,
     ) -> None:
         self.registry = registry
         self.credentials = credentials
-        self._session = session
-        self._verify = verify
-        self._timeout = timeout
+        self._client = client  # the registry's own: its timeouts, CA bundle and proxies
         self._lock = threading.Lock()
         self._basic = False
         self._bearer: Challenge | None = None
@@ -115,21 +112,13 @@ class Authenticator:
                 }
                 if service:
                     form["service"] = service
-                resp = self._session.post(
-                    realm, data=form, timeout=self._timeout, verify=self._verify
-                )
+                resp = self._client.post(realm, data=form)
             else:
                 params: list[tuple[str, str]] = [("scope", s) for s in sorted(scopes)]
                 if service:
                     params.insert(0, ("service", service))
                 headers = {"Authorization": basic_header(creds)} if creds is not None else {}
-                resp = self._session.get(
-                    realm,
-                    params=params,
-                    headers=headers,
-                    timeout=self._timeout,
-                    verify=self._verify,
-                )
+                resp = self._client.get(realm, params=params, headers=headers)
         except requests.RequestException as err:
             raise RegistryError(
                 f"Cannot get a token for {self.registry} from {realm}: {err}",

@@ -1,38 +1,36 @@
 """One registry's HTTP API: scheme and TLS choice, authorisation, errors that name the registry.
 
-Built on ``requests`` directly rather than oras-py's ``Registry.do_request``: that method
+Built on the seam (cog/_net) rather than oras-py's ``Registry.do_request``: that method
 is wrapped in a retry decorator that sleeps 3**attempt seconds up to five times (minutes
 on a dead registry), its TokenAuth cannot answer a Basic challenge, and importing oras
-costs 0.5 s, more than a whole re-push of an unchanged image. The session is configured as
-oras-py configures its own (registry cookies ignored), with short connect timeouts.
+costs 0.5 s, more than a whole re-push of an unchanged image. ``registry_policy`` sets the
+client up as oras-py configures its own session (registry cookies ignored), with short
+connect timeouts; ``transport`` lets unit tests answer for the registry.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-import ssl
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
+from typing import Protocol
+from urllib.parse import urljoin
 
 import requests
 import requests.adapters
 from urllib3.exceptions import InsecureRequestWarning
 
+from cog import _net
+from cog._net import is_loopback
 from cog.errors import RegistryError
 
 from ._challenge import Authenticator, refused
 from ._dockerconfig import Credentials, read_credentials
 
-CONNECT_TIMEOUT_S = 3.0
-READ_TIMEOUT_S = 120.0
-_SEND_BLOCK = 1024 * 1024
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S = _net.REGISTRY_TIMEOUT
 _READ_BLOCK = 1024 * 1024
 
 
@@ -59,48 +57,8 @@ class _Call:
     allow_redirects: bool
 
 
-class _Adapter(requests.adapters.HTTPAdapter):
-    """Sends bodies in 1 MiB blocks (urllib3's default of 16 KiB costs a Python call per
-    16 KiB of a multi-gigabyte layer)."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["blocksize"] = _SEND_BLOCK
-        super().init_poolmanager(*args, **kwargs)
-
-
 class RegistryUnreachableError(RegistryError):
     """The connection to the registry failed or broke (as opposed to a refusal)."""
-
-
-def is_loopback(registry: str) -> bool:
-    host = urlsplit(f"//{registry}").hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _verify_setting(registry: str, ca_file: Path | None, env: Mapping[str, str]) -> bool | str:
-    """A CA bundle path: the one given, the registry's certs.d entry, SSL_CERT_FILE, the
-    system's. requests alone would use certifi's bundle and ignore the system's CAs.
-    """
-    if ca_file is not None:
-        return str(ca_file)
-    home = Path(env.get("HOME") or Path.home())
-    for certs_d in (
-        Path("/etc/docker/certs.d"),
-        Path("/etc/containers/certs.d"),
-        home / ".config" / "containers" / "certs.d",
-    ):
-        candidate = certs_d / registry / "ca.crt"
-        if candidate.is_file():
-            return str(candidate)
-    for value in (env.get("SSL_CERT_FILE"), ssl.get_default_verify_paths().cafile):
-        if value and Path(value).is_file():
-            return value
-    return True
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^)\"']+)")
@@ -141,35 +99,28 @@ class RegistryClient:
         credentials: Credentials | bool | None = True,
         pool_size: int = 10,
         env: Mapping[str, str] | None = None,
+        transport: requests.adapters.BaseAdapter | None = None,
     ) -> None:
         env = os.environ if env is None else env
         self.registry = registry
         self.insecure = insecure
-        loopback = is_loopback(registry)
         # Plain http only where nothing can listen in (loopback) or the user said so.
-        self._schemes = ("https", "http") if insecure or loopback else ("https",)
-        session = requests.Session()
-        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-        adapter = _Adapter(pool_maxsize=max(pool_size, 4), max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        if loopback:
-            session.trust_env = False  # never send loopback traffic through a proxy
+        self._schemes = ("https", "http") if insecure or is_loopback(registry) else ("https",)
         if insecure:
             warnings.filterwarnings("ignore", category=InsecureRequestWarning)
-        self._session = session
-        self._verify: bool | str = False if insecure else _verify_setting(registry, ca_file, env)
+        policy = _net.registry_policy(
+            registry, insecure=insecure, ca_file=ca_file, pool_size=pool_size, env=env
+        )
+        self._client = _net.Client(policy, transport=transport)
         self.base_url = f"{self._schemes[0]}://{registry}"
         if credentials is True:
             creds = read_credentials(registry, env)
         else:
             creds = credentials if isinstance(credentials, Credentials) else None
-        self.auth = Authenticator(
-            registry, creds, session, self._verify, (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
-        )
+        self.auth = Authenticator(registry, creds, self._client)
 
     def close(self) -> None:
-        self._session.close()
+        self._client.close()
 
     def _unreachable(self, err: Exception) -> RegistryUnreachableError:
         return RegistryUnreachableError(
@@ -245,15 +196,13 @@ class RegistryClient:
             sent["Authorization"] = auth
         data = call.body() if callable(call.body) else call.body
         try:
-            return self._session.request(
+            return self._client.request(
                 call.method,
                 call.url,
                 headers=sent,
                 data=data,
                 stream=call.stream,
                 allow_redirects=call.allow_redirects,
-                timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
-                verify=self._verify,
             )
         except (requests.ConnectionError, requests.Timeout) as err:
             raise self._unreachable(err) from err
