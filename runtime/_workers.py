@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -106,6 +107,9 @@ class Worker:
         self.started = 0.0  # time.monotonic() when its process started
         self._health: trio.MemorySendChannel[HealthResult] | None = None
         self._health_lock = trio.Lock()
+        # Answers still to come to healthchecks that timed out: each CheckHealth gets
+        # exactly one, and a late one must not pass for the answer to a later check.
+        self._late_health = 0
 
     async def run_process(
         self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -178,7 +182,9 @@ class Worker:
                 self.pending.discard(message.id)
                 listener.on_lane_free(self)
         elif isinstance(message, HealthResult):
-            if self._health is not None:
+            if self._late_health:
+                self._late_health -= 1
+            elif self._health is not None:
                 self._health.send_nowait(message)
         elif isinstance(message, Loaded):
             self.loaded = message.signature is not None
@@ -227,9 +233,12 @@ class Worker:
                 await self.send(CheckHealth())
                 with trio.move_on_after(timeout):
                     return await receive.receive()
+                with contextlib.suppress(trio.WouldBlock):
+                    return receive.receive_nowait()  # it came just as the time ran out
                 # The reference's words (and its one decimal: "after 5.0 seconds").
                 error = "Healthcheck failed: user-defined healthcheck timed out after"
                 error += f" {timeout:.1f} seconds"
+                self._late_health += 1
                 return HealthResult(ok=False, error=error)
             finally:
                 self._health = None

@@ -55,6 +55,16 @@ def test_healthcheck_that_times_out_is_unhealthy(server: ServerFactory) -> None:
     assert body["user_healthcheck_error"] == expected
 
 
+def test_a_late_healthcheck_answer_is_not_taken_for_the_next_one(server: ServerFactory) -> None:
+    srv = server("semantics.py:LateHealthcheck", ready=False)
+    assert "timed out" in _first_after_starting(srv)["user_healthcheck_error"]
+    # Asked again at once: the first call's True arrives meanwhile, but this answer is
+    # the second call's.
+    body = srv.health()
+    assert body["status"] == "UNHEALTHY"
+    assert body["user_healthcheck_error"].endswith("returned False")
+
+
 def test_health_follows_the_model_from_one_run_to_the_next(server: ServerFactory) -> None:
     srv = server("semantics.py:HealthFollowsRuns")
     for sick, status in ((True, "UNHEALTHY"), (False, "READY"), (True, "UNHEALTHY")):
