@@ -17,7 +17,6 @@ import trio
 from cog.runtime._encode import SPILL_PREFIX
 from cog.runtime._messages import OutputFile
 from cog.runtime._outbound import (
-    CONNECT_TIMEOUT,
     Stopped,
     aborted,
     call,
@@ -27,6 +26,7 @@ from cog.runtime._outbound import (
 )
 from cog.runtime.settings import DEFAULT_MAX_INPUT_FILE_BYTES
 
+from cog import _net
 from cog._signature.model import Signature
 
 if TYPE_CHECKING:
@@ -95,7 +95,8 @@ class Fetcher:
 
         # The whole-download deadline is the caller's (outbound.call): these only bound
         # each socket operation.
-        timeout = (min(self.timeout, CONNECT_TIMEOUT), min(self.timeout, 30.0))
+        connect, read = _net.OUTBOUND_TIMEOUT
+        timeout = (min(self.timeout, connect), min(self.timeout, read))
         with contextlib.ExitStack() as stack:  # one line per manager: Python 3.8
             sess = stack.enter_context(session())
             response = stack.enter_context(
@@ -286,7 +287,7 @@ class Uploader:
         media = mimetypes.guess_type(name)[0] or "application/octet-stream"
         import requests  # noqa: PLC0415
 
-        timeout = (min(self.timeout, CONNECT_TIMEOUT), self.timeout)
+        timeout = (min(self.timeout, _net.OUTBOUND_CONNECT_TIMEOUT), self.timeout)
         with deadline_in_thread(self.timeout) as abort:
             try:
                 with open(file.path, "rb") as handle, session() as sess:

@@ -17,18 +17,16 @@ import socket
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
 import trio
 
+from cog import _net
 from cog._sdk.useragent import get_user_agent
-
-if TYPE_CHECKING:
-    import requests
 
 T = TypeVar("T")
 
-CONNECT_TIMEOUT = 10.0
+CONNECT_TIMEOUT = _net.OUTBOUND_CONNECT_TIMEOUT
 _local = threading.local()
 
 
@@ -174,62 +172,12 @@ def shown_url(url: str) -> str:
     return url if len(url) <= 200 else url[:200] + "..."
 
 
-def session() -> requests.Session:
-    """A requests session whose connections report their sockets to the running call.
+def session() -> _net.Client:
+    """A client of the seam (cog/_net) whose connections report their sockets to the
+    running call.
 
-    It sends cog's own User-Agent (``cog-worker/<version>``), not python-requests'.
+    It sends cog's own User-Agent (``cog-worker/<version>``), not python-requests', and
+    honours the user's proxy and CA settings as requests does.
     """
-    import requests  # noqa: PLC0415 (imported after setup: Application.load_quart)
-
-    adapter = _adapter_class()()
-    sess = requests.Session()
-    sess.headers["User-Agent"] = get_user_agent()
-    sess.mount("http://", adapter)
-    sess.mount("https://", adapter)
-    return sess
-
-
-_ADAPTER: list[type[Any]] = []
-
-
-def _adapter_class() -> type[Any]:
-    # Built on first use: urllib3 and requests are imported only after setup.
-    if _ADAPTER:
-        return _ADAPTER[0]
-    from requests.adapters import HTTPAdapter  # noqa: PLC0415
-    from urllib3.connection import HTTPConnection, HTTPSConnection  # noqa: PLC0415
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool  # noqa: PLC0415
-
-    class TrackedHTTP(HTTPConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _track(sock)
-            return sock
-
-    class TrackedHTTPS(HTTPSConnection):
-        def _new_conn(self) -> socket.socket:
-            sock = super()._new_conn()
-            _track(sock)
-            return sock
-
-    class HTTPPool(HTTPConnectionPool):
-        ConnectionCls = TrackedHTTP
-
-    class HTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = TrackedHTTPS
-
-    pools = {"http": HTTPPool, "https": HTTPSPool}
-
-    class Adapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = pools
-
-        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-            manager = super().proxy_manager_for(proxy, **kwargs)
-            if not proxy.lower().startswith("socks"):  # SOCKS brings its own connections
-                manager.pool_classes_by_scheme = pools
-            return manager
-
-    _ADAPTER.append(Adapter)
-    return Adapter
+    transport = _net.HTTPTransport(on_socket=_track)  # loads requests: only after setup
+    return _net.Client(_net.outbound_policy(get_user_agent()), transport=transport)

@@ -24,9 +24,11 @@ import trio
 from cog.runtime._outbound import CONNECT_TIMEOUT, aborted, call, session, shown_url
 from cog.runtime._prediction import Prediction
 
+from cog import _net
+
 log = logging.getLogger("cog.runtime")
 
-ATTEMPT_TIMEOUT = 10.0  # one POST, all of it: connect, send, the receiver's answer
+ATTEMPT_TIMEOUT = _net.WEBHOOK_ATTEMPT_TIMEOUT  # one POST, all of it: connect, send, the answer
 PER_RECEIVER = 8
 MAX_THREADS = 64
 
@@ -176,11 +178,11 @@ async def _send_completed(url: str, body: dict[str, object], retries: int, backo
     delay = backoff
     for attempt in range(retries):
         status = await _send(url, body)
-        if status is not None and status < 500 and status != 429:  # 429: retried as 5xx
+        if not _net.retryable(status):  # 429 is retried as a 5xx; None: no answer
             return
         if attempt + 1 < retries:
-            await trio.sleep(delay)
-            delay = min(delay * 2, 8.0)
+            await trio.sleep(delay)  # here, not in the seam: no thread waits out the backoff
+            delay = _net.next_backoff(delay)
     log.error(
         "webhook %s: giving up on the completed event after %d attempts", shown_url(url), retries
     )

@@ -8,18 +8,23 @@ client certificate, whether proxies come from the environment, and retries; its 
 read files through the same client.
 
 Both rules/ and runtime/ import this package (tests/test_layering.py allows it); the
-worker side never does. It imports requests, so the runtime imports it only after setup.
+worker side never does. The policies import only the standard library; ``Client`` and
+the transports (which import requests) load on first use, so the in-image server can read
+its timeouts at start-up and still import requests only after setup.
 """
 
 from __future__ import annotations
 
-from ._client import Client
+import importlib
+from typing import TYPE_CHECKING
+
 from ._policy import (
     FETCH_TIMEOUT,
     INDEX_TIMEOUT,
     OUTBOUND_CONNECT_TIMEOUT,
     OUTBOUND_TIMEOUT,
     REGISTRY_TIMEOUT,
+    WEBHOOK_ATTEMPT_TIMEOUT,
     Cert,
     Policy,
     Timeout,
@@ -34,14 +39,36 @@ from ._policy import (
     registry_policy,
     retryable,
 )
-from ._transport import (
-    FileTransport,
-    HTTPTransport,
-    MockTransport,
-    Request,
-    file_url_path,
-    response,
-)
+
+if TYPE_CHECKING:
+    from ._client import Client
+    from ._transport import (
+        FileTransport,
+        HTTPTransport,
+        MockTransport,
+        Request,
+        file_url_path,
+        response,
+    )
+
+_LAZY = {
+    "Client": "._client",
+    "FileTransport": "._transport",
+    "HTTPTransport": "._transport",
+    "MockTransport": "._transport",
+    "Request": "._transport",
+    "file_url_path": "._transport",
+    "response": "._transport",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FETCH_TIMEOUT",
@@ -49,6 +76,7 @@ __all__ = [
     "OUTBOUND_CONNECT_TIMEOUT",
     "OUTBOUND_TIMEOUT",
     "REGISTRY_TIMEOUT",
+    "WEBHOOK_ATTEMPT_TIMEOUT",
     "Cert",
     "Client",
     "FileTransport",

@@ -46,7 +46,8 @@ class Client:
         )
         session.mount("https://", self.transport)
         session.mount("http://", self.transport)
-        session.mount("file://", FileTransport())
+        if policy.files:
+            session.mount("file://", FileTransport())
         self.session = session
 
     def __enter__(self) -> Client:

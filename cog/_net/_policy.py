@@ -7,7 +7,8 @@ choices can be read (and tested) side by side:
 - ``index_policy``: lock-time reads of package indexes and apt archives (rules/debian/transport.py).
 - ``registry_policy``: one OCI registry's API (rules/registry/_client.py).
 - ``outbound_policy``: the in-image server's file-input downloads, uploads and webhooks
-  (runtime/_outbound.py), whose per-call timeouts its callers bound further.
+  (runtime/_outbound.py), whose per-call timeouts its callers bound further (a webhook
+  attempt by WEBHOOK_ATTEMPT_TIMEOUT, a download or upload by COG's settings).
 
 This module imports only the standard library (it must import on Python 3.8).
 """
@@ -32,7 +33,8 @@ FETCH_TIMEOUT: Timeout = (10.0, 60.0)
 INDEX_TIMEOUT: Timeout = (5.0, 30.0)
 REGISTRY_TIMEOUT: Timeout = (3.0, 120.0)
 OUTBOUND_CONNECT_TIMEOUT = 10.0
-OUTBOUND_TIMEOUT: Timeout = (OUTBOUND_CONNECT_TIMEOUT, 30.0)
+OUTBOUND_TIMEOUT: Timeout = (OUTBOUND_CONNECT_TIMEOUT, 30.0)  # a file input's socket reads
+WEBHOOK_ATTEMPT_TIMEOUT = 10.0  # one webhook POST, all of it: connect, send, the answer
 REGISTRY_SEND_BLOCK = 1024 * 1024
 
 # Methods whose repetition does no harm (urllib3's default list, less TRACE).
@@ -64,6 +66,7 @@ class Policy:
     max_backoff: float = 8.0
     pool_size: int = 10
     block_size: int | None = None  # bytes per socket send of a streamed body
+    files: bool = True  # file:// URLs read local files (never for URLs a client sent)
 
     def with_(self, **changes: object) -> Policy:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -153,4 +156,6 @@ def registry_policy(
 
 
 def outbound_policy(user_agent: str) -> Policy:
-    return Policy(OUTBOUND_TIMEOUT, user_agent=user_agent)
+    """URLs here are a prediction client's own: a file:// one must never read the image's
+    files (requests refuses it: no adapter for the scheme)."""
+    return Policy(OUTBOUND_TIMEOUT, user_agent=user_agent, files=False)

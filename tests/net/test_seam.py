@@ -136,6 +136,14 @@ def test_file_urls_are_read_from_disk(tmp_path: Path) -> None:
     assert client.post(path.as_uri()).status_code == 405
 
 
+def test_the_outbound_policy_reads_no_files(tmp_path: Path) -> None:
+    # The in-image server's URLs are its clients': file:// must not read the image.
+    (tmp_path / "secret").write_text("x")
+    client = _net.Client(_net.outbound_policy("cog-worker/1"))
+    with pytest.raises(requests.exceptions.InvalidSchema):
+        client.get((tmp_path / "secret").as_uri())
+
+
 def test_a_5xx_is_retried_with_backoff() -> None:
     statuses = iter([503, 502, 200])
     client, transport, slept = _client(
