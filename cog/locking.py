@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from platform import machine as host_machine
 
 import cog.rules.python_standalone as standalone
 from cog.config import Config, load_config
@@ -309,21 +310,31 @@ def resolve_lock(
     keep = _kept(upgrade, [w.name for w in old_wheels])
     # uv runs in its own processes: resolve the wheels while the Debian indexes are read.
     python_target = PythonTarget(minor, uv_platform(machine, glibc))
+    # An sdist's metadata is read by the image's own Debian interpreter, in its rootfs.
+    debs_ready: Future[tuple[DebPackage, ...]] = Future()
+    own_python = plan is not None and plan.build is None and host_machine() == machine
+    index = python_index_config(spec.project_dir)
     with ThreadPoolExecutor(max_workers=1) as pool:
         python_sets = pool.submit(
             resolve_python_sets,
             spec.requirements,
             python_target,
-            python_index_config(spec.project_dir),
+            index,
             gpu=spec.gpu,
             cuda=spec.cuda,
             previous=[w for w in old_wheels if w.name in keep],
             upgrade=upgrade,
             progress=progress,
+            metadata_sandbox=sdist.target_sandbox(debs_ready, minor, index) if own_python else None,
         )
         debian: tuple[DebPackage, ...] = ()
-        if plan is not None:
-            debian = plan.debs if plan.debs is not None else resolve_debs(plan.suite)
+        try:
+            if plan is not None:
+                debian = plan.debs if plan.debs is not None else resolve_debs(plan.suite)
+        except BaseException as e:
+            debs_ready.set_exception(e)  # the resolve waiting on them must not hang
+            raise
+        debs_ready.set_result(debian)
         sets = python_sets.result()
     built = sdist.SdistLock((), (), {})
     if sets.sdists:  # and their compilers, from the image's suite
@@ -331,7 +342,7 @@ def resolve_lock(
             sets.sdists,
             sets.urls,
             python_target,
-            python_index_config(spec.project_dir),
+            index,
             resolve_debs=None if plan is None else partial(resolve_debs, plan.suite),
             standalone=plan is not None and plan.build is not None,
             options=[line for line in spec.requirements if line.startswith("-")],

@@ -11,9 +11,11 @@ only into the rootfs the wheel is built in (``sdist_build``), never into the ima
 from __future__ import annotations
 
 import tarfile
+import threading
 import tomllib
 import zipfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -22,8 +24,11 @@ from cog.rules.cache import Cache
 from cog.rules.fetch import fetch
 from cog.rules.lockfile import DebPackage, Sdist, Wheel
 from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.isolate import Sandbox, in_target
 from cog.rules.pylock.resolve import Target, run_uv_compile, to_wheels
 from cog.rules.pylock.simple import normalize
+from cog.rules.sdist_rootfs import debian_rootfs
+from cog.rules.sources import deb_urls
 
 from cog.errors import LockError
 
@@ -211,3 +216,37 @@ def lock_sdists(
     )
     debs = resolve_debs(compiler_roots(target.python_version, standalone=standalone))
     return replace(locked, build_debian=debs)
+
+
+def _local_paths(index: IndexConfig) -> list[str]:
+    """The folders of file: indexes, find-links and constraint files uv must read."""
+    found = []
+    for location in (*index.indexes(), *index.find_links, *index.constraints):
+        path = location.removeprefix("file://") if location.startswith("file:") else location
+        if path.startswith("/"):
+            found.append(path.rstrip("/"))
+    return found
+
+
+def target_sandbox(
+    debs: Future[tuple[DebPackage, ...]], python_version: str, index: IndexConfig
+) -> Sandbox:
+    """Where uv reads sdists' metadata with the target's own interpreter: a rootfs of the
+    image's debs (``debs``, resolved meanwhile by the caller), made on first use."""
+    made: list[Sandbox] = []
+    guard = threading.Lock()
+
+    def wrap(argv: list[str], work: Path) -> list[str]:
+        with guard:
+            if not made:
+                cache = Cache(default_cache_root())
+
+                def fetch_debs(items: Sequence[DebPackage]) -> list[Path]:
+                    return [fetch(deb_urls(d), d.sha256, d.size, cache) for d in items]
+
+                rootfs = debian_rootfs(debs.result(), python_version, cache, fetch_debs)
+                python = f"/usr/bin/python{python_version}"
+                made.append(in_target(rootfs, python, _local_paths(index)))
+        return made[0](argv, work)
+
+    return wrap

@@ -34,13 +34,12 @@ from cog.errors import BuildError
 from cog.progress import Progress
 
 from .cache import Cache
-from .deb import DebFile
 from .image import DEFAULT_PATH
-from .layers import extract_layer, layer_key
+from .layers import layer_key
 from .lockfile import DebPackage, Lock, Sdist, Wheel
 from .oci import ARCHITECTURES
-from .rootfs_fixups import apply_fixups
 from .sdist import parse_build_system, sdist_files
+from .sdist_rootfs import debian_rootfs
 from .tree import Tree
 from .wheel import PythonLayout, install_wheel
 
@@ -190,34 +189,14 @@ class SdistBuilder:
 
     def rootfs(self) -> Path:
         """The build rootfs (made once, then cached): read-only while a build runs."""
-        debs = sorted(self.lock.build_debian, key=lambda d: d.name)
-        key = layer_key(
-            "sdist-rootfs",
-            debs=[d.sha256 for d in debs],
-            interpreter=self.interpreter_id,
-            mounts=list(_MOUNT_POINTS),
+        return debian_rootfs(
+            self.lock.build_debian,
+            self.lock.target.python_version,
+            self.cache,
+            self.fetch,
+            mount_points=_MOUNT_POINTS,
+            interpreter=(self.interpreter_id, self.interpreter_layer),
         )
-        cached = self.cache.rootfs(key)
-        if cached is not None:
-            return cached
-        paths = self.fetch(debs)
-        staged = self.cache.temp_dir("sdist-rootfs")
-        tree = Tree(staged)
-        controls = []
-        for deb, path in zip(debs, paths, strict=True):
-            package = DebFile(path, origin=f"{deb.name}_{deb.version}")
-            controls.append(package.control())
-            package.unpack_into(tree)
-        apply_fixups(tree, controls, self.lock.target.python_version)
-        for name, target in (("cc", "gcc"), ("c++", "g++")):
-            # What gcc's postinst would make with update-alternatives.
-            if f"usr/bin/{name}" not in tree and f"usr/bin/{target}" in tree:
-                tree.add_symlink(f"usr/bin/{name}", target)
-        for mount in _MOUNT_POINTS:
-            tree.add_dir(mount)
-        if (layer := self.interpreter_layer()) is not None:
-            extract_layer(layer, staged)
-        return self.cache.put_rootfs(key, staged)
 
 
 def _python_in(rootfs: Path, minor: str) -> str:

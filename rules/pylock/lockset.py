@@ -19,6 +19,7 @@ from cog.rules.pylock import torch_index
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.cpu import cpu_versions
 from cog.rules.pylock.errors import ResolutionError
+from cog.rules.pylock.isolate import Sandbox
 from cog.rules.pylock.resolve import Resolved, Target, run_uv_compile, to_wheels
 from cog.rules.pylock.runtime import runtime_data
 
@@ -56,12 +57,14 @@ class _Compiler:
         upgrade: bool | Sequence[str],
         *,
         allow_sdists: bool = False,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.target = target
         self.index = index
         self.previous = previous
         self.upgrade = upgrade
         self.allow_sdists = allow_sdists
+        self.sandbox = sandbox
 
     def __call__(self, requirements: Sequence[str], constraints: Sequence[str] = ()) -> Resolved:
         def compile_(allow_sdists: bool) -> list[dict[str, Any]]:
@@ -73,6 +76,7 @@ class _Compiler:
                 upgrade=self.upgrade,
                 extra_constraints=constraints,
                 allow_sdists=allow_sdists,
+                sandbox=self.sandbox,
             )
 
         try:
@@ -112,6 +116,7 @@ def _joint(
         compile_.previous,
         compile_.upgrade,
         allow_sdists=compile_.allow_sdists,
+        sandbox=compile_.sandbox,
     )
     return torch_index.resolve_with_variant(
         requirements,
@@ -134,16 +139,20 @@ def resolve_python_sets(
     previous: Sequence[Wheel] = (),
     upgrade: bool | Sequence[str] = False,
     progress: Progress,
+    metadata_sandbox: Sandbox | None = None,
 ) -> PythonSets:
     """The model's wheels and the runtime's, each resolved alone (two uv processes at once).
 
     The model's index options (--extra-index-url, --find-links...) apply to both: a private
-    mirror is where the runtime's wheels come from too.
+    mirror is where the runtime's wheels come from too. The model's may be sdists, whose
+    metadata uv reads in ``metadata_sandbox`` (``isolate``).
     """
     data = runtime_data()
     model_reqs = [*requirements, *_missing(data.model_requirements, requirements)]
     compile_ = _Compiler(target, index, previous, upgrade)
-    model_compile = _Compiler(target, index, previous, upgrade, allow_sdists=True)
+    model_compile = _Compiler(
+        target, index, previous, upgrade, allow_sdists=True, sandbox=metadata_sandbox
+    )
     task = progress.task(f"Resolving Python packages for {target.describe()}")
     with ThreadPoolExecutor(max_workers=1) as pool:
         runtime = pool.submit(compile_, [*_options(requirements), *data.requirements])

@@ -23,7 +23,7 @@ from cog.rules.host_tools import find_uv
 from cog.rules.lockfile import Sdist, Wheel
 from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.errors import ResolutionError, explain_uv_failure
-from cog.rules.pylock.isolate import isolated
+from cog.rules.pylock.isolate import Sandbox, isolated
 from cog.rules.pylock.simple import normalize, url_basename
 from cog.rules.pylock.tags import wheel_rank
 
@@ -112,11 +112,13 @@ def run_uv_compile(
     upgrade: bool | Sequence[str] = False,
     extra_constraints: Sequence[str] = (),
     allow_sdists: bool = False,
+    sandbox: Sandbox | None = None,
 ) -> list[dict[str, Any]]:
     """The ``packages`` of uv's pylock.toml for these requirements.
 
     Only wheels are considered unless ``allow_sdists``: then a package whose versions have
-    no wheel for the target may come as an sdist (``sdist = {url, hashes}``), built later.
+    no wheel for the target may come as an sdist (``sdist = {url, hashes}``), built later,
+    and uv runs in ``sandbox`` (``isolate``), since reading an sdist's metadata may run it.
     """
     with tempfile.TemporaryDirectory(prefix="cog-lock-") as tmp:
         work = Path(tmp)
@@ -142,7 +144,7 @@ def run_uv_compile(
         env = {k: v for k, v in os.environ.items() if k not in _UV_ENV_DROP} | _UV_ENV
         try:
             proc = subprocess.run(
-                isolated(argv, work) if allow_sdists else argv,
+                (sandbox or isolated)(argv, work) if allow_sdists else argv,
                 cwd=work,
                 env=env,
                 capture_output=True,

@@ -264,19 +264,20 @@ def test_a_relock_keeps_the_sdists_pins_unless_upgraded(
 
 @pytest.mark.integration
 @pytest.mark.network
-def test_reading_a_dynamic_sdists_metadata_cannot_write_to_the_host(
-    make_project: MakeProject, tmp_path: Path, cog_cache: Path
+def test_a_dynamic_sdists_metadata_is_read_by_the_targets_interpreter_in_a_sandbox(
+    make_project: MakeProject, index: LocalIndex, tmp_path: Path, cog_cache: Path
 ) -> None:
-    marker = tmp_path / "written-by-setup-py"
-    folder = tmp_path / "index"
-    dynamic_sdist(folder, "sdist-dynamic-demo", marker)
+    host_only = tmp_path / "host-only"
+    host_only.mkdir()
+    marker = host_only / "written-by-setup-py"
+    dynamic_sdist(index.folder, "sdist-dynamic-demo", marker)
     project = make_project(
         'build:\n  python_version: "3.11"\n  python_requirements: requirements.txt\n'
         "predict: predict.py:Predictor\n"
     )
-    with serving_index(folder) as served:
-        lines = [f"--extra-index-url {served.simple}", "sdist-dynamic-demo"]
-        (project / "requirements.txt").write_text("\n".join(lines) + "\n")
-        lock = lock_project(project, progress=NullProgress()).lock
-    assert [(s.name, s.version) for s in lock.sdist] == [("sdist-dynamic-demo", "1.0")]
+    lines = [f"--extra-index-url {index.simple}", "sdist-dynamic-demo"]
+    (project / "requirements.txt").write_text("\n".join(lines) + "\n")
+    lock = lock_project(project, progress=NullProgress()).lock
+    # setup.py ran with Debian's python3.11 (prefix /usr), where the host's files are not.
+    assert sorted(s.name for s in lock.sdist) == ["sdist-dynamic-demo", PURE_NAME]
     assert not marker.exists()
