@@ -1,9 +1,10 @@
-"""The one network seam of a build: fetch a pinned file into the cache, verified.
+"""A build's downloads: fetch a pinned file into the cache, verified.
 
 Each URL is tried in turn; bytes stream straight into a cache temp file while being hashed,
 and only a file whose sha256 and size match the lock enters the cache (a size of None:
-the lock pins only the sha256, as for a python-build-standalone archive). ``file://`` URLs
-(local find-links folders and indexes) read the file directly.
+the lock pins only the sha256, as for a python-build-standalone archive). Requests go
+through the HTTP seam (cog/_net, ``fetch_policy``), which also reads ``file://`` URLs
+(local find-links folders and indexes) from disk.
 """
 
 from __future__ import annotations
