@@ -181,7 +181,8 @@ class HTTPTransport(requests.adapters.HTTPAdapter):
     ) -> None:
         self._block_size = block_size
         self._pools = _tracked_pools(on_socket) if on_socket is not None else None
-        super().__init__(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+        # pool_size: connections kept per host; the number of hosts kept is requests' own.
+        super().__init__(pool_maxsize=pool_size, max_retries=0)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         if self._block_size is not None:

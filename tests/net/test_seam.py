@@ -115,7 +115,7 @@ def test_proxies_come_from_the_environment_unless_loopback(
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     client, transport, _ = _client(_net.index_policy())
-    client.get("http://192.0.2.1/x").close()
+    client.get(URL).close()
     assert transport.requests[0].proxies.get("http") == "http://127.0.0.1:3128"
     client, transport, _ = _client(_net.registry_policy("127.0.0.1:5000", env={}))
     client.get("http://127.0.0.1:5000/v2/").close()
