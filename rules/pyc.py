@@ -153,7 +153,10 @@ def _compile(interpreter: Interpreter, paths: list[str]) -> None:
         "-m",
         "compileall",
         "-q",
-        "-j0",
+        # One process: marshal marks a string shared by its reference count, which in a
+        # pool of workers depends on what each compiled before (pyenv 3.10 and 3.12 gave
+        # different .pyc bytes from one build to the next with -j0).
+        "-j1",
         "--invalidation-mode",
         "unchecked-hash",
         *paths,
