@@ -310,10 +310,16 @@ def resolve_lock(
     keep = _kept(upgrade, [w.name for w in old_wheels])
     # uv runs in its own processes: resolve the wheels while the Debian indexes are read.
     python_target = PythonTarget(minor, uv_platform(machine, glibc))
-    # An sdist's metadata is read by the image's own Debian interpreter, in its rootfs.
+    # An sdist's metadata is read by the image's own interpreter (in its rootfs for Debian's).
     debs_ready: Future[tuple[DebPackage, ...]] = Future()
-    own_python = plan is not None and plan.build is None and host_machine() == machine
     index = python_index_config(spec.project_dir)
+    sandbox = None
+    if plan is not None and host_machine() == machine:
+        sandbox = (
+            sdist.target_sandbox(debs_ready, minor, index)
+            if plan.build is None
+            else sdist.standalone_sandbox(plan.build, minor, spec.project_dir)
+        )
     with ThreadPoolExecutor(max_workers=1) as pool:
         python_sets = pool.submit(
             resolve_python_sets,
@@ -325,7 +331,7 @@ def resolve_lock(
             previous=[w for w in old_wheels if w.name in keep],
             upgrade=upgrade,
             progress=progress,
-            metadata_sandbox=sdist.target_sandbox(debs_ready, minor, index) if own_python else None,
+            metadata_sandbox=sandbox,
         )
         debian: tuple[DebPackage, ...] = ()
         try:

@@ -22,11 +22,13 @@ from pathlib import Path, PurePosixPath
 from cog.rules._files import default_cache_root
 from cog.rules.cache import Cache
 from cog.rules.fetch import fetch
+from cog.rules.layers import layer_key
 from cog.rules.lockfile import DebPackage, Sdist, Wheel
 from cog.rules.pylock.config import IndexConfig
-from cog.rules.pylock.isolate import Sandbox, in_target
+from cog.rules.pylock.isolate import Sandbox, in_target, isolated
 from cog.rules.pylock.resolve import Target, run_uv_compile, to_wheels
 from cog.rules.pylock.simple import normalize
+from cog.rules.python_standalone import StandaloneBuild, archive_urls
 from cog.rules.sdist_rootfs import debian_rootfs
 from cog.rules.sources import deb_urls
 
@@ -248,5 +250,32 @@ def target_sandbox(
                 python = f"/usr/bin/python{python_version}"
                 made.append(in_target(rootfs, python, _local_paths(index)))
         return made[0](argv, work)
+
+    return wrap
+
+
+def standalone_sandbox(
+    build: StandaloneBuild, python_version: str, project_dir: Path | None
+) -> Sandbox:
+    """Where uv reads sdists' metadata with the target's python-build-standalone build
+    (relocatable: it runs from where it is unpacked), fetched and unpacked on first use."""
+    made: list[str] = []
+    guard = threading.Lock()
+
+    def wrap(argv: list[str], work: Path) -> list[str]:
+        with guard:
+            if not made:
+                cache = Cache(default_cache_root())
+                key = layer_key("python-standalone-unpacked", sha256=build.sha256)
+                root = cache.rootfs(key)
+                if root is None:
+                    urls = archive_urls(build, project_dir=project_dir)
+                    archive = fetch(urls, build.sha256, None, cache)
+                    staged = cache.temp_dir("python-standalone")
+                    with tarfile.open(archive) as tar:
+                        tar.extractall(staged, filter="data")
+                    root = cache.put_rootfs(key, staged)
+                made.append(str(root / "python" / "bin" / f"python{python_version}"))
+        return isolated(argv, work, made[0])
 
     return wrap

@@ -33,13 +33,15 @@ def _common(work: Path) -> list[str]:
     return [*command, "--new-session", "--die-with-parent"]
 
 
-def isolated(argv: list[str], work: Path) -> list[str]:
-    """``argv`` (uv pip compile, run in ``work``) under bubblewrap, when it is installed."""
+def isolated(argv: list[str], work: Path, python: str | None = None) -> list[str]:
+    """``argv`` (uv pip compile, run in ``work``) under bubblewrap, when it is installed;
+    with ``python`` (a host path), uv builds with that interpreter."""
+    chosen = ["--python", python] if python else []
     bwrap = which("bwrap")
     if bwrap is None:
-        return argv  # as pip would: the sdist's metadata build runs on the host
+        return [*argv, *chosen]  # as pip would: the sdist's metadata build runs on the host
     command = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", *_common(work)]
-    return [*command, *argv, "--cache-dir", str(work / "uv-cache")]
+    return [*command, *argv, "--cache-dir", str(work / "uv-cache"), *chosen]
 
 
 def in_target(rootfs: Path, python: str, host_paths: Sequence[str]) -> Sandbox:

@@ -96,13 +96,14 @@ def cext_sdist(folder: Path, version: str = "1.0", *, name: str = CEXT_NAME) -> 
 def dynamic_sdist(folder: Path, name: str, marker: Path) -> Path:
     """An sdist whose metadata is dynamic (PKG-INFO 2.1, setup.py only): reading it runs
     setup.py. That requires PURE_NAME when the interpreter's prefix is /usr (Debian's own,
-    as in the image), CEXT_NAME when it can see ``marker``'s folder (the host's files), and
-    tries to write ``marker``."""
+    as in the image) or it is a 3.12 (the host's venv is 3.11), CEXT_NAME when it can see
+    ``marker``'s folder (the host's files), and tries to write ``marker``."""
     setup = (
         "import contextlib, os, sys\n"
         "from setuptools import setup\n"
         "deps = []\n"
-        f"if sys.base_prefix == '/usr':\n    deps.append({PURE_NAME!r})\n"
+        "if sys.base_prefix == '/usr' or sys.version_info[:2] == (3, 12):\n"
+        f"    deps.append({PURE_NAME!r})\n"
         f"if os.path.isdir({str(marker.parent)!r}):\n    deps.append({CEXT_NAME!r})\n"
         "with contextlib.suppress(OSError):\n"
         f"    open({str(marker)!r}, 'w').write('setup.py ran here')\n"

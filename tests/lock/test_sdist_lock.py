@@ -28,6 +28,7 @@ from cog.locking import lock_project
 from cog.progress import NullProgress
 from tests.build._sdists import CEXT_NAME, PURE_NAME, cext_sdist, dynamic_sdist, pure_sdist
 from tests.support.local_index import LocalIndex, serving_index
+from tests.support.python_standalone import make_mirror, pyenv_build, serve_mirror, write_table
 
 from .conftest import MakeProject
 
@@ -280,4 +281,39 @@ def test_a_dynamic_sdists_metadata_is_read_by_the_targets_interpreter_in_a_sandb
     lock = lock_project(project, progress=NullProgress()).lock
     # setup.py ran with Debian's python3.11 (prefix /usr), where the host's files are not.
     assert sorted(s.name for s in lock.sdist) == ["sdist-dynamic-demo", PURE_NAME]
+    assert not marker.exists()
+
+
+@pytest.mark.integration
+@pytest.mark.network
+def test_a_python_build_standalone_target_reads_metadata_with_that_interpreter(
+    make_project: MakeProject,
+    index: LocalIndex,
+    tmp_path: Path,
+    cog_cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = pyenv_build("3.12")
+    if source is None:
+        pytest.skip("no pyenv CPython 3.12 on this host to make the stand-in archive from")
+    standin = make_mirror(tmp_path / "mirror", [source])[0]
+    monkeypatch.setenv(
+        "COG_PYTHON_STANDALONE_TABLE", str(write_table(tmp_path / "t.toml", [standin]))
+    )
+    host_only = tmp_path / "host-only"
+    host_only.mkdir()
+    marker = host_only / "written-by-setup-py"
+    dynamic_sdist(index.folder, "sdist-dynamic-pbs-demo", marker)
+    project = make_project(
+        f'build:\n  python_version: "{standin.version}"\n'
+        "  python_requirements: requirements.txt\npredict: predict.py:Predictor\n"
+    )
+    lines = [f"--extra-index-url {index.simple}", "sdist-dynamic-pbs-demo"]
+    (project / "requirements.txt").write_text("\n".join(lines) + "\n")
+    with serve_mirror(tmp_path / "mirror") as mirror:
+        monkeypatch.setenv("UV_PYTHON_INSTALL_MIRROR", mirror)
+        lock = lock_project(project, progress=NullProgress()).lock
+    # setup.py ran with the 3.12 build (the host's venv is 3.11), the host read-only.
+    names = sorted(s.name for s in lock.sdist)
+    assert names == [CEXT_NAME, "sdist-dynamic-pbs-demo", PURE_NAME]
     assert not marker.exists()
