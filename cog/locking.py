@@ -272,6 +272,14 @@ def _interpreter_pin(plan: _InterpreterPlan, debs: Sequence[DebPackage], minor: 
     )
 
 
+def _image_debs(
+    plan: _InterpreterPlan | None, resolve_debs: Callable[[Suite], tuple[DebPackage, ...]]
+) -> tuple[DebPackage, ...]:
+    if plan is None:
+        return ()
+    return plan.debs if plan.debs is not None else resolve_debs(plan.suite)
+
+
 def resolve_lock(
     spec: LockSpec,
     *,
@@ -314,12 +322,8 @@ def resolve_lock(
     debs_ready: Future[tuple[DebPackage, ...]] = Future()
     index = python_index_config(spec.project_dir)
     sandbox = None
-    if plan is not None and host_machine() == machine:
-        sandbox = (
-            sdist.target_sandbox(debs_ready, minor, index)
-            if plan.build is None
-            else sdist.standalone_sandbox(plan.build, minor, spec.project_dir)
-        )
+    if plan is not None and host_machine() == machine:  # the target's interpreter runs here
+        sandbox = sdist.metadata_sandbox(plan.build, debs_ready, minor, index, spec.project_dir)
     with ThreadPoolExecutor(max_workers=1) as pool:
         python_sets = pool.submit(
             resolve_python_sets,
@@ -333,23 +337,17 @@ def resolve_lock(
             progress=progress,
             metadata_sandbox=sandbox,
         )
-        debian: tuple[DebPackage, ...] = ()
-        try:
-            if plan is not None:
-                debian = plan.debs if plan.debs is not None else resolve_debs(plan.suite)
-        except BaseException as e:
-            debs_ready.set_exception(e)  # the resolve waiting on them must not hang
-            raise
-        debs_ready.set_result(debian)
+        debian = sdist.settle(debs_ready, lambda: _image_debs(plan, resolve_debs))
         sets = python_sets.result()
     built = sdist.SdistLock((), (), {})
     if sets.sdists:  # and their compilers, from the image's suite
+        suite_debs = None if plan is None else partial(resolve_debs, plan.suite)
         built = sdist.lock_sdists(
             sets.sdists,
             sets.urls,
             python_target,
             index,
-            resolve_debs=None if plan is None else partial(resolve_debs, plan.suite),
+            resolve_debs=suite_debs,
             standalone=plan is not None and plan.build is not None,
             options=[line for line in spec.requirements if line.startswith("-")],
             previous=[w for w in (old.build_python if old else ()) if _kept(upgrade, [w.name])],

@@ -279,3 +279,31 @@ def standalone_sandbox(
         return isolated(argv, work, made[0])
 
     return wrap
+
+
+def metadata_sandbox(
+    build: StandaloneBuild | None,
+    debs: Future[tuple[DebPackage, ...]],
+    python_version: str,
+    index: IndexConfig,
+    project_dir: Path | None,
+) -> Sandbox:
+    """The sandbox where uv reads sdists' metadata with the target's interpreter: a
+    python-build-standalone ``build``, else Debian's in a rootfs of the image's ``debs``."""
+    if build is None:
+        return target_sandbox(debs, python_version, index)
+    return standalone_sandbox(build, python_version, project_dir)
+
+
+def settle(
+    future: Future[tuple[DebPackage, ...]], resolve: Callable[[], tuple[DebPackage, ...]]
+) -> tuple[DebPackage, ...]:
+    """``resolve()``, its result or failure also given to ``future`` (which a sandbox on
+    another thread may wait for: it must never be left pending)."""
+    try:
+        result = resolve()
+    except BaseException as e:
+        future.set_exception(e)
+        raise
+    future.set_result(result)
+    return result
