@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog._paths import RUNTIME_SITE
 from cog._version import __version__
 from cog.config import load_config
 from cog.config.model import Config
@@ -95,6 +96,7 @@ def build_project(
         lock=lock,
         project_dir=project_dir,
         code_files=code,
+        runtime_site=RUNTIME_SITE,
         weights=weights,
         run_steps=steps,
         cog_version=__version__,
