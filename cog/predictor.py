@@ -51,7 +51,7 @@ def run_setup(predictor: Any) -> None:
     The weights are typed as setup() asks, as the runtime's worker does (a URL in
     COG_WEIGHTS is downloaded for a ``Path``, opened for a ``File``, kept for a ``str``).
     """
-    from cog.runtime._weights import weights_argument  # noqa: PLC0415 (only when called)
+    from cog.runtime.worker._weights import weights_argument  # noqa: PLC0415 (only when called)
 
     setup = predictor.setup
     if "weights" not in _parameters(setup):

@@ -17,7 +17,7 @@ from cog.runtime._messages import Done
 from cog.runtime._prediction import Prediction
 
 if TYPE_CHECKING:
-    from cog.runtime._workers import Worker
+    from cog.runtime._worker_proxy import Worker
 
 log = logging.getLogger("cog.runtime")
 

@@ -131,6 +131,16 @@ class OutputFile(_Frame):
     remove: bool = False  # written by the worker from a file object: delete once sent
 
 
+# The folders of file objects' copies the worker writes (removed once sent): the supervisor
+# deletes an output file under one of these, never a file of the project.
+SPILL_PREFIX = "cog-output-"
+
+
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold (lone surrogates) written as escapes."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
+
+
 ToWorker = Union[RunJob, Cancel, CheckHealth]  # noqa: UP007 (evaluated: 3.8+)
 FromWorker = Union[  # noqa: UP007 (evaluated: 3.8+)
     Importing, Loaded, SetupDone, Log, Output, Metric, Done, HealthResult

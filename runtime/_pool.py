@@ -19,8 +19,7 @@ import typing
 from collections.abc import Callable
 
 import trio
-from cog.runtime._encode import printable
-from cog.runtime._files import has_file_inputs
+from cog.runtime._file_transfer import has_file_inputs
 from cog.runtime._job import (
     AtCapacity,
     Job,
@@ -40,10 +39,11 @@ from cog.runtime._messages import (
     RunJob,
     SetupDone,
     Status,
+    printable,
 )
 from cog.runtime._prediction import Prediction, now
 from cog.runtime._spawn import Prestarted, WorkerSpec, discard
-from cog.runtime._workers import Listener, Worker
+from cog.runtime._worker_proxy import Listener, Worker
 
 from cog._signature.model import Mode, Signature
 
@@ -253,7 +253,7 @@ class Pool(Listener):
         elif self._setup.status == "starting":
             self._other_logs.setdefault(worker.index, []).append(data)
         # Later output of no prediction (a background thread) only goes where the worker
-        # already wrote all of it: the server's own stdout/stderr (runtime/_capture.py).
+        # already wrote all of it: the server's own stdout/stderr (runtime/worker/_capture.py).
 
     def on_setup_done(self, worker: Worker, message: SetupDone) -> None:
         if message.error is not None:

@@ -9,7 +9,7 @@ import tempfile
 from functools import partial
 
 import trio
-from cog.runtime._files import (
+from cog.runtime._file_transfer import (
     Fetcher,
     FileEncoder,
     InputFileError,
@@ -67,7 +67,6 @@ class Service:
         self.idle = trio.Event()  # set while both are 0: a shutdown drain waits for it
         self.idle.set()
         self._nursery: trio.Nursery | None = None
-        self.shutdown_requested = trio.Event()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:

@@ -8,6 +8,9 @@
   the model) imports only the SDK and the standard library: nothing of the supervisor
   (trio, Hypercorn, Quart, pydantic, requests, yaml, the server's modules), none of which
   is on the model's sys.path.
+- The two sides of the pipe share only what it carries: the worker's runtime modules are
+  the package ``cog.runtime.worker`` plus ``_messages`` and ``_pipe``; the supervisor's
+  (the rest of runtime/) never import ``cog.runtime.worker``.
 """
 
 from __future__ import annotations
@@ -50,7 +53,11 @@ HOST_ONLY = (
     "cog.doctor",
     "cog._net",
 )
-WORKER_ENTRY = "cog.runtime.worker"
+WORKER_PACKAGE = "cog.runtime.worker"
+WORKER_ENTRY = "cog.runtime.worker.__main__"
+# The runtime modules both sides load: the package (its __init__ and the settings it reads),
+# the messages and their framing on the pipe.
+SHARED = ("cog.runtime", "cog.runtime.settings", "cog.runtime._messages", "cog.runtime._pipe")
 # What the supervisor runs on (installed apart from the model's packages).
 SUPERVISOR_PACKAGES = {
     "trio",
@@ -207,7 +214,8 @@ def _third_party(name: str) -> bool:
 
 def test_the_worker_side_imports_only_the_sdk() -> None:
     loaded = _worker_side()
-    assert {WORKER_ENTRY, "cog", "cog._sdk"} <= set(loaded)  # the walk found the worker
+    # the walk found the worker
+    assert {WORKER_ENTRY, f"{WORKER_PACKAGE}._process", "cog", "cog._sdk"} <= set(loaded)
     problems = []
     for module, found in sorted(loaded.items()):
         for imp in found:
@@ -229,6 +237,20 @@ def test_the_worker_side_loads_nothing_of_the_supervisor() -> None:
         if uses:
             found.append(f"{module}: {', '.join(sorted(uses))}")
     assert found == []
+
+
+def test_the_sides_of_the_pipe_share_only_its_messages() -> None:
+    worker_runtime = {m for m in _worker_side() if _within(m, ("cog.runtime",))}
+    assert {f"{WORKER_PACKAGE}._runners", f"{WORKER_PACKAGE}._capture"} <= worker_runtime
+    assert sorted(m for m in worker_runtime if not _within(m, (WORKER_PACKAGE, *SHARED))) == []
+    supervisor = [
+        f"{path.relative_to(ROOT)}:{imp.line}: {imp.name}"
+        for path in _sources("runtime")
+        if not _within(_module(path), (WORKER_PACKAGE,))
+        for imp in imports(path)
+        if _within(imp.name, (WORKER_PACKAGE,))
+    ]
+    assert supervisor == []
 
 
 def test_the_import_reader_sees_what_it_must() -> None:

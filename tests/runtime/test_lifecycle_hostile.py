@@ -206,7 +206,7 @@ def test_the_pipe_watchdog_exits_when_the_supervisor_end_closes() -> None:
     read_fd, write_fd = os.pipe()
     code = (
         "import sys, threading, time\n"
-        "from cog.runtime.worker import watch_control_pipe\n"
+        "from cog.runtime.worker._process import watch_control_pipe\n"
         "threading.Thread(target=watch_control_pipe, args=(int(sys.argv[1]),)).start()\n"
         "time.sleep(600)\n"
     )

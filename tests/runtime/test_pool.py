@@ -13,7 +13,7 @@ from cog.runtime._messages import Done, HealthResult, Loaded, RunJob, SetupDone,
 from cog.runtime._pool import Pool, PoolStatus
 from cog.runtime._prediction import Prediction, Request
 from cog.runtime._spawn import Prestarted, WorkerSpec
-from cog.runtime._workers import Listener, Worker
+from cog.runtime._worker_proxy import Listener, Worker
 
 from cog._signature.model import FieldType, InputSpec, Mode, OutputSpec, Primitive, Signature
 

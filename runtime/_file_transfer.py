@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
-from cog.runtime._encode import SPILL_PREFIX
-from cog.runtime._messages import OutputFile
+from cog.runtime._messages import SPILL_PREFIX, OutputFile
 from cog.runtime._outbound import (
     Stopped,
     aborted,
@@ -310,7 +309,7 @@ class Uploader:
 
 def _cleanup(file: OutputFile) -> None:
     # The reference deletes returned files once sent. Which may go, the worker decided
-    # (runtime/_encode.py): its own copies and temp files, never a file of the project.
+    # (runtime/worker/_encode.py): its own copies and temp files, never a file of the project.
     if not file.remove:
         return
     pathlib.Path(file.path).unlink(missing_ok=True)

@@ -199,9 +199,6 @@ class Worker:
                 self.became_ready.set()
             listener.on_setup_done(self, message)
 
-    def is_alive(self) -> bool:
-        return self.alive
-
     def send_nowait(self, message: ToWorker) -> None:
         if self._control is not None and self.alive:
             self._control.send_nowait(encode(message))

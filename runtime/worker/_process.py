@@ -1,7 +1,8 @@
 """A worker process: imports the model, runs setup(), then runs predictions on request.
 
-Started fresh by the supervisor as ``python -m cog.runtime.worker`` (never forked from the
-server); talks to it only through two pipes whose descriptors are on the command line.
+Started fresh by the supervisor as ``python -m cog.runtime.worker`` (``__main__.py``), never
+forked from the server; talks to it only through two pipes whose descriptors are on the
+command line.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ import threading
 import traceback
 from typing import Any
 
-from cog.runtime._capture import Capture
-from cog.runtime._concurrency import concurrent_max
-from cog.runtime._encode import keep_files_under, printable
 from cog.runtime._messages import (
     Cancel,
     CheckHealth,
@@ -30,10 +28,14 @@ from cog.runtime._messages import (
     Loaded,
     RunJob,
     SetupDone,
+    printable,
 )
 from cog.runtime._pipe import BlockingReader, BlockingWriter
-from cog.runtime._weights import weights_argument
-from cog.runtime._worker_run import AsyncRunner, SyncRunner
+from cog.runtime.worker._capture import Capture
+from cog.runtime.worker._concurrency import concurrent_max
+from cog.runtime.worker._encode import keep_files_under
+from cog.runtime.worker._runners import AsyncRunner, SyncRunner
+from cog.runtime.worker._weights import weights_argument
 
 from cog._signature.model import Mode, Signature
 
@@ -218,7 +220,3 @@ def _control(
             threading.Thread(
                 target=_report_health, args=(writer, target, loop), daemon=True
             ).start()
-
-
-if __name__ == "__main__":
-    main()

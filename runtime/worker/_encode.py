@@ -12,13 +12,12 @@ import sys
 import tempfile
 from typing import Any
 
-from cog.runtime._messages import OutputFile
+from cog.runtime._messages import SPILL_PREFIX, OutputFile
 
 _SCALARS = (str, int, float, bool, type(None))
 # Ints this wide have fewer digits than any int-to-str limit Python allows (640 at least):
 # only wider ones need converting to know whether the server can write them.
 _NARROW_INT_BITS = 2000
-SPILL_PREFIX = "cog-output-"  # the folders of file objects' copies (removed once sent)
 
 
 class OutputEncodingError(ValueError):
@@ -34,11 +33,6 @@ def encode_output(value: object) -> object:
             "the output cannot be written as JSON: it contains itself (a circular reference)"
             " or is nested too deeply"
         ) from None
-
-
-def printable(text: str) -> str:
-    """``text`` with what UTF-8 cannot hold (lone surrogates) written as escapes."""
-    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
 
 
 def _scalar(value: object) -> object:
