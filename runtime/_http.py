@@ -20,7 +20,6 @@ from cog._signature.validate import (
 # Any, not TypedDicts: the handlers only read a few keys, and Hypercorn and Quart each
 # declare their own scope and event types.
 Scope = Any
-Message = Any
 Receive = typing.Callable[[], typing.Awaitable[Any]]
 Send = typing.Callable[[Any], typing.Awaitable[None]]
 

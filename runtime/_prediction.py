@@ -6,7 +6,6 @@ import collections
 import datetime
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import trio
@@ -229,10 +228,3 @@ class Prediction:
         if self.request.webhook is not None:
             body["webhook"] = self.request.webhook
         return body
-
-
-def sse_frames(events: Iterator[Event]) -> Iterator[bytes]:
-    import json  # noqa: PLC0415
-
-    for event in events:
-        yield f"event: {event.name}\ndata: {json.dumps(event.data)}\n\n".encode()

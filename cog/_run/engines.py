@@ -21,8 +21,6 @@ from cog._run.runc import ContainerSpec
 from cog.errors import RunError
 from cog.rules.host_tools import require
 
-ENGINES = ("runc", "podman", "docker")
-
 
 def _binary(name: str) -> str:
     return require(name, RunError)
