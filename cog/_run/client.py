@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,11 +51,7 @@ class RuntimeClient:
             if health is not None and health.status in ("READY", "BUSY", "UNHEALTHY"):
                 return health
             if health is not None and health.status in ("SETUP_FAILED", "DEFUNCT"):
-                logs = health.setup_logs.rstrip()
-                raise RunError(
-                    "the model's setup failed" + (f":\n{logs}" if logs else ""),
-                    "Fix setup() in your model and run again.",
-                )
+                raise setup_failed(health.setup_logs)
             if not still_running():
                 raise RunError("the model server exited before it was ready (see its output above)")
             if deadline is not None and time.monotonic() > deadline:
@@ -95,6 +92,21 @@ class RuntimeClient:
         # The server may already be gone; stopping the container follows anyway.
         with contextlib.suppress(requests.RequestException):
             self.session.post(url, timeout=5)
+
+
+# The last line of a traceback: "RuntimeError: weights not found", "mod.Error: ...".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*$")
+
+
+def setup_failed(logs: str) -> RunError:
+    """The error for a failed setup. Its output (the logs) has streamed to the user's
+    terminal as it printed, so the error names the failure and points there, once."""
+    lines = [line.strip() for line in logs.splitlines()]
+    named = next((line for line in reversed(lines) if _EXCEPTION_LINE.match(line)), None)
+    return RunError(
+        "the model's setup failed" + (f": {named}" if named else "") + " (its output is above)",
+        "Fix setup() in your model and run again.",
+    )
 
 
 def _render_422(body: dict[str, Any]) -> str:
