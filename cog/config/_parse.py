@@ -35,8 +35,13 @@ _EXAMPLES = {
 }
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate ``path`` (a cog.yaml), checking that the files it names exist."""
+def load_config(path: Path, *, entry_files: bool = True) -> Config:
+    """Read and validate ``path`` (a cog.yaml), checking that the files it names exist.
+
+    ``entry_files=False``: the files run/predict and train name need not exist (the runtime
+    serves without them, /health-check says SETUP_FAILED naming the file); the rest is
+    checked all the same.
+    """
     filename = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -65,12 +70,14 @@ def load_config(path: Path) -> Config:
         raise reader.wrong_type(
             root, "cog.yaml", "a mapping of keys such as build and run", _EXAMPLES["build"]
         )
-    config = _config(reader, root, path.absolute(), project_dir)
+    config = _config(reader, root, path.absolute(), project_dir, entry_files=entry_files)
     print_notes(filename, config.path, config.notes)
     return config
 
 
-def _config(reader: Reader, root: YMap, path: Path, project_dir: Path) -> Config:
+def _config(
+    reader: Reader, root: YMap, path: Path, project_dir: Path, *, entry_files: bool
+) -> Config:
     for entry in root.entries:
         if entry.key not in TOP_KEYS and entry.key in BUILD_KEYS:
             raise reader.error(
@@ -79,7 +86,8 @@ def _config(reader: Reader, root: YMap, path: Path, project_dir: Path) -> Config
                 f"Indent it under build:, for example:\n  build:\n    {entry.key}: ...",
             )
     reader.check_keys(root, TOP_KEYS, None)
-    values: dict[str, Any] = {"predict": _runner_ref(reader, root, project_dir)}
+    entry_dir = project_dir if entry_files else None
+    values: dict[str, Any] = {"predict": _runner_ref(reader, root, entry_dir)}
     for entry in root.entries:
         if isinstance(entry.value, YScalar) and entry.value.value is None:
             continue  # "key:" with nothing after it: the default
@@ -87,7 +95,7 @@ def _config(reader: Reader, root: YMap, path: Path, project_dir: Path) -> Config
             build = reader.mapping(entry.value, "build", _EXAMPLES["build"])
             values["build"] = read_build(reader, build, project_dir)
         elif entry.key == "train":
-            values["train"] = _entry_ref(reader, entry, project_dir)
+            values["train"] = _entry_ref(reader, entry, entry_dir)
         elif entry.key == "image":
             values["image"] = reader.string(entry.value, "image", _EXAMPLES["image"])
         elif entry.key == "concurrency":
@@ -101,7 +109,7 @@ def _config(reader: Reader, root: YMap, path: Path, project_dir: Path) -> Config
     return Config(path=path, project_dir=project_dir, notes=tuple(reader.notes), **values)
 
 
-def _runner_ref(reader: Reader, root: YMap, project_dir: Path) -> str | None:
+def _runner_ref(reader: Reader, root: YMap, project_dir: Path | None) -> str | None:
     run, predict = root.get("run"), root.get("predict")
     if run is not None and predict is not None:
         raise reader.error(
@@ -124,7 +132,8 @@ def _runner_ref(reader: Reader, root: YMap, project_dir: Path) -> str | None:
     return _entry_ref(reader, entry, project_dir)
 
 
-def _entry_ref(reader: Reader, entry: YEntry, project_dir: Path) -> str:
+def _entry_ref(reader: Reader, entry: YEntry, project_dir: Path | None) -> str:
+    """The ref ``entry`` holds; its file must exist in ``project_dir`` unless that is None."""
     example = _EXAMPLES[entry.key]
     ref = reader.string(entry.value, entry.key, example)
     match = _REF.match(ref)
@@ -136,7 +145,7 @@ def _entry_ref(reader: Reader, entry: YEntry, project_dir: Path) -> str:
             + indent_example(example),
         )
     file, name = match.group("file"), match.group("name")
-    if not (project_dir / file).is_file():
+    if project_dir is not None and not (project_dir / file).is_file():
         raise reader.error(
             entry.value.line,
             f"{entry.key}: '{ref}' names {file}, which does not exist in {project_dir}",

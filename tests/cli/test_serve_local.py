@@ -102,3 +102,51 @@ def test_the_model_sees_variables_set_in_cog_yaml(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             server.kill()
             server.communicate()
+
+
+def _serving(server: subprocess.Popen[str]) -> str:
+    assert server.stdout is not None
+    lines: list[str] = []
+    for line in server.stdout:  # pytest-timeout ends a server that never says
+        lines.append(line)
+        if match := SERVING.search(line):
+            return f"http://127.0.0.1:{match.group(1)}"
+    raise AssertionError(f"the server exited before serving:\n{''.join(lines)}")
+
+
+@pytest.mark.integration
+def test_a_missing_predict_file_is_setup_failed_naming_it(tmp_path: Path) -> None:
+    # As `python -m cog.runtime` in an image: it serves, and /health-check says why not.
+    (tmp_path / "cog.yaml").write_text('build:\n  python_version: "3.12"\npredict: "gone.py:P"\n')
+    argv = [str(COG), "serve", "--local", "-p", "0"]
+    server = subprocess.Popen(
+        argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        base = _serving(server)
+        deadline = time.monotonic() + READY_DEADLINE_S
+        while (health := requests.get(f"{base}/health-check", timeout=5).json())[
+            "status"
+        ] == "STARTING":
+            assert time.monotonic() < deadline, health
+            time.sleep(0.1)
+        assert health["status"] == "SETUP_FAILED"
+        assert "gone.py" in health["setup"]["logs"]
+        assert "does not exist" in health["setup"]["logs"]
+        answer = requests.post(f"{base}/predictions", json={"input": {}}, timeout=60)
+        assert answer.status_code == 503
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+
+
+@pytest.mark.unit
+def test_other_cog_yaml_errors_still_stop_it(project: Path, runner: CliRunner) -> None:
+    (project / "cog.yaml").write_text('build:\n  python_version: "3.12"\npredict: "gone"\n')
+    result = runner.invoke(cli, ["serve", "--local", "-p", "0"])
+    assert result.exit_code == 1
+    assert "predict must be" in result.stderr

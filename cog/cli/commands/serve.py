@@ -125,8 +125,12 @@ def serve(request: ServeRequest) -> None:
 
 def serve_local(request: ServeRequest) -> None:
     """The runtime in this process: cog.yaml's ``environment:`` and then ``-e`` apply, as in
-    an image (where they are the image's and the container's environment)."""
-    config = load_config(request.project.config_path)
+    an image (where they are the image's and the container's environment).
+
+    A predict/train file that does not exist is the runtime's to report, as in an image: it
+    serves and /health-check says SETUP_FAILED naming the file. Other cog.yaml errors stop
+    it here."""
+    config = load_config(request.project.config_path, entry_files=False)
     from cog.runtime import serve_local as runtime_serve_local  # noqa: PLC0415
 
     with _environment({**config.environment, **request.env}):
