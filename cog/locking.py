@@ -9,33 +9,46 @@ Otherwise everything is resolved again, keeping earlier pins that still fit unle
 
 from __future__ import annotations
 
-import hashlib
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from platform import machine as host_machine
+from typing import Protocol
 
 import cog.rules.python_standalone as standalone
+from cog._locking_inputs import base_inputs_checksum, hashed_weights, inputs_checksum
+from cog._locking_interpreter import InterpreterPlan, image_debs, interpreter_pin, plan_interpreter
 from cog.config import Config, load_config
 from cog.errors import LockError
 from cog.progress import Progress
 from cog.rules import lockfile_text, sdist
 from cog.rules._files import atomic_write, default_cache_root
-from cog.rules.debian import targets as debian_targets
 from cog.rules.debian.lockset import resolve_debian
 from cog.rules.debian.targets import Suite
-from cog.rules.lockfile import LOCK_VERSION, DebPackage, Interpreter, Lock, Target, WeightsFile
+from cog.rules.lockfile import DebPackage, Interpreter, Lock, Target, WeightsFile, Wheel
 from cog.rules.oci import ARCHITECTURES
-from cog.rules.pylock import runtime as runtime_set
-from cog.rules.pylock.lockset import resolve_python_sets
+from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.lockset import PythonSets, resolve_python_sets
 from cog.rules.pylock.resolve import Target as PythonTarget
 from cog.rules.pylock.resolve import uv_platform
 from cog.rules.pylock.urls import remember_urls
 from cog.rules.sandbox import STEP_DEBS, STEP_WHEELS
 from cog.rules.sources import python_index_config, suite_sources
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "LockResult",
+    "LockSpec",
+    "base_inputs_checksum",
+    "check_lock",
+    "inputs_checksum",
+    "lock_path",
+    "lock_project",
+    "resolve_lock",
+]
 
 DEFAULT_CONFIG = "cog.yaml"
 _ARCHES = {f"linux/{a.oci}": (a.oci, a.machine) for a in ARCHITECTURES.values()}
@@ -59,85 +72,6 @@ def lock_path(project_dir: Path, config_file: str = DEFAULT_CONFIG) -> Path:
 
 def _lock_command(config_file: str) -> str:
     return "cog lock" if config_file == DEFAULT_CONFIG else f"cog lock -f {config_file}"
-
-
-def _weights_files(config: Config) -> list[Path]:
-    files: list[Path] = []
-    for source in config.weights:
-        root = config.project_dir / source.path
-        if root.is_file():
-            files.append(root)
-        elif root.is_dir():
-            files += sorted(p for p in root.rglob("*") if p.is_file())
-        else:
-            raise LockError(
-                f"{config.path}: weights path {source.path!r} does not exist",
-                hint="Create it, or fix the weights entry in cog.yaml.",
-            )
-    return files
-
-
-def _relative(config: Config, path: Path) -> str:
-    return path.relative_to(config.project_dir).as_posix()
-
-
-class _Checksum:
-    def __init__(self) -> None:
-        self.digest = hashlib.sha256()
-        self.feed("lock-format", str(LOCK_VERSION).encode())
-        self.feed("third_party/debian.toml", debian_targets.data_bytes())
-        self.feed("third_party/runtime.toml", runtime_set.data_bytes())
-        self.feed("third_party/python_standalone.toml", standalone.table_bytes())
-
-    def feed(self, label: str, data: bytes) -> None:
-        self.digest.update(f"{label}\0{len(data)}\0".encode())
-        self.digest.update(data)
-
-
-def base_inputs_checksum(python_version: str, platform: str) -> str:
-    """The inputs of this repository's own cog.lock: third_party's pins and the target."""
-    checksum = _Checksum()
-    checksum.feed("target", f"{python_version}\0{platform}".encode())
-    return checksum.digest.hexdigest()
-
-
-def inputs_checksum(project_dir: Path, config: Config) -> str:
-    checksum = _Checksum()
-    feed = checksum.feed
-    feed("cog.yaml", config.path.read_bytes())
-    if config.build.python_requirements is not None:
-        requirements_file = project_dir / config.build.python_requirements
-        if requirements_file.is_file():
-            feed("requirements-file", requirements_file.read_bytes())
-        # The logical lines cover files pulled in with -r as well.
-        feed("requirements", "\n".join(config.requirements()).encode())
-    if config.build.run:
-        feed("build-run-tools", "\0".join([*STEP_DEBS, *STEP_WHEELS]).encode())
-    for path in _weights_files(config):
-        feed("weights", f"{_relative(config, path)}\0{path.stat().st_size}".encode())
-    return checksum.digest.hexdigest()
-
-
-def _hash_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _weights(config: Config, progress: Progress) -> tuple[WeightsFile, ...]:
-    files = _weights_files(config)
-    if not files:
-        return ()
-    task = progress.task("Hashing weights", total=sum(p.stat().st_size for p in files))
-    result = []
-    for path in files:
-        size = path.stat().st_size
-        result.append(WeightsFile(path=_relative(config, path), sha256=_hash_file(path), size=size))
-        task.advance(size)
-    task.finish(f"Hashed {len(files)} weights files")
-    return tuple(sorted(result, key=lambda w: w.path))
 
 
 def _read_previous(path: Path, progress: Progress) -> tuple[Lock | None, str | None]:
@@ -199,85 +133,123 @@ def _spec(config: Config) -> LockSpec:
     )
 
 
-@dataclass(frozen=True)
-class _InterpreterPlan:
-    """The suite whose packages the image gets, and the pbs build on top (or Debian's own
-    interpreter when ``build`` is None); ``debs`` when checking a patch pin resolved them."""
-
-    suite: Suite
-    build: standalone.StandaloneBuild | None
-    debs: tuple[DebPackage, ...] | None = None
+class _DebResolver(Protocol):
+    def __call__(self, suite: Suite, extra: Sequence[str] = ()) -> tuple[DebPackage, ...]: ...
 
 
-def _debian_python(debs: Sequence[DebPackage], minor: str) -> str | None:
-    for deb in debs:
-        if deb.name == f"python{minor}-minimal":
-            return standalone.debian_upstream_version(deb.version)
-    return None
-
-
-def _kept_build(
-    old: Lock | None, minor: str, arch: str, upgrade: bool | Sequence[str]
-) -> standalone.StandaloneBuild | None:
-    """The pbs build an earlier lock pinned for this minor, while the table still has it."""
-    pinned = old.interpreter if old is not None and upgrade is not True else None
-    if pinned is None or pinned.source != standalone.SOURCE_STANDALONE:
-        return None
-    builds = standalone.standalone_table().for_arch(arch, minor)
-    return next((b for b in builds if b.sha256 == pinned.sha256), None)
-
-
-def _plan_interpreter(
+def _deb_resolver(
     spec: LockSpec,
     arch: str,
     old: Lock | None,
     upgrade: bool | Sequence[str],
-    resolve_debs: Callable[[Suite], tuple[DebPackage, ...]],
-) -> _InterpreterPlan:
-    data, table = debian_targets.debian_data(), standalone.standalone_table()
-    choice = standalone.choose(spec.python_version, arch, data.python_suites, table)
-    if choice.build is not None:
-        build = choice.build
-        if choice.patch is None:
-            build = _kept_build(old, choice.minor, arch, upgrade) or build
-        return _InterpreterPlan(replace(data.suite(choice.suite), interpreter=()), build)
-    suite = data.suite(choice.suite)
-    if choice.patch is None:
-        return _InterpreterPlan(suite, None)
-    debs = resolve_debs(suite)
-    shipped = _debian_python(debs, choice.minor)
-    if shipped == choice.patch:
-        return _InterpreterPlan(suite, None, debs)
-    if choice.fallback is not None:
-        base = replace(data.suite(table.base_suite), interpreter=())
-        return _InterpreterPlan(base, choice.fallback)
-    raise standalone.unavailable_patch(
-        spec.python_version,
-        (suite.codename, shipped or "no python"),
-        table.for_arch(arch, choice.minor),
+    progress: Progress,
+) -> _DebResolver:
+    """Resolves the spec's system packages (and ``extra``) in a suite, keeping old pins."""
+    # The compilers' pins are kept too; where a name is in both, the image's version.
+    old_debs = {p.name: p.version for p in (*old.build_debian, *old.debian)} if old else {}
+    kept_debs = _kept(upgrade, list(old_debs))
+
+    def resolve_debs(suite: Suite, extra: Sequence[str] = ()) -> tuple[DebPackage, ...]:
+        return resolve_debian(
+            suite_sources(suite),
+            arch,
+            suite,
+            (*spec.system_packages, *extra),
+            {n: old_debs[n] for n in kept_debs},
+            cache_dir=default_cache_root(),
+            progress=progress,
+        )
+
+    return resolve_debs
+
+
+def _lock_sdists(
+    spec: LockSpec,
+    sets: PythonSets,
+    python_target: PythonTarget,
+    index: IndexConfig,
+    *,
+    plan: InterpreterPlan | None,
+    resolve_debs: _DebResolver,
+    previous: list[Wheel],
+) -> sdist.SdistLock:
+    """The sdists' pins, the wheels their backends need, and (from the image's suite)
+    the compilers' debs."""
+    suite_debs = None if plan is None else partial(resolve_debs, plan.suite)
+    return sdist.lock_sdists(
+        sets.sdists,
+        sets.urls,
+        python_target,
+        index,
+        resolve_debs=suite_debs,
+        standalone=plan is not None and plan.build is not None,
+        options=[line for line in spec.requirements if line.startswith("-")],
+        previous=previous,
     )
 
 
-def _interpreter_pin(plan: _InterpreterPlan, debs: Sequence[DebPackage], minor: str) -> Interpreter:
-    if plan.build is None:
-        version = _debian_python(debs, minor) or minor
-        return Interpreter(source="debian", version=version)
-    build = plan.build
-    return Interpreter(
-        source="python-build-standalone",
-        version=build.version,
-        release=build.release,
-        filename=build.file,
-        sha256=build.sha256,
+def _lock_of(
+    *,
+    checksum: str,
+    target: Target,
+    interpreter: Interpreter | None,
+    debian: tuple[DebPackage, ...],
+    sets: PythonSets,
+    built: sdist.SdistLock,
+    weights: tuple[WeightsFile, ...],
+) -> Lock:
+    return Lock(
+        inputs_sha256=checksum,
+        target=target,
+        interpreter=interpreter,
+        debian=debian,
+        python=sets.python,
+        runtime=sets.runtime,
+        weights=weights,
+        sdist=built.sdists,
+        build_python=built.build_python,
+        build_debian=built.build_debian,
     )
 
 
-def _image_debs(
-    plan: _InterpreterPlan | None, resolve_debs: Callable[[Suite], tuple[DebPackage, ...]]
-) -> tuple[DebPackage, ...]:
-    if plan is None:
-        return ()
-    return plan.debs if plan.debs is not None else resolve_debs(plan.suite)
+def _resolve_sets(
+    spec: LockSpec,
+    python_target: PythonTarget,
+    index: IndexConfig,
+    *,
+    plan: InterpreterPlan | None,
+    resolve_debs: _DebResolver,
+    host_runs_target: bool,
+    old: Lock | None,
+    upgrade: bool | Sequence[str],
+    progress: Progress,
+) -> tuple[tuple[DebPackage, ...], PythonSets]:
+    """The image's debs and the Python sets, resolved side by side (uv in its own
+    processes while the Debian indexes are read)."""
+    old_wheels = [*old.python, *old.sdist, *old.runtime] if old else []
+    keep = _kept(upgrade, [w.name for w in old_wheels])
+    # An sdist's metadata is read by the image's own interpreter (in its rootfs for Debian's).
+    debs_ready: Future[tuple[DebPackage, ...]] = Future()
+    minor = python_target.python_version
+    sandbox = None
+    if plan is not None and host_runs_target:  # the target's interpreter runs here
+        sandbox = sdist.metadata_sandbox(plan.build, debs_ready, minor, index, spec.project_dir)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        python_sets = pool.submit(
+            resolve_python_sets,
+            spec.requirements,
+            python_target,
+            index,
+            gpu=spec.gpu,
+            cuda=spec.cuda,
+            previous=[w for w in old_wheels if w.name in keep],
+            upgrade=upgrade,
+            progress=progress,
+            metadata_sandbox=sandbox,
+        )
+        debian = sdist.settle(debs_ready, lambda: image_debs(plan, resolve_debs))
+        sets = python_sets.result()
+    return debian, sets
 
 
 def resolve_lock(
@@ -294,80 +266,51 @@ def resolve_lock(
     arch, machine = _parse_platform(platform)
     old = previous if previous is not None and previous.target.arch == arch else None
     minor = standalone.minor_of(spec.python_version.strip())
-    # The compilers' pins are kept too; where a name is in both, the image's version.
-    old_debs = {p.name: p.version for p in (*old.build_debian, *old.debian)} if old else {}
-    kept_debs = _kept(upgrade, list(old_debs))
-
-    def resolve_debs(suite: Suite, extra: Sequence[str] = ()) -> tuple[DebPackage, ...]:
-        return resolve_debian(
-            suite_sources(suite),
-            arch,
-            suite,
-            (*spec.system_packages, *extra),
-            {n: old_debs[n] for n in kept_debs},
-            cache_dir=default_cache_root(),
-            progress=progress,
-        )
-
+    resolve_debs = _deb_resolver(spec, arch, old, upgrade, progress)
     plan = None
     glibc, codename = _BASE_IMAGE_GLIBC, "none"
     if spec.base_image is None:
-        plan = _plan_interpreter(spec, arch, old, upgrade, resolve_debs)
+        plan = plan_interpreter(spec.python_version, arch, old, upgrade, resolve_debs)
         glibc, codename = plan.suite.glibc, plan.suite.codename
-    old_wheels = [*old.python, *old.sdist, *old.runtime] if old else []
-    keep = _kept(upgrade, [w.name for w in old_wheels])
     # uv runs in its own processes: resolve the wheels while the Debian indexes are read.
     python_target = PythonTarget(minor, uv_platform(machine, glibc))
-    # An sdist's metadata is read by the image's own interpreter (in its rootfs for Debian's).
-    debs_ready: Future[tuple[DebPackage, ...]] = Future()
     index = python_index_config(spec.project_dir)
-    sandbox = None
-    if plan is not None and host_machine() == machine:  # the target's interpreter runs here
-        sandbox = sdist.metadata_sandbox(plan.build, debs_ready, minor, index, spec.project_dir)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        python_sets = pool.submit(
-            resolve_python_sets,
-            spec.requirements,
-            python_target,
-            index,
-            gpu=spec.gpu,
-            cuda=spec.cuda,
-            previous=[w for w in old_wheels if w.name in keep],
-            upgrade=upgrade,
-            progress=progress,
-            metadata_sandbox=sandbox,
-        )
-        debian = sdist.settle(debs_ready, lambda: _image_debs(plan, resolve_debs))
-        sets = python_sets.result()
+    debian, sets = _resolve_sets(
+        spec,
+        python_target,
+        index,
+        plan=plan,
+        resolve_debs=resolve_debs,
+        host_runs_target=host_machine() == machine,
+        old=old,
+        upgrade=upgrade,
+        progress=progress,
+    )
     built = sdist.SdistLock((), (), {})
-    if sets.sdists:  # and their compilers, from the image's suite
-        suite_debs = None if plan is None else partial(resolve_debs, plan.suite)
-        built = sdist.lock_sdists(
-            sets.sdists,
-            sets.urls,
+    if sets.sdists:  # and their compilers
+        previous_build = [w for w in (old.build_python if old else ()) if _kept(upgrade, [w.name])]
+        built = _lock_sdists(
+            spec,
+            sets,
             python_target,
             index,
-            resolve_debs=suite_debs,
-            standalone=plan is not None and plan.build is not None,
-            options=[line for line in spec.requirements if line.startswith("-")],
-            previous=[w for w in (old.build_python if old else ()) if _kept(upgrade, [w.name])],
+            plan=plan,
+            resolve_debs=resolve_debs,
+            previous=previous_build,
         )
-    lock = Lock(
-        inputs_sha256=checksum,
+    lock = _lock_of(
+        checksum=checksum,
         target=Target(
             arch=arch,  # type: ignore[arg-type]
             python_version=minor,
             gpu=spec.gpu,
             debian_suite=codename,
         ),
-        interpreter=_interpreter_pin(plan, debian, minor) if plan is not None else None,
+        interpreter=interpreter_pin(plan, debian, minor) if plan is not None else None,
         debian=debian,
-        python=sets.python,
-        runtime=sets.runtime,
+        sets=sets,
+        built=built,
         weights=weights,
-        sdist=built.sdists,
-        build_python=built.build_python,
-        build_debian=built.build_debian,
     )
     return lock, {**sets.urls, **built.urls}
 
@@ -379,8 +322,11 @@ def lock_project(
     upgrade: bool | Sequence[str] = False,
     platform: str = "linux/amd64",
     progress: Progress,
+    config: Config | None = None,
 ) -> LockResult:
-    config = load_config(project_dir / config_file)
+    """Write the project's cog.lock (``config``: its cog.yaml, when already read)."""
+    if config is None:
+        config = load_config(project_dir / config_file)
     path = lock_path(project_dir, config_file)
     checksum = inputs_checksum(project_dir, config)
     previous, previous_text = _read_previous(path, progress)
@@ -401,7 +347,7 @@ def lock_project(
         previous=previous,
         upgrade=upgrade,
         progress=progress,
-        weights=_weights(config, progress),
+        weights=hashed_weights(config, progress),
     )
     text = lockfile_text.dumps(lock)
     remember_urls(urls)
@@ -412,9 +358,13 @@ def lock_project(
     return LockResult(lock, path, changed=True)
 
 
-def check_lock(project_dir: Path, config_file: str = DEFAULT_CONFIG) -> Lock:
-    """The project's lock, or LockError when it is missing or older than its inputs."""
-    config = load_config(project_dir / config_file)
+def check_lock(
+    project_dir: Path, config_file: str = DEFAULT_CONFIG, *, config: Config | None = None
+) -> Lock:
+    """The project's lock, or LockError when it is missing or older than its inputs
+    (``config``: its cog.yaml, when the caller has read it already)."""
+    if config is None:
+        config = load_config(project_dir / config_file)
     path = lock_path(project_dir, config_file)
     command = _lock_command(config_file)
     try:
