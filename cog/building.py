@@ -59,6 +59,7 @@ def build_project(
     locate: Locator | None = None,
     cache: Cache | None = None,
     cog_source: Path | None = None,
+    config: Config | None = None,
 ) -> BuildResult:
     """Build the project's image into ``<project>/.cog/image`` and tag it.
 
@@ -69,15 +70,17 @@ def build_project(
     ``locate`` (where each pinned file is fetched from) defaults to the user's apt and
     pip/uv configuration; ``cache`` to the user's cache directory. ``cog_source`` is a
     folder holding the ``cog`` package as installed, to put in the image instead of the
-    running one (``cog.rules.self_package.snapshot`` makes one).
+    running one (``cog.rules.self_package.snapshot`` makes one). ``config`` is the
+    project's cog.yaml when the caller has read it already (it is read once per command).
     """
     project_dir = project_dir.resolve()
-    config = load_config(project_dir / config_file)
+    if config is None:
+        config = load_config(project_dir / config_file)
     # Imported here: the lock's modules load the Debian and PyPI resolvers, which a
     # build does not otherwise need.
     from cog.locking import check_lock, lock_path  # noqa: PLC0415
 
-    lock = check_lock(project_dir, config_file)
+    lock = check_lock(project_dir, config_file, config=config)
     cache = cache or Cache()
     cache.sweep_stale_temps()
     epoch = _epoch()

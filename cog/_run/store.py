@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cog._run.image import Image, load_image, resolve_tag, tags
 from cog.errors import RunError
 from cog.progress import Progress
 from cog.rules._files import default_cache_root as cache_root
+
+if TYPE_CHECKING:
+    from cog.config import Config
 
 PROJECT_LAYOUT = Path(".cog") / "image"
 
@@ -17,7 +21,9 @@ def pulled_layout() -> Path:
     return cache_root() / "images"
 
 
-def build_current_project(project_dir: Path, config_file: str, progress: Progress) -> Image:
+def build_current_project(
+    project_dir: Path, config_file: str, progress: Progress, *, config: Config | None = None
+) -> Image:
     from cog.building import build_project  # noqa: PLC0415 (the build stack loads on demand)
 
     result = build_project(
@@ -27,16 +33,23 @@ def build_current_project(project_dir: Path, config_file: str, progress: Progres
         separate_weights=False,
         no_cache=False,
         progress=progress,
+        config=config,
     )
     return load_image(result.layout, result.manifest_digest)
 
 
 def resolve_image(
-    name: str | None, project_dir: Path, config_file: str, progress: Progress
+    name: str | None,
+    project_dir: Path,
+    config_file: str,
+    progress: Progress,
+    *,
+    config: Config | None = None,
 ) -> Image:
-    """The image ``name`` refers to; without a name, the project built from its lock."""
+    """The image ``name`` refers to; without a name, the project built from its lock
+    (``config``: its cog.yaml, when the caller has read it already)."""
     if name is None:
-        return build_current_project(project_dir, config_file, progress)
+        return build_current_project(project_dir, config_file, progress, config=config)
     if name.startswith("oci:"):
         return _from_layout_reference(name[len("oci:") :])
     project_layout = project_dir / PROJECT_LAYOUT

@@ -21,7 +21,8 @@ class ImageToRun:
 
 def image_to_run(name: str | None, project: ProjectFile, progress_mode: str) -> ImageToRun:
     # cog.yaml is checked first, with its errors naming the file as the user gave it.
-    gpu = load_config(project.config_path).build.gpu if name is None else False
+    config = load_config(project.config_path) if name is None else None
     progress = command_progress(progress_mode)
-    image = resolve_image(name, project.project_dir, project.config_file, progress)
+    image = resolve_image(name, project.project_dir, project.config_file, progress, config=config)
+    gpu = config.build.gpu if config is not None else False
     return ImageToRun(image=image, gpu=gpu, progress=progress)

@@ -16,7 +16,7 @@ from cog.building import BuildResult, build_project
 from cog.cli import _options
 from cog.cli._options import BuildSecret, ProjectFile, parse_secret
 from cog.cli._progress import command_progress
-from cog.config import load_config
+from cog.config import Config, load_config
 from cog.errors import CogError
 
 
@@ -75,15 +75,16 @@ def build_command(*, tag: str | None, **options: Any) -> None:
 
 def build(flags: BuildFlags, tag: str | None) -> None:
     # cog.yaml (and the files it names) is checked before any build work starts.
-    load_config(flags.project.config_path)
-    result = build_image(flags, tag)
+    config = load_config(flags.project.config_path)
+    result = build_image(flags, tag, config=config)
     # The reference's line (on stderr); stdout keeps the digest for scripts.
     click.echo(f"Image built as {result.tag}", err=True)
     click.echo(result.manifest_digest)
 
 
-def build_image(flags: BuildFlags, tag: str | None) -> BuildResult:
-    """Build the project's image from cog.lock; `cog push` builds through here too."""
+def build_image(flags: BuildFlags, tag: str | None, *, config: Config | None = None) -> BuildResult:
+    """Build the project's image from cog.lock; `cog push` builds through here too.
+    ``config`` is cog.yaml as the command read it (read once per command)."""
     if flags.openapi_schema is not None:
         raise CogError(
             "--openapi-schema is not supported: the schema is always generated from the source",
@@ -98,6 +99,7 @@ def build_image(flags: BuildFlags, tag: str | None) -> BuildResult:
             no_cache=flags.no_cache,
             progress=command_progress(flags.progress),
             secrets=secrets,
+            config=config,
         )
 
 

@@ -104,9 +104,9 @@ def lock_request(
 
 def lock(request: LockRequest) -> None:
     project = request.project
-    load_config(project.config_path)  # its errors name the file as the user gave it
+    config = load_config(project.config_path)  # its errors name the file as the user gave it
     if request.check:
-        check_lock(project.project_dir, project.config_file)
+        check_lock(project.project_dir, project.config_file, config=config)
         click.echo(f"{lock_path(project.project_dir, project.config_file)} is up to date", err=True)
         return
     result = lock_project(
@@ -115,6 +115,7 @@ def lock(request: LockRequest) -> None:
         upgrade=request.upgrade,
         platform=request.platform,
         progress=command_progress(request.progress),
+        config=config,
     )
     state = "written" if result.changed else "already up to date"
     click.echo(f"{result.path} {state}", err=True)

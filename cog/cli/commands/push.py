@@ -1,7 +1,8 @@
-"""`cog push`: build the image and upload it to a registry."""
+"""`cog push`: build the image and upload it to a registry (``cog.pushing`` does the work)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import click
@@ -10,10 +11,7 @@ from cog.cli import _options
 from cog.cli._progress import command_progress
 from cog.cli.commands.build import BuildFlags, build_image
 from cog.config import load_config
-from cog.errors import CogError
-from cog.rules.registry import push as push_image
-from cog.rules.registry.reference import model_reference
-from cog.rules.registry.referrers import attach_lock_and_sbom
+from cog.pushing import Pushed, push_destination, push_project
 
 
 @click.command("push")
@@ -31,30 +29,18 @@ def push_command(*, image: str | None, **options: Any) -> None:
 
 def push(flags: BuildFlags, image: str | None) -> None:
     config = load_config(flags.project.config_path)
-    if image is None and config.image is None:
-        raise CogError(
-            f"no image to push: give one as an argument or set image in "
-            f"{flags.project.config_file}",
-            "For example: cog push my-registry.example:5000/me/my-model",
-        )
-    destination = model_reference(image or config.image)
-    built = build_image(flags, None)
-    result = push_image(
-        built.layout,
-        built.manifest_digest,
-        str(destination),
-        progress=command_progress(flags.progress),
+    destination = push_destination(config, image, flags.project.config_file)
+    done = push_project(
+        destination,
+        partial(build_image, flags, None, config=config),
+        partial(command_progress, flags.progress),
+        pushed=_say_pushed,
     )
-    sent = len(result.uploaded)
+    click.echo(f"Attached cog.lock and the SBOM to {destination}@{done.digest}")
+
+
+def _say_pushed(done: Pushed) -> None:
     click.echo(
-        f"Pushed {destination}@{result.digest} "
-        f"({sent} uploaded, {len(result.skipped)} already there, {len(result.mounted)} mounted)"
+        f"Pushed {done.destination}@{done.digest} "
+        f"({done.uploaded} uploaded, {done.skipped} already there, {done.mounted} mounted)"
     )
-    attach_lock_and_sbom(
-        str(destination),
-        built.layout,
-        built.manifest_digest,
-        built.lock.read_text(encoding="utf-8"),
-        built.sbom.read_bytes(),
-    )
-    click.echo(f"Attached cog.lock and the SBOM to {destination}@{result.digest}")
