@@ -35,13 +35,6 @@ PARTS = {
 # cog._net is the one HTTP seam (timeouts, CA bundles, proxies, retries, a transport tests
 # replace) that rules/ and runtime/ share: it imports nothing of cog, only requests.
 RULES_MAY_IMPORT = ("cog.errors", "cog.progress", "cog.third_party", "cog.rules", "cog._net")
-# Violations known when this test was written, each to be fixed in the file it names (the
-# test fails once one is gone, so that the entry goes too).
-KNOWN = {
-    # In-image paths shared with runtime/__main__.py; they belong in cog.third_party or
-    # a module of rules/ that the runtime reads without importing the rest.
-    ("rules/assemble.py", "cog._paths"),
-}
 # The parts of cog a worker never loads: the CLI and everything that builds or runs images.
 # cog._net too: the supervisor's outbound HTTP (requests), never the model's process.
 HOST_ONLY = (
@@ -155,8 +148,7 @@ def test_rules_import_only_errors_progress_and_third_party() -> None:
         for imp in imports(path):
             if _within(imp.name, ("cog",)) and not _within(imp.name, RULES_MAY_IMPORT):
                 found.add((path.relative_to(ROOT).as_posix(), imp.name))
-    assert found - KNOWN == set()
-    assert KNOWN - found == set(), "fixed: remove it from KNOWN"
+    assert found == set()
 
 
 def test_the_runtime_never_imports_rules() -> None:
