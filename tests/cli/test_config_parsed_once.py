@@ -50,6 +50,8 @@ def parses(project: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
         ["build"],
         ["push", "127.0.0.1:5000/me/model"],
         ["run", "-i", "n=1"],
+        ["serve"],
+        ["exec", "python"],
         ["lock", "--check"],
     ],
 )
