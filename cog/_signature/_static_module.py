@@ -182,17 +182,6 @@ class Module:
         target = self._local_module(imported.module, imported.level)
         return None if target is None else target.lookup_constant(imported.name, depth + 1)
 
-    def is_local_import(self, name: str) -> bool:
-        imported = self.imports.get(name)
-        return imported is not None and (
-            self._local_module(imported.module, imported.level) is not None
-            or (
-                imported.name is not None
-                and self._local_module(_join(imported.module, imported.name), imported.level)
-                is not None
-            )
-        )
-
     def _local_module(self, dotted: str, level: int) -> Module | None:
         base = self.path.parent if level else self.project_dir
         for _ in range(max(level - 1, 0)):

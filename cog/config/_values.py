@@ -65,11 +65,6 @@ class Reader:
             return node.raw if not isinstance(node.value, str) else node.value
         raise self.wrong_type(node, key, "a non-empty string", example)
 
-    def optional_string(self, node: YNode, key: str, example: str) -> str | None:
-        if isinstance(node, YScalar) and node.value is None:
-            return None
-        return self.string(node, key, example)
-
     def boolean(self, node: YNode, key: str, example: str) -> bool:
         if isinstance(node, YScalar) and isinstance(node.value, bool):
             return node.value

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 from cog.third_party import data_file
 
-from cog.errors import LockError
-
 if sys.version_info >= (3, 11):  # noqa: UP036
     import tomllib
 else:  # cog.yaml's checks read these tables inside an image whose Python is 3.8-3.10
@@ -34,27 +32,11 @@ class DebianData:
     baseline: tuple[str, ...]
     exclude: frozenset[str]
 
-    def suite_for_python(self, python_version: str) -> Suite:
-        """The suite whose own interpreter is ``python_version`` (a minor version)."""
-        codename = self.python_suites.get(python_version)
-        if codename is None:
-            supported = ", ".join(sorted(self.python_suites, key=_version_key))
-            raise LockError(
-                f"python_version {python_version!r} is in no Debian suite (Debian's "
-                f"interpreters: {supported})",
-                hint="The other versions come from python-build-standalone; run `cog lock`.",
-            )
-        return self.suites[codename]
-
     def suite(self, codename: str) -> Suite:
         return self.suites[codename]
 
     def known_codenames(self) -> frozenset[str]:
         return frozenset(self.suites)
-
-
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in version.split(".") if p.isdigit())
 
 
 def data_bytes() -> bytes:
