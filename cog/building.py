@@ -25,8 +25,8 @@ from cog.errors import BuildError
 from cog.progress import Progress
 from cog.rules._files import atomic_write
 from cog.rules.assemble import Assembler, Assembly, Locator
-from cog.rules.base_image import pull_base
-from cog.rules.cache import Cache
+from cog.rules.base_image import BaseImage, pull_base
+from cog.rules.cache import Cache, LayerRecord
 from cog.rules.dockerignore import project_files
 from cog.rules.image import ImageSettings, timestamp, write_image
 from cog.rules.lockfile import DebPackage, Lock, Wheel
@@ -87,54 +87,23 @@ def build_project(
     base = None
     if config.build.base_image:
         base = pull_base(config.build.base_image, cache, lock.target.arch, progress)
-    weights = _weights_paths(lock, config) if separate_weights else ()
-    steps = tuple(
-        RunStep(r.command, tuple((m.id, m.target) for m in r.mounts)) for r in config.build.run
-    )
-    for step in steps:
-        step.parsed()  # a bad --mount prefix is an error before any layer is built
-    code = tuple(project_files(project_dir, skip=frozenset(rel for rel, _ in weights)))
-    _note_runtime_imports(project_dir, code, lock, progress)
-    assembly = Assembly(
-        lock=lock,
-        project_dir=project_dir,
-        code_files=code,
-        runtime_site=RUNTIME_SITE,
-        weights=weights,
-        run_steps=steps,
-        cog_version=__version__,
+    assembly = _assembly(
+        project_dir,
+        config,
+        lock,
+        separate_weights=separate_weights,
         secrets=dict(secrets or {}),
         mtime=epoch,
         base=base,
         cog_source=cog_source,
+        progress=progress,
     )
     records = Assembler(
         assembly, cache, locate or _default_locator(project_dir), progress, reuse=not no_cache
     ).build()
-    schema = _static_schema(config, project_dir)  # None: only the image can tell
-    settings = ImageSettings(
-        arch=lock.target.arch,
-        gpu=lock.target.gpu,
-        environment=config.environment,
-        labels=_labels(config, lock, epoch, schema),
-        created=epoch,
-        base_env=base.env if base else (),
-    )
     name = tag or config.image or default_tag(project_dir)
-    layout = OciLayout(project_dir / LAYOUT_DIR)
-    with _locked(project_dir / ".cog"):
-        digest, size = write_image(layout, cache, settings, records)
-        if schema is None:
-            # Read inside the image just written, then written again with the label.
-            schema = _image_schema(layout.path, digest, config, project_dir, progress)
-            labels = _labels(config, lock, epoch, schema)
-            settings = dataclasses.replace(settings, labels=labels)
-            digest, size = write_image(layout, cache, settings, records)
-        layout.tag(name, digest, {"architecture": lock.target.arch, "os": "linux"})
-        layout.collect_garbage()
-        sbom = project_dir / ".cog" / "sbom.spdx.json"
-        sbom_bytes = image_sbom(lock, image_name=name, manifest_digest=digest, cache=cache)
-        atomic_write(sbom, sbom_bytes)
+    image = _ImageInputs(config, lock, records, epoch, base.env if base else ())
+    layout, digest, size, sbom = _write(project_dir, image, name, cache, progress)
     return BuildResult(
         layout=layout.path,
         manifest_digest=digest,
@@ -143,6 +112,82 @@ def build_project(
         sbom=sbom,
         lock=lock_path(project_dir, config_file),
     )
+
+
+def _assembly(
+    project_dir: Path,
+    config: Config,
+    lock: Lock,
+    *,
+    separate_weights: bool,
+    secrets: dict[str, Path],
+    mtime: int,
+    base: BaseImage | None,
+    cog_source: Path | None,
+    progress: Progress,
+) -> Assembly:
+    """What the layers are built from: the lock, the code's files, the weights placed,
+    the ``build.run`` steps (checked before any layer is built)."""
+    weights = _weights_paths(lock, config) if separate_weights else ()
+    steps = tuple(
+        RunStep(r.command, tuple((m.id, m.target) for m in r.mounts)) for r in config.build.run
+    )
+    for step in steps:
+        step.parsed()  # a bad --mount prefix is an error before any layer is built
+    code = tuple(project_files(project_dir, skip=frozenset(rel for rel, _ in weights)))
+    _note_runtime_imports(project_dir, code, lock, progress)
+    return Assembly(
+        lock=lock,
+        project_dir=project_dir,
+        code_files=code,
+        runtime_site=RUNTIME_SITE,
+        weights=weights,
+        run_steps=steps,
+        cog_version=__version__,
+        secrets=secrets,
+        mtime=mtime,
+        base=base,
+        cog_source=cog_source,
+    )
+
+
+@dataclass(frozen=True)
+class _ImageInputs:
+    config: Config
+    lock: Lock
+    records: list[LayerRecord]
+    epoch: int
+    base_env: tuple[str, ...]
+
+
+def _write(
+    project_dir: Path, image: _ImageInputs, name: str, cache: Cache, progress: Progress
+) -> tuple[OciLayout, str, int, Path]:
+    """The image's config and manifest over its layers, tagged ``name``, and its SBOM."""
+    schema = _static_schema(image.config, project_dir)  # None: only the image can tell
+    settings = ImageSettings(
+        arch=image.lock.target.arch,
+        gpu=image.lock.target.gpu,
+        environment=image.config.environment,
+        labels=_labels(image.config, image.lock, image.epoch, schema),
+        created=image.epoch,
+        base_env=image.base_env,
+    )
+    layout = OciLayout(project_dir / LAYOUT_DIR)
+    with _locked(project_dir / ".cog"):
+        digest, size = write_image(layout, cache, settings, image.records)
+        if schema is None:
+            # Read inside the image just written, then written again with the label.
+            schema = _image_schema(layout.path, digest, image.config, project_dir, progress)
+            labels = _labels(image.config, image.lock, image.epoch, schema)
+            settings = dataclasses.replace(settings, labels=labels)
+            digest, size = write_image(layout, cache, settings, image.records)
+        layout.tag(name, digest, {"architecture": image.lock.target.arch, "os": "linux"})
+        layout.collect_garbage()
+        sbom = project_dir / ".cog" / "sbom.spdx.json"
+        sbom_bytes = image_sbom(image.lock, image_name=name, manifest_digest=digest, cache=cache)
+        atomic_write(sbom, sbom_bytes)
+    return layout, digest, size, sbom
 
 
 def default_tag(project_dir: Path) -> str:
