@@ -30,10 +30,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from cog.errors import FetchError
 from cog.rules._files import atomic_write, default_cache_root
 from cog.rules.oci import MEDIA_LAYER_GZIP
-
-from cog.errors import FetchError
 
 _HEX = frozenset("0123456789abcdef")
 _STALE_TEMP_S = 24 * 3600

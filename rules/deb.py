@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from cog.rules.host_tools import require
-
 from cog.errors import BuildError
+from cog.rules.host_tools import require
 
 from .tree import Tree, normalise
 

@@ -14,10 +14,10 @@ import re
 import tomllib
 from typing import Any
 
-from cog.rules.lockfile import LOCK_VERSION, Lock
 from pydantic import ValidationError
 
 from cog.errors import LockError
+from cog.rules.lockfile import LOCK_VERSION, Lock
 
 HEADER = "# cog.lock: every input of the image, pinned by content. Written by `cog lock`.\n"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

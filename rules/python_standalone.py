@@ -24,10 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog.errors import FetchError, LockError
 from cog.rules.host_tools import find_uv
 from cog.third_party import data_file
-
-from cog.errors import FetchError, LockError
 
 if sys.version_info >= (3, 11):  # noqa: UP036
     import tomllib

@@ -21,9 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from cog.rules.host_tools import require
-
 from cog.errors import BuildError
+from cog.rules.host_tools import require
 
 from .cache import Cache, LayerRecord
 from .image import DEFAULT_PATH

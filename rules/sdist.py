@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
+from cog.errors import LockError
 from cog.rules._files import default_cache_root
 from cog.rules.cache import Cache
 from cog.rules.fetch import fetch
@@ -31,8 +32,6 @@ from cog.rules.pylock.simple import normalize
 from cog.rules.python_standalone import StandaloneBuild, archive_urls
 from cog.rules.sdist_rootfs import debian_rootfs
 from cog.rules.sources import deb_urls
-
-from cog.errors import LockError
 
 # PEP 517's fallback for a source tree without [build-system] (what pip assumes).
 DEFAULT_REQUIRES = ("setuptools>=40.8.0", "wheel")

@@ -26,12 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog.errors import BuildError
+from cog.progress import Progress
 from cog.rules._files import atomic_write
 from cog.rules.host_tools import require
 from cog.rules.pylock.simple import normalize
-
-from cog.errors import BuildError
-from cog.progress import Progress
 
 from .cache import Cache
 from .image import DEFAULT_PATH

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from cog.errors import LockError
 from cog.rules.debian.apt_sources import DEFAULT_KEYRING, AptEntry, read_apt_sources
 from cog.rules.debian.index import SuiteSource
 from cog.rules.debian.targets import Suite, debian_data
 from cog.rules.lockfile import DebPackage, Wheel
 from cog.rules.pylock.config import IndexConfig, read_index_config
 from cog.rules.pylock.urls import wheel_urls as _wheel_urls
-
-from cog.errors import LockError
 
 __all__ = [
     "DebianArchive",

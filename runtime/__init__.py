@@ -31,6 +31,7 @@ def serve_local(project_dir: Path, host: str, port: int, upload_url: str | None)
     import logging  # noqa: PLC0415
 
     import trio  # noqa: PLC0415
+
     from cog.runtime._server import serve  # noqa: PLC0415
 
     settings = Settings.from_env_and_args(

@@ -52,10 +52,9 @@ import argparse  # noqa: E402 (after the signal handlers, on purpose)
 import functools  # noqa: E402
 import gc  # noqa: E402
 
+from cog.errors import CogError  # noqa: E402
 from cog.runtime import _spawn  # noqa: E402
 from cog.runtime.settings import Settings  # noqa: E402
-
-from cog.errors import CogError  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings, prestarted = _prepare(args, started)
         import trio  # noqa: PLC0415
+
         from cog.runtime._server import serve  # noqa: PLC0415
     except _Stop:
         for worker in started:

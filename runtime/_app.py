@@ -6,11 +6,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
+
+from cog._signature.model import Mode
 from cog.runtime._http import Receive, Scope, Send, dumps, respond, respond_json
 from cog.runtime._predictions_api import PredictionsApi
 from cog.runtime._service import Service
-
-from cog._signature.model import Mode
 
 _PREFIXES = {"/predictions": Mode.PREDICT, "/trainings": Mode.TRAIN}
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import trio
+
+from cog import _net
+from cog._signature.model import Signature
 from cog.runtime._messages import SPILL_PREFIX, OutputFile
 from cog.runtime._outbound import (
     Stopped,
@@ -24,9 +27,6 @@ from cog.runtime._outbound import (
     shown_url,
 )
 from cog.runtime.settings import DEFAULT_MAX_INPUT_FILE_BYTES
-
-from cog import _net
-from cog._signature.model import Signature
 
 if TYPE_CHECKING:
     import requests

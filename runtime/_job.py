@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import trio
+
 from cog.runtime._messages import Done
 from cog.runtime._prediction import Prediction
 

@@ -19,6 +19,8 @@ import typing
 from collections.abc import Callable
 
 import trio
+
+from cog._signature.model import Mode, Signature
 from cog.runtime._file_transfer import has_file_inputs
 from cog.runtime._job import (
     AtCapacity,
@@ -44,8 +46,6 @@ from cog.runtime._messages import (
 from cog.runtime._prediction import Prediction, now
 from cog.runtime._spawn import Prestarted, WorkerSpec, discard
 from cog.runtime._worker_proxy import Listener, Worker
-
-from cog._signature.model import Mode, Signature
 
 __all__ = ["AtCapacity", "Job", "Pool", "PoolStatus"]
 

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import trio
+
+from cog._signature.model import Mode, Signature
+from cog._signature.validate import (
+    InputValidationError,
+    body_not_object,
+    request_validation_error,
+    validate_input,
+)
 from cog.runtime._http import (
     JSON_HEADERS,
     SSE_HEADERS,
@@ -22,14 +30,6 @@ from cog.runtime._http import (
 from cog.runtime._pool import AtCapacity, Pool, PoolStatus
 from cog.runtime._prediction import EVENT_TYPES, Prediction, Request, echoed_input, new_id
 from cog.runtime._service import Service
-
-from cog._signature.model import Mode, Signature
-from cog._signature.validate import (
-    InputValidationError,
-    body_not_object,
-    request_validation_error,
-    validate_input,
-)
 
 _CANCELED_KEPT = 1024
 _NOT_SERVING = {

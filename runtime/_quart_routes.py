@@ -10,14 +10,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from cog.runtime._docs_page import register_docs
-from cog.runtime._http import dumps
-from cog.runtime._service import Service
 from quart import Response
 from quart_trio import QuartTrio
 
 from cog._signature.model import Mode
 from cog._version import __version__
+from cog.runtime._docs_page import register_docs
+from cog.runtime._http import dumps
+from cog.runtime._service import Service
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 
 import trio
+
 from cog.runtime._pool import Pool
 from cog.runtime._service import Service
 

@@ -11,10 +11,11 @@ import urllib.parse
 from collections.abc import Callable
 
 import trio
+from hypercorn.config import Config
+
 from cog.runtime._service import Service
 from cog.runtime._spawn import Prestarted
 from cog.runtime.settings import Settings
-from hypercorn.config import Config
 
 log = logging.getLogger("cog.runtime")
 
@@ -65,10 +66,11 @@ async def serve(
             await nursery.start(_signals, settings, shutdown, stop_requested)
         # Workers start first: they import the model while we import the HTTP stack.
         await nursery.start(service.run)
-        from cog.runtime._app import Application  # noqa: PLC0415
-        from cog.runtime._tcp import FastTCPServer  # noqa: PLC0415
         from hypercorn.trio import run as hypercorn_run  # noqa: PLC0415
         from hypercorn.trio import serve as hypercorn_serve  # noqa: PLC0415
+
+        from cog.runtime._app import Application  # noqa: PLC0415
+        from cog.runtime._tcp import FastTCPServer  # noqa: PLC0415
 
         # worker_serve builds one TCPServer per connection by this module-level name.
         hypercorn_run.TCPServer = FastTCPServer  # type: ignore[attr-defined]

@@ -9,6 +9,10 @@ import tempfile
 from functools import partial
 
 import trio
+
+from cog._sdk.useragent import get_user_agent
+from cog._signature.model import Mode, OutputKind
+from cog._version import __version__
 from cog.runtime._file_transfer import (
     Fetcher,
     FileEncoder,
@@ -27,10 +31,6 @@ from cog.runtime._spawn import Prestarted, WorkerSpec
 from cog.runtime._user_health import UserHealth
 from cog.runtime._webhooks import send_webhooks
 from cog.runtime.settings import Settings
-
-from cog._sdk.useragent import get_user_agent
-from cog._signature.model import Mode, OutputKind
-from cog._version import __version__
 
 log = logging.getLogger("cog.runtime")
 

@@ -18,9 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cog.runtime.settings import Settings
-
 from cog._signature.model import Mode
+from cog.runtime.settings import Settings
 
 
 @dataclass(frozen=True)

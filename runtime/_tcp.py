@@ -17,7 +17,6 @@ from typing import Any
 
 import h11
 import trio
-from cog.runtime import _fastpath
 from hypercorn.config import Config
 from hypercorn.events import Closed, Event, RawData
 from hypercorn.protocol.h11 import H11Protocol
@@ -25,6 +24,8 @@ from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import AppWrapper, LifespanState
 from hypercorn.utils import parse_socket_addr
+
+from cog.runtime import _fastpath
 
 
 def _held_back(data: bytes) -> bool:

@@ -13,6 +13,7 @@ that hangs up does not cancel it for the others waiting on it.
 from __future__ import annotations
 
 import trio
+
 from cog.runtime._messages import HealthResult
 from cog.runtime._pool import Pool
 

@@ -21,10 +21,10 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable
 
 import trio
-from cog.runtime._outbound import CONNECT_TIMEOUT, aborted, call, session, shown_url
-from cog.runtime._prediction import Prediction
 
 from cog import _net
+from cog.runtime._outbound import CONNECT_TIMEOUT, aborted, call, session, shown_url
+from cog.runtime._prediction import Prediction
 
 log = logging.getLogger("cog.runtime")
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 import trio
+
 from cog.runtime._messages import (
     Cancel,
     CheckHealth,

@@ -27,14 +27,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-from cog.rules.cache import Cache
-from cog.rules.layers import extract_layer
-from cog.rules.lockfile import DebPackage, Wheel
-from cog.rules.oci import OciLayout
 
 from cog.building import _default_locator, build_project
 from cog.locking import check_lock, lock_project
 from cog.progress import NullProgress
+from cog.rules.cache import Cache
+from cog.rules.layers import extract_layer
+from cog.rules.lockfile import DebPackage, Wheel
+from cog.rules.oci import OciLayout
 
 REPO = Path(__file__).resolve().parent.parent
 

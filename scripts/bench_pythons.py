@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cog.rules.lockfile_text import loads  # noqa: E402
-
 from tests.support.python_standalone import (  # noqa: E402
     EXTRA_LIBS,
     MIRROR_ENV,

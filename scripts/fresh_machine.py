@@ -31,6 +31,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from cog.progress import NullProgress
 from cog.rules._files import default_cache_root
 from cog.rules.cache import Cache
 from cog.rules.deb import MERGED_DIRS, DebFile
@@ -43,8 +44,6 @@ from cog.rules.fetch import fetch
 from cog.rules.pylock.config import read_index_config
 from cog.rules.sources import deb_urls, suite_sources
 from cog.rules.tree import Tree
-
-from cog.progress import NullProgress
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = "bookworm"  # Debian 12

@@ -14,13 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from cog.rules import lockfile_text
-from cog.rules._files import atomic_write
-from cog.rules.lockfile import Lock
-
 from cog.errors import CogError, LockError
 from cog.locking import LockSpec, base_inputs_checksum, resolve_lock
 from cog.progress import Task
+from cog.rules import lockfile_text
+from cog.rules._files import atomic_write
+from cog.rules.lockfile import Lock
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "cog.lock"

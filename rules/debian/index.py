@@ -20,12 +20,11 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from cog.errors import LockError
 from cog.rules._files import atomic_write
 from cog.rules.debian.control import KEPT_FIELDS, iter_stanzas
 from cog.rules.debian.transport import TransportError, get_bytes
 from cog.rules.host_tools import require
-
-from cog.errors import LockError
 
 _CACHE_FORMAT = 1
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from cog.progress import Progress
 from cog.rules._files import atomic_write
 from cog.rules.debian.index import (
     IndexedPackage,
@@ -23,8 +24,6 @@ from cog.rules.debian.index import (
 from cog.rules.debian.resolve import Universe, closure
 from cog.rules.debian.targets import Suite, debian_data
 from cog.rules.lockfile import DebPackage
-
-from cog.progress import Progress
 
 _CLOSURE_FORMAT = 1
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from cog.progress import Progress
 from cog.rules.lockfile import Sdist, Wheel
 from cog.rules.pylock import torch_index
 from cog.rules.pylock.config import IndexConfig
@@ -22,8 +23,6 @@ from cog.rules.pylock.errors import ResolutionError
 from cog.rules.pylock.isolate import Sandbox
 from cog.rules.pylock.resolve import Resolved, Target, run_uv_compile, to_wheels
 from cog.rules.pylock.runtime import runtime_data
-
-from cog.progress import Progress
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cog.errors import LockError
 from cog.rules.debian.transport import file_url_path
 from cog.rules.host_tools import find_uv
 from cog.rules.lockfile import Sdist, Wheel
@@ -26,8 +27,6 @@ from cog.rules.pylock.errors import ResolutionError, explain_uv_failure
 from cog.rules.pylock.isolate import Sandbox, isolated
 from cog.rules.pylock.simple import normalize, url_basename
 from cog.rules.pylock.tags import wheel_rank
-
-from cog.errors import LockError
 
 UV_TIMEOUT_S = 300
 # uv's own network settings: fail fast on a dead index instead of retrying for minutes.

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cog.rules._files import atomic_write
-
 from cog.errors import RegistryError
+from cog.rules._files import atomic_write
 
 _HELPER_TIMEOUT_S = 20
 _IDENTITY_TOKEN_USER = "<token>"  # noqa: S105 (docker's marker, not a secret)

@@ -14,10 +14,10 @@ from typing import BinaryIO
 from urllib.parse import quote
 
 import requests
-from cog.rules.oci import Descriptor
 
 from cog.errors import RegistryError
 from cog.progress import Task
+from cog.rules.oci import Descriptor
 
 from ._client import RegistryClient, RegistryUnreachableError
 from ._record import PushRecord

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog.errors import FetchError, RegistryError
+from cog.progress import Progress, phase
 from cog.rules.cache import Cache
 from cog.rules.oci import (
     DOCKER_LIST,
@@ -24,9 +26,6 @@ from cog.rules.oci import (
     referenced,
     sha256_digest,
 )
-
-from cog.errors import FetchError, RegistryError
-from cog.progress import Progress, phase
 
 from ._client import RegistryClient, bounded_body
 from ._parallel import run_parallel

@@ -11,11 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cog.rules._files import default_cache_root
-from cog.rules.oci import INDEX_TYPES, Descriptor, LayoutReader, manifest_media_type, referenced
-
 from cog.errors import RegistryError
 from cog.progress import Progress, phase
+from cog.rules._files import default_cache_root
+from cog.rules.oci import INDEX_TYPES, Descriptor, LayoutReader, manifest_media_type, referenced
 
 from ._client import RegistryClient
 from ._parallel import run_parallel

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from cog.errors import RegistryError
 from cog.rules.oci import (
     MEDIA_EMPTY,
     MEDIA_INDEX,
@@ -33,8 +34,6 @@ from cog.rules.oci import (
     manifest_media_type,
     sha256_digest,
 )
-
-from cog.errors import RegistryError
 
 from ._client import RegistryClient, RegistryUnreachableError
 from .reference import Reference, parse_reference

@@ -20,6 +20,7 @@ import threading
 import traceback
 from typing import Any
 
+from cog._signature.model import Mode, Signature
 from cog.runtime._messages import (
     Cancel,
     CheckHealth,
@@ -36,8 +37,6 @@ from cog.runtime.worker._concurrency import concurrent_max
 from cog.runtime.worker._encode import keep_files_under
 from cog.runtime.worker._runners import AsyncRunner, SyncRunner
 from cog.runtime.worker._weights import weights_argument
-
-from cog._signature.model import Mode, Signature
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:

@@ -14,14 +14,13 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from cog._sdk.scope import prediction_scope
+from cog._signature.model import OutputKind, Primitive, Signature
+from cog.exceptions import CancelationException
 from cog.runtime._messages import Done, Metric, Output, RunJob, Status, printable
 from cog.runtime._pipe import BlockingReader, BlockingWriter
 from cog.runtime.worker._capture import Capture, attribution, current_prediction
 from cog.runtime.worker._encode import encode_output
-
-from cog._sdk.scope import prediction_scope
-from cog._signature.model import OutputKind, Primitive, Signature
-from cog.exceptions import CancelationException
 
 _ITERATORS = (OutputKind.ITERATOR, OutputKind.CONCATENATE_ITERATOR)
 Setup = typing.Callable[[], object]

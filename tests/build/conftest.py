@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from cog.rules.cache import Cache
 from cog.rules.self_package import snapshot
-
 from tests.support.registry import registry
 
 __all__ = ["registry"]

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cog.rules.oci import OciLayout
 
+from cog.rules.oci import OciLayout
 from tests.support.registry import Registry
 
 from ._runc import free_port, get_json, serving, unpack, wait_ready

@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cog.rules.cache import Cache
 
 from cog.building import build_project
 from cog.errors import LockError
 from cog.progress import NullProgress
+from cog.rules.cache import Cache
 
 
 @pytest.mark.unit

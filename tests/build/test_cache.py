@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from cog.rules._files import default_cache_root
-from cog.rules.cache import Cache, LayerRecord
 
 from cog.errors import FetchError
+from cog.rules._files import default_cache_root
+from cog.rules.cache import Cache, LayerRecord
 
 
 @pytest.mark.unit

@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from cog.errors import BuildError
 from cog.rules.deb import DebFile, ar_members
 from cog.rules.rootfs_fixups import apply_fixups, dpkg_status
 from cog.rules.tree import Tree
-
-from cog.errors import BuildError
 
 from ._archives import Member, make_deb
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cog.rules.cache import Cache
-from cog.rules.fetch import fetch
 
 from cog.errors import FetchError
+from cog.rules.cache import Cache
+from cog.rules.fetch import fetch
 
 
 @pytest.mark.unit

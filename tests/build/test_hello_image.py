@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cog.rules.oci import OciLayout
 
 from ._runc import free_port, get_json, serving, unpack, wait_ready

@@ -4,6 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
+
+from cog._run.image import blob_path
+from cog.errors import RegistryError, RunError
 from cog.rules.cache import Cache, LayerRecord
 from cog.rules.image import ImageSettings, image_config, write_image
 from cog.rules.oci import (
@@ -16,9 +19,6 @@ from cog.rules.oci import (
     is_digest,
 )
 from cog.rules.tar import Entry, write_layer
-
-from cog._run.image import blob_path
-from cog.errors import RegistryError, RunError
 
 
 def _layer(cache: Cache, text: str) -> LayerRecord:

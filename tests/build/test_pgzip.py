@@ -5,6 +5,7 @@ import io
 import random
 
 import pytest
+
 from cog.rules.pgzip import BLOCK, ParallelGzip
 
 

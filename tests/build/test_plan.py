@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
+from cog.errors import BuildError
 from cog.rules.image import MAX_LAYERS
 from cog.rules.lockfile import DebPackage, Lock, Target, WeightsFile, Wheel
 from cog.rules.plan import (
@@ -17,8 +19,6 @@ from cog.rules.plan import (
     plan_layers,
 )
 from cog.rules.sandbox import RunStep
-
-from cog.errors import BuildError
 
 pytestmark = pytest.mark.unit
 

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cog.rules.cache import Cache
-from cog.rules.lockfile_text import loads
 
 from cog.building import build_project
 from cog.errors import FetchError
 from cog.locking import lock_project
 from cog.progress import NullProgress
+from cog.rules.cache import Cache
+from cog.rules.lockfile_text import loads
 from tests.build._runc import free_port, get_json, run_once, serving, unpack, wait_ready
 from tests.support.python_standalone import (
     EXTRA_LIBS,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from cog.rules.run_mounts import Mounts, parse_command
-from cog.rules.sandbox import RunStep
 
 from cog.errors import BuildError
+from cog.rules.run_mounts import Mounts, parse_command
+from cog.rules.sandbox import RunStep
 
 pytestmark = pytest.mark.unit
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cog.rules.cache import Cache
-from cog.rules.oci import OciLayout
 
 from cog.building import BuildResult, build_project
 from cog.errors import BuildError
 from cog.progress import NullProgress
+from cog.rules.cache import Cache
+from cog.rules.oci import OciLayout
 from tests.support.local_index import LocalIndex, serving_index
 
 from ._archives import make_wheel

@@ -8,9 +8,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from cog.rules.oci import OciLayout
 
 from cog.errors import BuildError
+from cog.rules.oci import OciLayout
 
 from ._runc import run_once, unpack
 from .conftest import build, copy_project, lock

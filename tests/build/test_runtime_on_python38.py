@@ -16,10 +16,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from cog.rules.host_tools import find_uv
 from cog.rules.self_package import snapshot
 from cog.third_party import data_file
-
 from tests.build._runc import free_port, get_json, wait_ready
 from tests.support.python_standalone import pyenv_build
 

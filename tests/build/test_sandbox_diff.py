@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from cog.rules.sandbox import _snapshot, diff_entries
 
 

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cog.rules.cache import Cache
-from cog.rules.lockfile_text import loads
-from cog.rules.oci import OciLayout
-from cog.rules.sdist_build import SdistBuilder, bwrap_argv
 
 from cog.building import build_project
 from cog.errors import BuildError
 from cog.progress import NullProgress
+from cog.rules.cache import Cache
+from cog.rules.lockfile_text import loads
+from cog.rules.oci import OciLayout
+from cog.rules.sdist_build import SdistBuilder, bwrap_argv
 from tests.support.local_index import LocalIndex, serving_index
 from tests.support.python_standalone import (
     EXTRA_LIBS,

@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+
+from cog.progress import NullProgress
 from cog.rules.cache import Cache
 from cog.rules.lockfile import Lock, Sdist, Target
 from cog.rules.sdist_build import BuiltWheel, SdistBuilder
-
-from cog.progress import NullProgress
 
 SDIST = Sdist(name="z", version="1", filename="z-1.tar.gz", sha256="d" * 64, size=1)
 

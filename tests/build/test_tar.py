@@ -7,6 +7,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+
 from cog.rules.cache import Cache
 from cog.rules.tar import Entry, write_layer, write_tar
 

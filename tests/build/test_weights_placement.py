@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cog.rules.lockfile import Lock, Target, WeightsFile
 
 from cog.building import _weights_paths, default_tag
 from cog.config import load_config
 from cog.errors import BuildError
+from cog.rules.lockfile import Lock, Target, WeightsFile
 
 
 def _lock(*paths: str) -> Lock:

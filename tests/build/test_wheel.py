@@ -3,11 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from cog.errors import BuildError
 from cog.rules.pyc import python_prefix
 from cog.rules.tree import Tree
 from cog.rules.wheel import PythonLayout, install_wheel
-
-from cog.errors import BuildError
 
 from ._archives import make_wheel
 

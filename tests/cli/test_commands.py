@@ -6,10 +6,10 @@ import io
 from pathlib import Path
 from typing import Any
 
-import cog.runtime
 import pytest
 from click.testing import CliRunner
 
+import cog.runtime
 from cog.building import BuildResult
 from cog.cli._inputs import FileInput
 from cog.cli._options import BuildSecret, ProjectFile, parse_env, parse_secret

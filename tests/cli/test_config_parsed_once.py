@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from cog.rules import lockfile_text
-from cog.rules.lockfile import Lock, Target
 
 import cog.building
 import cog.config._parse
@@ -17,6 +15,8 @@ from cog.config import load_config
 from cog.config._yaml import parse_yaml
 from cog.errors import CogError
 from cog.locking import inputs_checksum, lock_path
+from cog.rules import lockfile_text
+from cog.rules.lockfile import Lock, Target
 
 pytestmark = pytest.mark.unit
 

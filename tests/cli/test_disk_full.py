@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cog.rules.cache import Cache
 
 from cog.cli._errors import disk_full
 from cog.cli.main import cli
+from cog.rules.cache import Cache
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import cog.runtime
 import pytest
 import requests
 from click.testing import CliRunner
 
+import cog.runtime
 from cog.cli.main import cli
 
 COG = Path(sys.executable).parent / "cog"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cog.rules.host_tools import require
 
 from cog.cli.main import cli
 from cog.doctor import diagnose
 from cog.errors import BuildError, CogError
+from cog.rules.host_tools import require
 
 pytestmark = pytest.mark.unit
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cog.rules.self_package import snapshot
 
+from cog.rules.self_package import snapshot
 from tests.support.python_standalone import (
     EXTRA_LIBS,
     MIRROR_ENV,

@@ -20,9 +20,9 @@ from pathlib import Path
 import oras.provider
 import pytest
 import requests
+
 from cog.rules.oci import MEDIA_INDEX
 from cog.rules.registry.referrers import COG_LOCK_ARTIFACT_TYPE, SPDX_ARTIFACT_TYPE, referrers_tag
-
 from tests.support.registry import Registry, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network]

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cog.rules.debian.index import SuiteSource, check_valid_until, fetch_suite
 
 from cog.errors import LockError
+from cog.rules.debian.index import SuiteSource, check_valid_until, fetch_suite
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lock"
 KEYRING = str(FIXTURES / "keyring.gpg")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from cog.errors import LockError
 from cog.rules.debian.control import Relation, iter_stanzas, parse_depends
 from cog.rules.debian.index import IndexedPackage, package_from_row, parse_packages
 from cog.rules.debian.resolve import Universe, closure
-
-from cog.errors import LockError
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lock"
 EXCLUDE = frozenset({"dpkg", "debconf", "mawk"})

@@ -5,10 +5,10 @@ from __future__ import annotations
 import difflib
 
 import pytest
-from cog.rules.lockfile import DebPackage, Lock, Target, WeightsFile, Wheel
-from cog.rules.lockfile_text import dumps, loads
 
 from cog.errors import LockError
+from cog.rules.lockfile import DebPackage, Lock, Target, WeightsFile, Wheel
+from cog.rules.lockfile_text import dumps, loads
 
 
 def _sha(c: str) -> str:

@@ -9,16 +9,16 @@ import time
 from pathlib import Path
 
 import pytest
-from cog.rules.lockfile import Lock, Target, Wheel
-from cog.rules.lockfile_text import dumps
-from cog.rules.pylock.config import IndexConfig, read_index_config
-from cog.rules.pylock.resolve import Target as PythonTarget
-from cog.rules.pylock.resolve import run_uv_compile
 
 from cog.config import load_config
 from cog.errors import LockError
 from cog.locking import check_lock, inputs_checksum, lock_project
 from cog.progress import NullProgress
+from cog.rules.lockfile import Lock, Target, Wheel
+from cog.rules.lockfile_text import dumps
+from cog.rules.pylock.config import IndexConfig, read_index_config
+from cog.rules.pylock.resolve import Target as PythonTarget
+from cog.rules.pylock.resolve import run_uv_compile
 
 from .conftest import MakeProject
 

@@ -11,6 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from cog.errors import LockError
+from cog.locking import lock_project
+from cog.progress import NullProgress
 from cog.rules import lockfile_text, sdist_build
 from cog.rules.lockfile import DebPackage, Lock, Sdist, Target, Wheel
 from cog.rules.pylock.resolve import Target as PythonTarget
@@ -22,10 +26,6 @@ from cog.rules.sdist import (
     parse_build_system,
     read_build_system,
 )
-
-from cog.errors import LockError
-from cog.locking import lock_project
-from cog.progress import NullProgress
 from tests.build._sdists import CEXT_NAME, PURE_NAME, cext_sdist, dynamic_sdist, pure_sdist
 from tests.support.local_index import LocalIndex, serving_index
 from tests.support.python_standalone import make_mirror, pyenv_build, serve_mirror, write_table

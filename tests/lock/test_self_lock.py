@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cog.rules.lockfile_text import dumps, loads
 
 from cog.locking import base_inputs_checksum
+from cog.rules.lockfile_text import dumps, loads
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

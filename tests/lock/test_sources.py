@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from cog.errors import LockError
 from cog.rules.debian.targets import debian_data
 from cog.rules.lockfile import DebPackage, Wheel
 from cog.rules.pylock.config import IndexConfig, read_index_config
 from cog.rules.pylock.urls import wheel_urls
 from cog.rules.sources import deb_urls, debian_archives, suite_sources
-
-from cog.errors import LockError
 
 DEB822 = """\
 Types: deb

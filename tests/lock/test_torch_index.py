@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cog.rules.pylock.config import IndexConfig
-from cog.rules.pylock.lockset import _Compiler, _joint
-from cog.rules.pylock.resolve import Resolved, Target
 
 from cog.errors import LockError
 from cog.locking import lock_project
 from cog.progress import NullProgress
+from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.lockset import _Compiler, _joint
+from cog.rules.pylock.resolve import Resolved, Target
 from tests.build._archives import make_wheel
 from tests.build._runc import free_port
 from tests.support.local_index import LocalIndex, serving_index

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from cog.rules.debian.version import compare, satisfies, version_key
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "lock" / "dpkg_versions.txt"

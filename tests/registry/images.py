@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cog.progress import NullProgress
 from cog.rules.registry import push
 from cog.rules.registry.push import PushResult
-
-from cog.progress import NullProgress
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG = "application/vnd.oci.image.config.v1+json"

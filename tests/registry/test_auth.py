@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from cog.rules.registry import credentials_for, login, pull, push
 
 from cog.errors import RegistryError
 from cog.progress import NullProgress
+from cog.rules.registry import credentials_for, login, pull, push
 
 from .conftest import SecureRegistry
 from .images import make_image

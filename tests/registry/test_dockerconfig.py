@@ -6,14 +6,14 @@ import stat
 from pathlib import Path
 
 import pytest
+
+from cog.errors import RegistryError
 from cog.rules.registry._challenge import parse_challenge
 from cog.rules.registry._dockerconfig import (
     Credentials,
     read_credentials,
     store_credentials,
 )
-
-from cog.errors import RegistryError
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from cog.rules.registry import pull, push
 
 from cog.errors import RegistryError
 from cog.progress import NullProgress
+from cog.rules.registry import pull, push
 
 from .conftest import Registry
 from .images import TestImage, make_image, make_index, push_image

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from cog.rules.registry import push
-from cog.rules.registry._record import PushRecord
 
 from cog.errors import RegistryError
+from cog.rules.registry import push
+from cog.rules.registry._record import PushRecord
 
 from .conftest import Registry
 from .images import TestImage, layer_sizes, make_image, push_image

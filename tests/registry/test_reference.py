@@ -3,14 +3,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
+from cog.errors import RegistryError
 from cog.rules.registry.reference import (
     Reference,
     default_registry,
     model_reference,
     parse_reference,
 )
-
-from cog.errors import RegistryError
 
 DIGEST = "sha256:" + "ab" * 32
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from cog.rules.registry import pull
 
 from cog._run.image import load_image
 from cog._run.rootfs import unpacked_rootfs
 from cog.cli.main import cli
 from cog.errors import RegistryError
 from cog.progress import NullProgress
+from cog.rules.registry import pull
 from tests.support.oci_layers import Canary, Layout, make_canary, member, symlink, tar
 
 from .conftest import Registry

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 import trio
+
 from cog.runtime import Settings, serve
 
 MODELS = Path(__file__).resolve().parent.parent / "fixtures" / "runtime" / "models"

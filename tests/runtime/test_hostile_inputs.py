@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import requests
+
 from cog.runtime import Settings
 from cog.runtime._file_transfer import safe_name
-
 from tests.runtime.conftest import HelperServer, Server, ServerFactory
 from tests.runtime.hostile import HostileServer
 

@@ -16,9 +16,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+
 from cog.rules.lockfile_text import loads
 from cog.rules.pylock.runtime import runtime_data
-from packaging.requirements import Requirement
 
 pytestmark = pytest.mark.unit
 

@@ -15,6 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from cog.rules.self_package import snapshot
 
 pytestmark = pytest.mark.integration

@@ -23,10 +23,10 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import requests
 import yaml
+
 from cog.runtime import Settings
 from cog.runtime._server import CANCEL_MARGIN, _hypercorn_config
 from cog.runtime.settings import DEFAULT_READY_FILE
-
 from tests.runtime.conftest import DEADLINE, HelperServer, ServerFactory
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "kubernetes" / "deployment.yaml"

@@ -9,13 +9,13 @@ from typing import Any, cast
 import pytest
 import trio
 import trio.testing
+
+from cog._signature.model import FieldType, InputSpec, Mode, OutputSpec, Primitive, Signature
 from cog.runtime._messages import Done, HealthResult, Loaded, RunJob, SetupDone, Status
 from cog.runtime._pool import Pool, PoolStatus
 from cog.runtime._prediction import Prediction, Request
 from cog.runtime._spawn import Prestarted, WorkerSpec
 from cog.runtime._worker_proxy import Listener, Worker
-
-from cog._signature.model import FieldType, InputSpec, Mode, OutputSpec, Primitive, Signature
 
 pytestmark = pytest.mark.unit
 

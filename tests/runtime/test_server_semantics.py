@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 import requests
-from cog.runtime import Settings
 
 from cog.errors import ConfigError
+from cog.runtime import Settings
 from tests.runtime.conftest import DEADLINE, Server, ServerFactory
 
 pytestmark = pytest.mark.integration

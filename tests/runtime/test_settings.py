@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import pytest
+
 from cog.runtime import Settings
 
 pytestmark = pytest.mark.unit

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from cog.runtime._tcp import FastTCPServer
 from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
 from hypercorn.trio.worker_context import WorkerContext
+
+from cog.runtime._tcp import FastTCPServer
 
 pytestmark = pytest.mark.unit
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
 from cog.rules.lockfile_text import loads
 from cog.rules.rootfs_fixups import dpkg_status
 from cog.rules.sbom import sbom_from_lock

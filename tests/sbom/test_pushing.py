@@ -6,6 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+
+from cog.building import BuildResult
+from cog.config import Config
+from cog.errors import CogError
+from cog.progress import NullProgress
+from cog.pushing import Pushed, push_destination, push_project
 from cog.rules.oci import MEDIA_CONFIG, MEDIA_LAYER_GZIP, OciLayout
 from cog.rules.registry.reference import model_reference
 from cog.rules.registry.referrers import (
@@ -13,12 +19,6 @@ from cog.rules.registry.referrers import (
     SPDX_ARTIFACT_TYPE,
     list_referrers,
 )
-
-from cog.building import BuildResult
-from cog.config import Config
-from cog.errors import CogError
-from cog.progress import NullProgress
-from cog.pushing import Pushed, push_destination, push_project
 
 from .conftest import Registry
 from .test_referrers import lock_and_sbom_bytes

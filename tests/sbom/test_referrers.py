@@ -14,6 +14,8 @@ from typing import Any
 import oras.provider
 import pytest
 import requests
+
+from cog.progress import NullProgress
 from cog.rules.lockfile_text import loads
 from cog.rules.oci import MEDIA_CONFIG, MEDIA_LAYER_GZIP, MEDIA_MANIFEST, OciLayout
 from cog.rules.registry import push
@@ -31,8 +33,6 @@ from cog.rules.registry.referrers import (
     referrers_tag,
 )
 from cog.rules.sbom import dumps_sbom, sbom_from_lock
-
-from cog.progress import NullProgress
 
 from .conftest import Registry
 from .referrers_api import referrers_registry

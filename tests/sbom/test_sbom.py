@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from cog.rules.cache import Cache
 from cog.rules.lockfile import DebPackage, Lock, Wheel
 from cog.rules.lockfile_text import loads
