@@ -12,16 +12,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from cog._version import __version__
+from tests.support.local_server import serving, wait_ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 
@@ -29,8 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"
 VENV_COG = str(Path(sys.executable).parent / "cog")
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-READY_DEADLINE_S = 60.0
-SERVING = re.compile(r"serving on http://127\.0\.0\.1:(\d+)")
 # Each file cog.rules.self_package would put into an image, with its sha256.
 SELF_PACKAGE_PROBE = (
     "import hashlib, json; from cog.rules.self_package import package_files; "
@@ -128,47 +125,17 @@ def hello_project(dest: Path, env: dict[str, str]) -> Path:
     return project
 
 
-def wait_ready(base: str) -> None:
-    deadline = time.monotonic() + READY_DEADLINE_S
-    while time.monotonic() < deadline:
-        status = requests.get(f"{base}/health-check", timeout=5).json()["status"]
-        if status == "READY":
-            return
-        assert status == "STARTING", status
-        time.sleep(0.1)
-    raise AssertionError(f"{base} not READY after {READY_DEADLINE_S} s")
-
-
 def test_serve_local_from_the_pex_answers_a_prediction(pex_file: Path, tmp_path: Path) -> None:
     # Workers are started with sys.executable: it must be an interpreter that imports cog
     # (pex's venv mode), not the bare system Python the pex was started with.
     env = user_env(tmp_path, tmp_path / "cog-cache")
     project = hello_project(tmp_path / "hello", env)
     argv = [SYSTEM_PYTHON, str(pex_file), "serve", "--local", "-p", "0"]
-    server = subprocess.Popen(
-        argv, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        assert server.stdout is not None
-        lines: list[str] = []
-        for line in server.stdout:  # pytest-timeout ends a server that never says
-            lines.append(line)
-            if match := SERVING.search(line):
-                break
-        else:
-            raise AssertionError(f"the server exited before serving:\n{''.join(lines)}")
-        base = f"http://127.0.0.1:{match.group(1)}"
+    with serving(argv, project, env) as base:
         wait_ready(base)
         answer = requests.post(f"{base}/predictions", json={"input": {"name": "pex"}}, timeout=60)
         assert answer.status_code == 200, answer.text
         assert answer.json()["output"] == "hello, pex!"
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
 
 
 def _built_digest(done: subprocess.CompletedProcess[str]) -> str:
