@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import http.server
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,19 @@ from cog.runtime import Settings, serve
 
 MODELS = Path(__file__).resolve().parent.parent / "fixtures" / "runtime" / "models"
 DEADLINE = 60.0
+SSE = {"Accept": "text/event-stream"}
+
+
+def sse_events(response: requests.Response) -> list[tuple[str, Any]]:
+    """An SSE response's events as (event, decoded data), in order."""
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    events = []
+    for block in response.text.split("\n\n"):
+        if block.strip():
+            lines = dict(line.split(": ", 1) for line in block.splitlines())
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
 
 
 class Server:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import http.server
-import json
 import threading
 from typing import Any
 
 import pytest
 import requests
 
-from tests.runtime.conftest import ServerFactory
+from tests.runtime.conftest import SSE, ServerFactory, sse_events
 
 pytestmark = pytest.mark.integration
 
 ASYNC = {"Prefer": "respond-async"}
-SSE = {"Accept": "text/event-stream"}
 
 
 def test_second_cancel_of_a_prediction_is_2xx(server: ServerFactory) -> None:
@@ -56,20 +54,10 @@ def test_put_whose_body_id_differs_from_the_url_is_422(shared: ServerFactory) ->
     assert same.json()["id"] == "same-id"
 
 
-def _sse_events(response: requests.Response) -> list[tuple[str, Any]]:
-    assert response.status_code == 200, response.text
-    events = []
-    for block in response.text.split("\n\n"):
-        if block.strip():
-            lines = dict(line.split(": ", 1) for line in block.splitlines())
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
-
-
 def test_sse_metric_modes_are_named_as_the_reference_names_them(shared: ServerFactory) -> None:
     srv = shared("outputs.py:MetricsRunner")
     response = requests.post(srv.url + "/predictions", json={}, headers=SSE, timeout=30)
-    modes = {d["name"]: d["mode"] for n, d in _sse_events(response) if n == "metric"}
+    modes = {d["name"]: d["mode"] for n, d in sse_events(response) if n == "metric"}
     assert modes["temperature"] == "replace"
     assert modes["token_count"] == "increment"
 
@@ -86,7 +74,7 @@ def test_sse_replay_truncated_event_says_so_and_how_many(server: ServerFactory) 
             if line == b"event: output":
                 break
         again = requests.put(f"{srv.url}/predictions/t1", json=body, headers=SSE, timeout=30)
-    events = _sse_events(again)
+    events = sse_events(again)
     assert [n for n, _ in events] == ["error"]
     assert events[0][1]["message"] == "SSE stream replay truncated"
     skipped = events[0][1]["skipped"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import json
 import os
 import re
 import subprocess
@@ -20,12 +19,11 @@ import requests
 
 from cog.errors import ConfigError
 from cog.runtime import Settings
-from tests.runtime.conftest import DEADLINE, Server, ServerFactory
+from tests.runtime.conftest import DEADLINE, SSE, Server, ServerFactory, sse_events
 
 pytestmark = pytest.mark.integration
 
 ASYNC = {"Prefer": "respond-async"}
-SSE = {"Accept": "text/event-stream"}
 
 
 def _first_after_starting(srv: Server) -> dict[str, Any]:
@@ -102,16 +100,6 @@ def test_cog_max_concurrency_outranks_the_decorator(server: ServerFactory) -> No
     srv.wait_for("READY")
 
 
-def _sse_events(response: requests.Response) -> list[tuple[str, Any]]:
-    assert response.status_code == 200, response.text
-    events = []
-    for block in response.text.split("\n\n"):
-        if block.strip():
-            lines = dict(line.split(": ", 1) for line in block.splitlines())
-            events.append((lines["event"], json.loads(lines["data"])))
-    return events
-
-
 def test_sse_without_history_still_ends_with_completed(server: ServerFactory) -> None:
     srv = server("outputs.py:SlowStreamRunner", stream_history_capacity=0)
     body = {"input": {"seconds": 3.0}}
@@ -119,7 +107,7 @@ def test_sse_without_history_still_ends_with_completed(server: ServerFactory) ->
     assert started.status_code == 202, started.text
     srv.wait_for("BUSY")
     joined = requests.put(f"{srv.url}/predictions/h0", json=body, headers=SSE, timeout=30)
-    events = _sse_events(joined)
+    events = sse_events(joined)
     assert "error" not in [name for name, _ in events]
     name, data = events[-1]
     assert name == "completed"

@@ -10,23 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.runtime.conftest import HelperServer, Server, ServerFactory
+from tests.runtime.conftest import SSE, HelperServer, Server, ServerFactory, sse_events
 
 pytestmark = pytest.mark.integration
-
-SSE = {"Accept": "text/event-stream"}
-
-
-def _events(response: requests.Response) -> list[tuple[str, Any]]:
-    assert response.status_code == 200, response.text
-    assert response.headers["Content-Type"].startswith("text/event-stream")
-    events = []
-    for block in response.text.split("\n\n"):
-        if not block.strip():
-            continue
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 def test_sse_stream_has_start_output_log_completed(shared: ServerFactory) -> None:
@@ -34,7 +20,7 @@ def test_sse_stream_has_start_output_log_completed(shared: ServerFactory) -> Non
     response = requests.post(
         srv.url + "/predictions", json={"input": {"n": 2}}, headers=SSE, timeout=30
     )
-    events = _events(response)
+    events = sse_events(response)
     names = [name for name, _ in events]
     assert names[0] == "start"
     assert names[-1] == "completed"
@@ -50,7 +36,7 @@ def test_sse_stream_has_start_output_log_completed(shared: ServerFactory) -> Non
 
 def test_sse_metric_events(shared: ServerFactory) -> None:
     srv = shared("outputs.py:MetricsRunner")
-    events = _events(requests.post(srv.url + "/predictions", json={}, headers=SSE, timeout=30))
+    events = sse_events(requests.post(srv.url + "/predictions", json={}, headers=SSE, timeout=30))
     metrics = [d for n, d in events if n == "metric"]
     assert {"name": "temperature", "value": 0.7, "mode": "replace"} in metrics
     assert {"name": "token_count", "value": 1, "mode": "increment"} in metrics
@@ -81,7 +67,7 @@ def test_sse_reconnect_replays_the_running_prediction(server: ServerFactory) -> 
     again = requests.put(
         srv.url + "/predictions/s1", json={"input": {"seconds": 1.0}}, headers=SSE, timeout=30
     )
-    events = _events(again)
+    events = sse_events(again)
     assert [n for n, _ in events] == ["start", "output", "output", "completed"]
     assert events[-1][1]["output"] == ["first", "second"]
     assert events[-1][1]["id"] == "s1"
@@ -95,7 +81,7 @@ def test_sse_reconnect_without_history_gets_the_rest_live(server: ServerFactory)
     again = requests.put(
         srv.url + "/predictions/s2", json={"input": {"seconds": 1.0}}, headers=SSE, timeout=30
     )
-    names = [n for n, _ in _events(again)]
+    names = [n for n, _ in sse_events(again)]
     assert "error" not in names
     assert names[-1] == "completed"
 
