@@ -30,6 +30,7 @@ from tests.support.python_standalone import (  # noqa: E402
     MIRROR_ENV,
     TABLE_ENV,
     make_mirror,
+    one_input_project,
     pyenv_build,
     serve_mirror,
     write_table,
@@ -48,22 +49,6 @@ def _cog(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     if done.returncode != 0:
         raise SystemExit(f"cog {' '.join(args)} failed in {cwd}:\n{done.stdout}\n{done.stderr}")
     return done.stdout
-
-
-def _project(root: Path, version: str, standin: bool) -> Path:
-    root.mkdir(parents=True)
-    extra = EXTRA_LIBS if standin and version not in DEBIAN else ()
-    listed = "".join(f'    - "{p}"\n' for p in extra)
-    packages = f"  system_packages:\n{listed}" if listed else ""
-    (root / "cog.yaml").write_text(
-        f'build:\n  python_version: "{version}"\n{packages}predict: "predict.py:Predictor"\n'
-    )
-    (root / "predict.py").write_text(
-        "from cog import BasePredictor, Input\n\n\nclass Predictor(BasePredictor):\n"
-        '    def predict(self, text: str = Input(description="text")) -> str:\n'
-        '        return "hello " + text\n'
-    )
-    return root
 
 
 def _sizes(layout: Path) -> tuple[int, int]:
@@ -100,7 +85,8 @@ def main(argv: list[str]) -> None:
         work = Path(tmp)
         with _pbs_env(work, versions) as (env, standin):
             for version in versions:
-                project = _project(work / f"py{version}", version, standin)
+                extra = EXTRA_LIBS if standin and version not in DEBIAN else ()
+                project = one_input_project(work / f"py{version}", version, extra)
                 # A cache of its own: what `cog lock` leaves there (indexes, the URLs it
                 # resolved) is all the build finds; no .deb, wheel or layer is in it yet.
                 cold = env | {"COG_CACHE_DIR": str(work / f"cache-{version}"), "NO_COLOR": "1"}

@@ -28,6 +28,7 @@ from tests.support.python_standalone import (
     MIRROR_ENV,
     TABLE_ENV,
     make_mirror,
+    one_input_project,
     pyenv_build,
     serve_mirror,
     write_table,
@@ -91,21 +92,6 @@ def cog(*args: str, cwd: Path, cache: Path, env: dict[str, str]) -> str:
     return done.stdout
 
 
-def _project(root: Path, version: str, system_packages: tuple[str, ...] = ()) -> Path:
-    root.mkdir()
-    packages = "".join(f'    - "{p}"\n' for p in system_packages)
-    listed = f"  system_packages:\n{packages}" if packages else ""
-    (root / "cog.yaml").write_text(
-        f'build:\n  python_version: "{version}"\n{listed}predict: "predict.py:Predictor"\n'
-    )
-    (root / "predict.py").write_text(
-        "from cog import BasePredictor, Input\n\n\nclass Predictor(BasePredictor):\n"
-        '    def predict(self, text: str = Input(description="text")) -> str:\n'
-        '        return "hello " + text\n'
-    )
-    return root
-
-
 @pytest.mark.parametrize("version", MATRIX)
 def test_lock_build_predict_exec(
     version: str, pbs: Pbs, matrix_cache: Path, cog_source: Path, tmp_path: Path
@@ -113,7 +99,7 @@ def test_lock_build_predict_exec(
     if version in pbs.missing:
         pytest.skip(f"no pyenv CPython {version} on this host to make the stand-in pbs archive")
     extra = EXTRA_LIBS if pbs.standin and version not in DEBIAN else ()
-    project = _project(tmp_path / f"py{version}", version, extra)
+    project = one_input_project(tmp_path / f"py{version}", version, extra)
 
     def run(*args: str) -> str:
         env = pbs.env | {"PYTHONPATH": str(cog_source)}

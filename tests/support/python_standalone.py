@@ -165,3 +165,19 @@ def serve_mirror(directory: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def one_input_project(root: Path, version: str, system_packages: tuple[str, ...] = ()) -> Path:
+    """The Python matrix's model (one str input) for python_version VERSION, in ROOT."""
+    root.mkdir(parents=True)
+    packages = "".join(f'    - "{p}"\n' for p in system_packages)
+    listed = f"  system_packages:\n{packages}" if packages else ""
+    (root / "cog.yaml").write_text(
+        f'build:\n  python_version: "{version}"\n{listed}predict: "predict.py:Predictor"\n'
+    )
+    (root / "predict.py").write_text(
+        "from cog import BasePredictor, Input\n\n\nclass Predictor(BasePredictor):\n"
+        '    def predict(self, text: str = Input(description="text")) -> str:\n'
+        '        return "hello " + text\n'
+    )
+    return root
