@@ -148,37 +148,12 @@ def _from_cog_yaml(project: Path) -> tuple[str | None, str | None, int, str | No
     try:
         config = load_config(path)
     except ConfigError as exc:
-        refs = _refs_if_a_file_is_missing(path, project)
-        if refs is None:
-            raise
-        return refs[0], refs[1], 1, str(exc)
+        try:  # valid but for the entry point files? Then serve, failing setup with exc.
+            lenient = load_config(path, entry_files=False)
+        except ConfigError:
+            raise exc from None
+        return lenient.predict, lenient.train, 1, str(exc)
     return config.predict, config.train, max(1, config.concurrency_max), None
-
-
-def _refs_if_a_file_is_missing(path: Path, project: Path) -> tuple[str | None, str | None] | None:
-    """cog.yaml's run/predict and train refs, read plainly, when one of them names a file
-    that does not exist; None otherwise."""
-    from cog.config._yaml import YMap, YScalar, parse_yaml  # noqa: PLC0415
-    from cog.errors import CogError  # noqa: PLC0415
-
-    try:
-        doc = parse_yaml(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, UnicodeDecodeError, CogError):
-        return None
-    if not isinstance(doc, YMap):
-        return None
-    refs: dict[str, str] = {}
-    for key in ("run", "predict", "train"):
-        entry = doc.get(key)
-        scalar = entry.value if entry is not None else None
-        value = scalar.value if isinstance(scalar, YScalar) else None
-        if isinstance(value, str) and ":" in value:
-            refs[key] = value
-    predict, train = refs.get("run") or refs.get("predict"), refs.get("train")
-    named = [ref.split(":", 1)[0] for ref in (predict, train) if ref]
-    if all((project / file).is_file() for file in named):
-        return None
-    return predict, train
 
 
 def _warn(name: str, value: str, default: object) -> None:
