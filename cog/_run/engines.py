@@ -9,9 +9,12 @@ under runc: host network, the same environment, mounts and command.
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
+import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -45,6 +48,32 @@ def _gpu_args(engine: str, gpus: str) -> list[str]:
     return [arg for name in parse_gpus(gpus).cdi_names() for arg in ("--device", name)]
 
 
+# One path component of an image reference (distribution's reference grammar).
+_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+
+
+def _reference_safe(path: Path) -> bool:
+    return all(_COMPONENT.fullmatch(part) for part in path.parts[1:])
+
+
+@contextlib.contextmanager
+def _reference_safe_directory() -> Iterator[Path]:
+    """A fresh private directory whose path podman accepts as an image name.
+
+    tempfile's names may end in "_" or hold "__" next to "_", which the grammar refuses,
+    so the name is hex; the temporary root is used only when its own path is valid.
+    """
+    root = Path(tempfile.gettempdir())
+    if not _reference_safe(root):
+        root = Path("/tmp")  # noqa: S108 (mkdir of a random name fails rather than reuse)
+    directory = root / f"cog-load-{secrets.token_hex(8)}"
+    directory.mkdir(mode=0o700)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 class EngineContainer:
     """The Container interface (start, wait, signal, stop) on podman or docker."""
 
@@ -60,9 +89,9 @@ class EngineContainer:
         """The image's name in the engine's store, loading it there if needed."""
         name = f"localhost/cog-run:{self.image.manifest_digest.removeprefix('sha256:')[:32]}"
         # podman names an oci: image after its path, which must then be a valid image
-        # name: a link from a plain temporary path stands in for .cog/image.
-        with tempfile.TemporaryDirectory(prefix="cog-load-") as scratch:
-            link = Path(scratch) / "image"
+        # name: a link from a path of lowercase hex stands in for .cog/image.
+        with _reference_safe_directory() as scratch:
+            link = scratch / "image"
             link.symlink_to(self.image.layout.resolve())
             source = f"oci:{link}:{_tag_of(self.image)}"
             if self.engine == "podman":
