@@ -15,22 +15,22 @@ This module is the SDK's whole public face::
 import sys as _sys
 from collections.abc import Callable as _Callable
 
+from cog._sdk.base_model import BaseModel as BaseModel
 from cog._sdk.input import FieldInfo as FieldInfo
 from cog._sdk.input import Input as Input
-from cog._sdk.model import BaseModel as BaseModel
-from cog._sdk.predictor import BasePredictor as BasePredictor
-from cog._sdk.predictor import BaseRunner as BaseRunner
-from cog._sdk.predictor import concurrent as concurrent
-from cog._sdk.predictor import streaming as streaming
+from cog._sdk.runner import BasePredictor as BasePredictor
+from cog._sdk.runner import BaseRunner as BaseRunner
+from cog._sdk.runner import concurrent as concurrent
+from cog._sdk.runner import streaming as streaming
 from cog._sdk.scope import current_scope as current_scope
-from cog._sdk.types import AsyncConcatenateIterator as AsyncConcatenateIterator
-from cog._sdk.types import ConcatenateIterator as ConcatenateIterator
-from cog._sdk.types import File as File
-from cog._sdk.types import Opaque as Opaque
-from cog._sdk.types import Path as Path
-from cog._sdk.types import Secret as Secret
-from cog._sdk.types import URLFile as URLFile
-from cog._sdk.types import URLPath as URLPath
+from cog._sdk.value_types import AsyncConcatenateIterator as AsyncConcatenateIterator
+from cog._sdk.value_types import ConcatenateIterator as ConcatenateIterator
+from cog._sdk.value_types import File as File
+from cog._sdk.value_types import Opaque as Opaque
+from cog._sdk.value_types import Path as Path
+from cog._sdk.value_types import Secret as Secret
+from cog._sdk.value_types import URLFile as URLFile
+from cog._sdk.value_types import URLPath as URLPath
 from cog._version import __version__ as __version__
 from cog.exceptions import CancelationException as CancelationException
 

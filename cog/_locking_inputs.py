@@ -14,7 +14,7 @@ from cog.errors import LockError
 from cog.progress import Progress
 from cog.rules.debian import targets as debian_targets
 from cog.rules.lockfile import LOCK_VERSION, WeightsFile
-from cog.rules.pylock import runtime as runtime_set
+from cog.rules.pylock import runtime_wheels as runtime_set
 from cog.rules.sandbox import STEP_DEBS, STEP_WHEELS
 
 

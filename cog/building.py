@@ -20,7 +20,7 @@ from pathlib import Path
 from cog._paths import RUNTIME_SITE
 from cog._version import __version__
 from cog.config import load_config
-from cog.config.model import Config
+from cog.config.spec import Config
 from cog.errors import BuildError
 from cog.progress import Progress
 from cog.rules._files import atomic_write
@@ -28,7 +28,7 @@ from cog.rules.assemble import Assembler, Assembly, Locator
 from cog.rules.base_image import BaseImage, pull_base
 from cog.rules.cache import Cache, LayerRecord
 from cog.rules.dockerignore import project_files
-from cog.rules.image import ImageSettings, timestamp, write_image
+from cog.rules.image_config import ImageSettings, timestamp, write_image
 from cog.rules.lockfile import DebPackage, Lock, Wheel
 from cog.rules.oci import OciLayout
 from cog.rules.sandbox import RunStep
@@ -256,7 +256,7 @@ def _note_runtime_imports(
 
 
 def _static_schema(config: Config, project_dir: Path) -> dict[str, object] | None:
-    from cog._signature.schema import SchemaNeedsBuildError, project_schema  # noqa: PLC0415
+    from cog._signature.project_schema import SchemaNeedsBuildError, project_schema  # noqa: PLC0415
 
     try:
         return project_schema(project_dir, config.predict, config.train).document
@@ -268,9 +268,9 @@ def _image_schema(
     layout: Path, digest: str, config: Config, project_dir: Path, progress: Progress
 ) -> dict[str, object]:
     """The schema read by importing the model inside the image, as the reference does."""
-    from cog._run.image import load_image  # noqa: PLC0415  (runc and the unpacker)
-    from cog._run.introspect import image_importer  # noqa: PLC0415
-    from cog._signature.schema import project_schema  # noqa: PLC0415
+    from cog._container.image import load_image  # noqa: PLC0415  (runc and the unpacker)
+    from cog._container.image_signature import image_importer  # noqa: PLC0415
+    from cog._signature.project_schema import project_schema  # noqa: PLC0415
 
     importer = image_importer(load_image(layout, digest), progress)
     result = project_schema(project_dir, config.predict, config.train, import_model=importer)

@@ -26,11 +26,11 @@ from cog.errors import LockError
 from cog.progress import Progress
 from cog.rules import lockfile_text, sdist
 from cog.rules._files import atomic_write, default_cache_root
-from cog.rules.debian.lockset import resolve_debian
+from cog.rules.debian.pinning import resolve_debian
 from cog.rules.debian.targets import Suite
 from cog.rules.lockfile import DebPackage, Interpreter, Lock, Target, WeightsFile, Wheel
 from cog.rules.oci import ARCHITECTURES
-from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.lockset import PythonSets, resolve_python_sets
 from cog.rules.pylock.resolve import Target as PythonTarget
 from cog.rules.pylock.resolve import uv_platform

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from cog._compat import UNION_ORIGINS
-from cog._sdk.predictor import BasePredictor, user_method_owner
-from cog._sdk.types import File, Path, Secret
+from cog._sdk.runner import BasePredictor, user_method_owner
+from cog._sdk.value_types import File, Path, Secret
 from cog.errors import ConfigDoesNotExist, PredictorNotSet
 
 __all__ = [

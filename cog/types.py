@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from cog._sdk.input import Input as Input  # noqa: PLC0414 (exported, outside __all__)
-from cog._sdk.types import (
+from cog._sdk.value_types import (
     AsyncConcatenateIterator,
     ConcatenateIterator,
     File,

@@ -1,6 +1,6 @@
 """The OCI model: media types, digests, descriptors, and the image layout on disk.
 
-One module for what the build (rules/image.py), the registry client (rules/registry/),
+One module for what the build (rules/image_config.py), the registry client (rules/registry/),
 its referrers and the image reader share: every media type and annotation name is
 defined here once, every descriptor is a :class:`Descriptor`, every digest is checked by
 :func:`is_digest`.

@@ -22,7 +22,7 @@ from cog.errors import BuildError
 
 from .base_image import BaseImage
 from .cache import LayerRecord
-from .image import MAX_LAYERS
+from .image_config import MAX_LAYERS
 from .layers import layer_key
 from .lockfile import DebPackage, Lock, Wheel
 from .python_standalone import StandaloneBuild

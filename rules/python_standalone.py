@@ -171,7 +171,7 @@ def choose(
 
 
 def _check_runtime_runs_on(python_version: str, minor: tuple[int, int]) -> None:
-    from cog.rules.pylock.runtime import runtime_data  # noqa: PLC0415
+    from cog.rules.pylock.runtime_wheels import runtime_data  # noqa: PLC0415
 
     data = runtime_data()
     if minor < data.requires_python:
@@ -208,7 +208,7 @@ def debian_upstream_version(deb_version: str) -> str:
 
 
 def _uv_toml_mirror(env: Mapping[str, str], project_dir: Path | None) -> str | None:
-    from cog.rules.pylock.config import _uv_files  # noqa: PLC0415
+    from cog.rules.pylock.index_config import _uv_files  # noqa: PLC0415
 
     found = None
     for path in _uv_files(env, Path(env.get("HOME", str(Path.home()))), project_dir):

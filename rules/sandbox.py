@@ -25,7 +25,7 @@ from cog.errors import BuildError
 from cog.rules.host_tools import require
 
 from .cache import Cache, LayerRecord
-from .image import DEFAULT_PATH
+from .image_config import DEFAULT_PATH
 from .layers import extract_layer
 from .run_mounts import Mounts, parse_command
 from .tar import Entry, write_layer

@@ -25,7 +25,7 @@ from cog.rules.cache import Cache
 from cog.rules.fetch import fetch
 from cog.rules.layers import layer_key
 from cog.rules.lockfile import DebPackage, Sdist, Wheel
-from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.isolate import Sandbox, in_target, isolated
 from cog.rules.pylock.resolve import Target, run_uv_compile, to_wheels
 from cog.rules.pylock.simple import normalize

@@ -33,7 +33,7 @@ from cog.rules.host_tools import require
 from cog.rules.pylock.simple import normalize
 
 from .cache import Cache
-from .image import DEFAULT_PATH
+from .image_config import DEFAULT_PATH
 from .layers import layer_key
 from .lockfile import DebPackage, Lock, Sdist, Wheel
 from .oci import ARCHITECTURES

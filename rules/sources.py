@@ -6,7 +6,7 @@ Debian: the host's apt sources (/etc/apt/sources.list, sources.list.d/*.list and
 serves ``<codename>-security``. The codename itself comes from the lock's target, so a
 bookworm host can lock a trixie image from the same mirrors.
 
-Python: pip's and uv's configuration merged (``cog.rules.pylock.config``).
+Python: pip's and uv's configuration merged (``cog.rules.pylock.index_config``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cog.rules.debian.apt_sources import DEFAULT_KEYRING, AptEntry, read_apt_sou
 from cog.rules.debian.index import SuiteSource
 from cog.rules.debian.targets import Suite, debian_data
 from cog.rules.lockfile import DebPackage, Wheel
-from cog.rules.pylock.config import IndexConfig, read_index_config
+from cog.rules.pylock.index_config import IndexConfig, read_index_config
 from cog.rules.pylock.urls import wheel_urls as _wheel_urls
 
 __all__ = [

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import trio
 
 from cog._compat import SLOTS
-from cog._sdk.types import REDACTED
+from cog._sdk.value_types import REDACTED
 from cog._signature.model import Mode, Primitive, Signature
 
 EVENT_TYPES = frozenset({"start", "output", "logs", "completed"})

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cog.locking import lock_project
 from cog.progress import NullProgress
-from cog.rules.pylock.config import read_index_config
+from cog.rules.pylock.index_config import read_index_config
 from cog.rules.pylock.lockset import cpu_constraints
 from cog.rules.pylock.resolve import Target, index_flags, uv_binary
 

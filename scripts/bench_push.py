@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark ``cog.rules.registry.push`` against ``skopeo copy`` on a local docker-registry.
+"""Benchmark ``cog.rules.registry.image_push`` against ``skopeo copy`` on a local docker-registry.
 
 Builds an OCI layout of random layers under /tmp (2 GB by default), starts a registry on
 127.0.0.1 with its storage in /tmp, then, in the same run, pushes the image with our push

@@ -12,7 +12,7 @@ first start turns it into a virtual environment under ~/.cache/pex, so ``sys.exe
 can import cog (schema fallback, ``cog serve --local`` workers) and later starts are fast.
 
 Packages come from the user's own configuration (pip.conf, PIP_*, uv.toml, UV_*), read by
-``cog.rules.pylock.config`` and handed to pex as explicit flags: pex runs pip isolated
+``cog.rules.pylock.index_config`` and handed to pex as explicit flags: pex runs pip isolated
 (no pip.conf, no PIP_*), and knows nothing of uv's settings. Versions are requirements-dev.txt's.
 Two builds from the same checkout and configuration give the same bytes.
 """
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cog.rules.host_tools import find_uv
-from cog.rules.pylock.config import IndexConfig, read_index_config
+from cog.rules.pylock.index_config import IndexConfig, read_index_config
 
 ROOT = Path(__file__).resolve().parent.parent
 # pex from the dev dependency group, beside the Python running this script (.venv/bin).

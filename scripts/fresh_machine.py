@@ -35,13 +35,13 @@ from cog.progress import NullProgress
 from cog.rules._files import default_cache_root
 from cog.rules.cache import Cache
 from cog.rules.deb import MERGED_DIRS, DebFile
+from cog.rules.debian.closure import closure
 from cog.rules.debian.index import IndexedPackage
-from cog.rules.debian.lockset import load_universe, pin, read_releases
-from cog.rules.debian.resolve import closure
+from cog.rules.debian.index_fetch import file_url_path
+from cog.rules.debian.pinning import load_universe, pin, read_releases
 from cog.rules.debian.targets import debian_data
-from cog.rules.debian.transport import file_url_path
 from cog.rules.fetch import fetch
-from cog.rules.pylock.config import read_index_config
+from cog.rules.pylock.index_config import read_index_config
 from cog.rules.sources import deb_urls, suite_sources
 from cog.rules.tree import Tree
 

@@ -39,11 +39,11 @@ RULES_MAY_IMPORT = ("cog.errors", "cog.progress", "cog.third_party", "cog.rules"
 # cog._net too: the supervisor's outbound HTTP (requests), never the model's process.
 HOST_ONLY = (
     "cog.cli",
-    "cog._run",
+    "cog._container",
     "cog.rules",
     "cog.building",
     "cog.locking",
-    "cog.doctor",
+    "cog._diagnosis",
     "cog._net",
 )
 WORKER_PACKAGE = "cog.runtime.worker"
@@ -254,3 +254,18 @@ def test_the_import_reader_sees_what_it_must() -> None:
     assert ("trio", False) in names  # inside serve_local
     # the TYPE_CHECKING import of _server is not there at top level
     assert ("cog.runtime._server", True) not in names
+
+
+def test_no_two_modules_share_a_name() -> None:
+    # A module's name says which it is without its package, a leading "_" aside: the
+    # registry client, the CLI commands and the libraries they call are told apart by
+    # name (cog.predictor, cog.types and cog.errors keep the reference's public names;
+    # their internal namesakes were renamed).
+    where: dict[str, list[str]] = {}
+    for folder in PARTS.values():
+        for source in _sources(folder):
+            module = source.parent if source.name in ("__init__.py", "__main__.py") else source
+            name = module.name.removesuffix(".py").lstrip("_")
+            where.setdefault(name, []).append(str(module.relative_to(ROOT)))
+    shared = {name: sorted(set(paths)) for name, paths in where.items() if len(set(paths)) > 1}
+    assert shared == {}

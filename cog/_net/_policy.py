@@ -4,8 +4,9 @@ Every timeout and every CA-bundle rule lives here, one policy per kind of traffi
 choices can be read (and tested) side by side:
 
 - ``fetch_policy``: a build's downloads of pinned files (rules/fetch.py).
-- ``index_policy``: lock-time reads of package indexes and apt archives (rules/debian/transport.py).
-- ``registry_policy``: one OCI registry's API (rules/registry/_client.py).
+- ``index_policy``: lock-time reads of package indexes and apt archives
+  (rules/debian/index_fetch.py).
+- ``registry_policy``: one OCI registry's API (rules/registry/_api.py).
 - ``outbound_policy``: the in-image server's file-input downloads, uploads and webhooks
   (runtime/_outbound.py), whose per-call timeouts its callers bound further (a webhook
   attempt by WEBHOOK_ATTEMPT_TIMEOUT, a download or upload by COG's settings).

@@ -29,7 +29,7 @@ from cog._sdk.typemap import (
     _scalar,
     type_name,
 )
-from cog._sdk.types import AsyncConcatenateIterator, ConcatenateIterator
+from cog._sdk.value_types import AsyncConcatenateIterator, ConcatenateIterator
 from cog._signature.model import FieldType, ModelSpec, OutputKind, OutputSpec, Primitive
 
 __all__ = ["model_spec", "output_spec"]

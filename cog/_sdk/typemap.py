@@ -16,8 +16,8 @@ import typing
 from typing import Any, Final, Literal
 
 from cog._compat import ANNOTATED, UNION_ORIGINS, is_typeddict
-from cog._sdk.model import BaseModel
-from cog._sdk.types import File, Secret, _OpaqueMarker
+from cog._sdk.base_model import BaseModel
+from cog._sdk.value_types import File, Secret, _OpaqueMarker
 from cog._signature.model import FieldType, Primitive
 from cog.errors import SchemaError
 
@@ -44,7 +44,7 @@ def type_name(tp: object) -> str:
         return "None"
     if isinstance(tp, type) and not typing.get_args(tp):
         return tp.__qualname__
-    return str(tp).replace("typing.", "").replace("cog._sdk.types.", "")
+    return str(tp).replace("typing.", "").replace("cog._sdk.value_types.", "")
 
 
 def _fail(where: str, problem: str, hint: str) -> SchemaError:

@@ -15,7 +15,7 @@ import math
 import typing
 from typing import Final
 
-from cog._sdk.types import REDACTED, Secret
+from cog._sdk.value_types import REDACTED, Secret
 from cog._signature._constraints import NO_CONSTRAINTS, Constraints, constraints_of
 from cog._signature._jsonrender import render, render_string
 from cog._signature.model import FieldType, InputSpec, Primitive

@@ -18,7 +18,7 @@ from typing import Any
 from cog._compat import type_hints
 from cog._sdk.inputspec import input_spec
 from cog._sdk.outputmap import output_spec
-from cog._sdk.predictor import STREAMING_ATTR, BasePredictor, BaseRunner, user_method_owner
+from cog._sdk.runner import STREAMING_ATTR, BasePredictor, BaseRunner, user_method_owner
 from cog._signature.model import MISSING, InputSpec, Mode, OutputKind, Signature
 from cog.errors import SchemaError
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cog._run.image import Image
-from cog._run.store import resolve_image
+from cog._container.image import Image
+from cog._container.store import resolve_image
 from cog.cli._options import ProjectFile
-from cog.cli._progress import command_progress
+from cog.cli._progress_display import command_progress
 from cog.config import load_config
 from cog.progress import Progress
 

@@ -1,4 +1,4 @@
-"""The terminal side of cog.cli._progress: one live rich display per command.
+"""The terminal side of cog.cli._progress_display: one live rich display per command.
 
 A phase is one row with a bar (bytes done/total, speed, time left); the items it is made of
 show beneath it only while they run; when it ends, its row becomes one summary line
@@ -18,7 +18,7 @@ from rich.progress import ProgressColumn, TaskID
 from rich.progress import Task as RichTask
 from rich.text import Text
 
-from cog.cli._progress import (
+from cog.cli._progress_display import (
     PhaseCounter,
     format_amount,
     format_seconds,

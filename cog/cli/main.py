@@ -9,7 +9,7 @@ import click
 
 from cog import _notes
 from cog._version import __version__
-from cog.cli._errors import report_cog_error, report_unexpected
+from cog.cli._failure import report_cog_error, report_unexpected
 from cog.cli._state import CliState, color_allowed
 from cog.errors import CogError
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cog.config._parse import load_config
-from cog.config.model import (
+from cog.config.spec import (
     DEFAULT_PYTHON_VERSION,
     BuildConfig,
     Config,

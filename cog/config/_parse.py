@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cog.config._build import BUILD_KEYS, read_build
+from cog.config._build_section import BUILD_KEYS, read_build
 from cog.config._inert import INERT_TOP_KEYS, check_inert, print_notes
 from cog.config._sections import read_concurrency, read_environment, read_weights
 from cog.config._values import Reader, indent_example
 from cog.config._yaml import YEntry, YMap, YScalar, YSeq, parse_yaml
-from cog.config.model import Config
+from cog.config.spec import Config
 from cog.errors import ConfigError
 
 TOP_KEYS = (

@@ -8,7 +8,7 @@ from pathlib import Path
 from cog.config._inert import note
 from cog.config._values import Reader, indent_example
 from cog.config._yaml import YMap, YNode, YScalar, YSeq
-from cog.config.model import WeightsSource
+from cog.config.spec import WeightsSource
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Variables the image's own paths, GPU setup or orchestrators depend on; the reference

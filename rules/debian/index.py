@@ -23,7 +23,7 @@ from typing import Any
 from cog.errors import LockError
 from cog.rules._files import atomic_write
 from cog.rules.debian.control import KEPT_FIELDS, iter_stanzas
-from cog.rules.debian.transport import TransportError, get_bytes
+from cog.rules.debian.index_fetch import TransportError, get_bytes
 from cog.rules.host_tools import require
 
 _CACHE_FORMAT = 1

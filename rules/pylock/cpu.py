@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from cog.rules.debian.transport import TransportError, file_url_path
-from cog.rules.pylock.config import IndexConfig
+from cog.rules.debian.index_fetch import TransportError, file_url_path
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.simple import links_on_page, normalize, read_page
 
 _WHEEL = re.compile(

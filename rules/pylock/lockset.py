@@ -17,12 +17,12 @@ from typing import Any
 from cog.progress import Progress
 from cog.rules.lockfile import Sdist, Wheel
 from cog.rules.pylock import torch_index
-from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.cpu import cpu_versions
-from cog.rules.pylock.errors import ResolutionError
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.isolate import Sandbox
 from cog.rules.pylock.resolve import Resolved, Target, run_uv_compile, to_wheels
-from cog.rules.pylock.runtime import runtime_data
+from cog.rules.pylock.runtime_wheels import runtime_data
+from cog.rules.pylock.uv_errors import ResolutionError
 
 
 @dataclass(frozen=True)

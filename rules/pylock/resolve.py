@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from cog.errors import LockError
-from cog.rules.debian.transport import file_url_path
+from cog.rules.debian.index_fetch import file_url_path
 from cog.rules.host_tools import find_uv
 from cog.rules.lockfile import Sdist, Wheel
-from cog.rules.pylock.config import IndexConfig
-from cog.rules.pylock.errors import ResolutionError, explain_uv_failure
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.isolate import Sandbox, isolated
 from cog.rules.pylock.simple import normalize, url_basename
 from cog.rules.pylock.tags import wheel_rank
+from cog.rules.pylock.uv_errors import ResolutionError, explain_uv_failure
 
 UV_TIMEOUT_S = 300
 # uv's own network settings: fail fast on a dead index instead of retrying for minutes.

@@ -9,7 +9,7 @@ import urllib.parse
 from html.parser import HTMLParser
 from pathlib import Path
 
-from cog.rules.debian.transport import TransportError, file_url_path, get_text
+from cog.rules.debian.index_fetch import TransportError, file_url_path, get_text
 
 _ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "

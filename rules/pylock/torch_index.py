@@ -18,12 +18,12 @@ from dataclasses import dataclass, replace
 
 from cog.errors import LockError
 from cog.progress import Progress
-from cog.rules.debian.transport import TransportError
-from cog.rules.pylock.config import IndexConfig
+from cog.rules.debian.index_fetch import TransportError
 from cog.rules.pylock.cpu import _WHEEL, _compatible, _listing, _release
-from cog.rules.pylock.errors import ResolutionError
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.resolve import Resolved, Target
 from cog.rules.pylock.simple import links_on_page, normalize, read_page
+from cog.rules.pylock.uv_errors import ResolutionError
 
 SETTING = "COG_TORCH_INDEX_URL"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cog.rules._files import atomic_write, default_cache_root
 from cog.rules.lockfile import Wheel
-from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.simple import find_in_find_links, find_in_index, url_basename
 
 _HINTS = "wheel-urls"

@@ -8,8 +8,8 @@ verifies every digest into the content-addressed cache and an OCI layout.
 from __future__ import annotations
 
 from .auth import Credentials, credentials_for, login
-from .pull import PullResult, pull
-from .push import PushResult, push
+from .image_pull import PullResult, pull
+from .image_push import PushResult, push
 from .reference import Reference, default_registry, model_reference, parse_reference
 
 __all__ = [

@@ -19,7 +19,7 @@ from cog.errors import RegistryError
 from cog.progress import Task
 from cog.rules.oci import Descriptor
 
-from ._client import RegistryClient, RegistryUnreachableError
+from ._api import RegistryClient, RegistryUnreachableError
 from ._record import PushRecord
 
 _CHUNK_REFUSED = frozenset({400, 405, 411, 413, 415, 501})

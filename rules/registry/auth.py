@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cog.errors import RegistryError
 
-from ._client import RegistryClient
+from ._api import RegistryClient
 from ._dockerconfig import Credentials, read_credentials, store_credentials
 
 __all__ = ["Credentials", "credentials_for", "login"]

@@ -35,7 +35,7 @@ from cog.rules.oci import (
     sha256_digest,
 )
 
-from ._client import RegistryClient, RegistryUnreachableError
+from ._api import RegistryClient, RegistryUnreachableError
 from .reference import Reference, parse_reference
 
 COG_LOCK_ARTIFACT_TYPE = "application/vnd.cog.lock.v1+toml"

@@ -6,7 +6,7 @@ the signature (``Loaded.concurrency``): the supervisor never imports the model.
 
 from __future__ import annotations
 
-from cog._sdk.predictor import CONCURRENT_ATTR, user_method_owner
+from cog._sdk.runner import CONCURRENT_ATTR, user_method_owner
 from cog._signature.model import Mode
 
 

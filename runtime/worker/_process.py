@@ -112,7 +112,7 @@ HEALTHCHECK_FALSE = "Healthcheck failed: user-defined healthcheck returned False
 
 def _has_healthcheck(obj: object) -> bool:
     """Only a healthcheck() the user wrote is worth a round trip per health request."""
-    from cog._sdk.predictor import user_method_owner  # noqa: PLC0415
+    from cog._sdk.runner import user_method_owner  # noqa: PLC0415
 
     if not isinstance(obj, type):
         return False

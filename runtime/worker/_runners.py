@@ -56,7 +56,7 @@ def convert_inputs(makers: FileMakers, inputs: dict[str, object]) -> dict[str, o
 
 
 def _as_path(value: object) -> object:
-    from cog._sdk.types import Path  # noqa: PLC0415
+    from cog._sdk.value_types import Path  # noqa: PLC0415
 
     return Path(str(value))
 

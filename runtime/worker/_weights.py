@@ -42,7 +42,7 @@ def is_url(source: str) -> bool:
 
 
 def weights_argument(setup: Callable[..., Any], weights: str | None, project_dir: str) -> object:
-    from cog._sdk.types import File, Path  # noqa: PLC0415 (keep the worker's start lean)
+    from cog._sdk.value_types import File, Path  # noqa: PLC0415 (keep the worker's start lean)
 
     source = weights
     if not source:
@@ -75,8 +75,8 @@ def download(url: str) -> str:
     import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
 
-    from cog._sdk.types import get_filename  # noqa: PLC0415
     from cog._sdk.useragent import get_user_agent  # noqa: PLC0415
+    from cog._sdk.value_types import get_filename  # noqa: PLC0415
 
     agent = os.environ.get("COG_USER_AGENT") or get_user_agent()
     request = urllib.request.Request(url, headers={"User-Agent": agent})  # noqa: S310 (schemes checked)

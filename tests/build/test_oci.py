@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from cog._run.image import blob_path
+from cog._container.image import blob_path
 from cog.errors import RegistryError, RunError
 from cog.rules.cache import Cache, LayerRecord
-from cog.rules.image import ImageSettings, image_config, write_image
+from cog.rules.image_config import ImageSettings, image_config, write_image
 from cog.rules.oci import (
     MEDIA_LAYER_GZIP,
     MEDIA_MANIFEST,

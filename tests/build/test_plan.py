@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from cog.errors import BuildError
-from cog.rules.image import MAX_LAYERS
+from cog.rules.image_config import MAX_LAYERS
 from cog.rules.lockfile import DebPackage, Lock, Target, WeightsFile, Wheel
 from cog.rules.plan import (
     BIG_WHEEL,

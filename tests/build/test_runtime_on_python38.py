@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.network]
 
 # Every module an image imports; the host-only ones (CLI, building, locking, the rules
 # that assemble images) need not run on 3.8.
-_HOST_ONLY = ("cog.cli", "cog._run", "cog.rules", "cog.doctor", "cog._doctor", "cog.building")
+_HOST_ONLY = ("cog.cli", "cog._container", "cog.rules", "cog._diagnosis", "cog.building")
 _HOST_ONLY_TOO = ("cog.locking", "cog._locking", "cog.pushing", "cog.progress", "cog._templates")
 _IMAGE_RULES = ("cog.rules.python_standalone", "cog.rules.debian.targets")
 

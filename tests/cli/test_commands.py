@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import cog.runtime
 from cog.building import BuildResult
-from cog.cli._inputs import FileInput
+from cog.cli._input_flags import FileInput
 from cog.cli._options import BuildSecret, ProjectFile, parse_env, parse_secret
 from cog.cli.commands import build as build_module
 from cog.cli.commands import exec as exec_module

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cog.cli._errors import disk_full
+from cog.cli._failure import disk_full
 from cog.cli.main import cli
 from cog.rules.cache import Cache
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cog.cli._inputs import (
+from cog.cli._input_flags import (
     FileInput,
     check_image_argument,
     collect_inputs,

@@ -7,14 +7,14 @@ import threading
 
 import pytest
 
-from cog.cli._progress import (
+from cog.cli._progress_bars import BarProgress
+from cog.cli._progress_display import (
     PlainProgress,
     format_amount,
     format_seconds,
     format_size,
     terminal_progress,
 )
-from cog.cli._progress_bars import BarProgress
 from cog.progress import NullProgress, phase
 
 

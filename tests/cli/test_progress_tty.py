@@ -15,7 +15,7 @@ import pytest
 _SCRIPT = textwrap.dedent(
     """
     import sys, threading, time
-    from cog.cli._progress import command_progress
+    from cog.cli._progress_display import command_progress
     from cog.progress import phase
 
     progress = command_progress(sys.argv[1])

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cog._diagnosis.diagnose import diagnose
 from cog.cli.main import cli
-from cog.doctor import diagnose
 from cog.errors import BuildError, CogError
 from cog.rules.host_tools import require
 

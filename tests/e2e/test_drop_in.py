@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from cog._run.image import load_image, resolve_tag
+from cog._container.image import load_image, resolve_tag
 
 pytestmark = [pytest.mark.e2e, pytest.mark.network]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from cog.errors import LockError
+from cog.rules.debian.closure import Universe, closure
 from cog.rules.debian.control import Relation, iter_stanzas, parse_depends
 from cog.rules.debian.index import IndexedPackage, package_from_row, parse_packages
-from cog.rules.debian.resolve import Universe, closure
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "lock"
 EXCLUDE = frozenset({"dpkg", "debconf", "mawk"})

@@ -16,7 +16,7 @@ from cog.locking import check_lock, inputs_checksum, lock_project
 from cog.progress import NullProgress
 from cog.rules.lockfile import Lock, Target, Wheel
 from cog.rules.lockfile_text import dumps
-from cog.rules.pylock.config import IndexConfig, read_index_config
+from cog.rules.pylock.index_config import IndexConfig, read_index_config
 from cog.rules.pylock.resolve import Target as PythonTarget
 from cog.rules.pylock.resolve import run_uv_compile
 

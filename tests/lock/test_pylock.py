@@ -10,11 +10,11 @@ import pytest
 
 from cog.errors import LockError
 from cog.rules.lockfile import Wheel
-from cog.rules.pylock.config import IndexConfig
 from cog.rules.pylock.cpu import cpu_versions
-from cog.rules.pylock.errors import explain_uv_failure
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.resolve import Target, pick_wheel, run_uv_compile, uv_platform
 from cog.rules.pylock.tags import wheel_rank
+from cog.rules.pylock.uv_errors import explain_uv_failure
 
 TARGET = Target("3.11", "x86_64-manylinux_2_36")
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-import cog.rules.pylock.runtime as runtime_module
+import cog.rules.pylock.runtime_wheels as runtime_module
 import cog.rules.python_standalone as pbs
 from cog.config import load_config
 from cog.errors import ConfigError, LockError
 from cog.rules.debian.targets import debian_data
 from cog.rules.lockfile import Interpreter, Lock, Target
 from cog.rules.lockfile_text import dumps, loads
-from cog.rules.pylock.runtime import runtime_data
+from cog.rules.pylock.runtime_wheels import runtime_data
 from cog.rules.sbom import sbom_from_lock
 from cog.third_party import data_file
 

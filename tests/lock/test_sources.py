@@ -9,7 +9,7 @@ import pytest
 from cog.errors import LockError
 from cog.rules.debian.targets import debian_data
 from cog.rules.lockfile import DebPackage, Wheel
-from cog.rules.pylock.config import IndexConfig, read_index_config
+from cog.rules.pylock.index_config import IndexConfig, read_index_config
 from cog.rules.pylock.urls import wheel_urls
 from cog.rules.sources import deb_urls, debian_archives, suite_sources
 

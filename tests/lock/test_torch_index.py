@@ -12,7 +12,7 @@ import pytest
 from cog.errors import LockError
 from cog.locking import lock_project
 from cog.progress import NullProgress
-from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.lockset import _Compiler, _joint
 from cog.rules.pylock.resolve import Resolved, Target
 from tests.build._archives import make_wheel

@@ -18,10 +18,10 @@ from cog.errors import LockError
 from cog.progress import NullProgress, Task
 from cog.rules import host_tools
 from cog.rules.host_tools import UvMissingError, find_uv
-from cog.rules.pylock.config import IndexConfig
-from cog.rules.pylock.errors import ResolutionError, explain_uv_failure
+from cog.rules.pylock.index_config import IndexConfig
 from cog.rules.pylock.lockset import resolve_python_sets
 from cog.rules.pylock.resolve import Target, run_uv_compile
+from cog.rules.pylock.uv_errors import ResolutionError, explain_uv_failure
 
 TARGET = Target("3.11", "x86_64-manylinux_2_36")
 

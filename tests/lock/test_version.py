@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cog.rules.debian.version import compare, satisfies, version_key
+from cog.rules.debian.deb_version import compare, satisfies, version_key
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "lock" / "dpkg_versions.txt"
 _SIGN = {"<": -1, "=": 0, ">": 1}

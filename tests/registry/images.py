@@ -12,7 +12,7 @@ from typing import Any
 
 from cog.progress import NullProgress
 from cog.rules.registry import push
-from cog.rules.registry.push import PushResult
+from cog.rules.registry.image_push import PushResult
 
 LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 CONFIG = "application/vnd.oci.image.config.v1+json"

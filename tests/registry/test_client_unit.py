@@ -19,8 +19,8 @@ import requests
 from cog import _net
 from cog.progress import NullProgress
 from cog.rules.oci import Descriptor
+from cog.rules.registry._api import RegistryClient, RegistryUnreachableError
 from cog.rules.registry._challenge import AuthenticationError
-from cog.rules.registry._client import RegistryClient, RegistryUnreachableError
 from cog.rules.registry._dockerconfig import Credentials
 from cog.rules.registry._record import PushRecord
 from cog.rules.registry._upload import BlobPusher, UploadSettings

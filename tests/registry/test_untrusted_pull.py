@@ -16,8 +16,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from cog._run.image import load_image
-from cog._run.rootfs import unpacked_rootfs
+from cog._container.image import load_image
+from cog._container.rootfs import unpacked_rootfs
 from cog.cli.main import cli
 from cog.errors import RegistryError
 from cog.progress import NullProgress

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-from cog._run.cdi import GpuRequest, load_registry, parse_gpus, resolve_gpus, spec_dirs
-from cog._run.cdi_edits import apply_devices
-from cog._run.cdi_runc import _command_and_bundle, requested_devices
-from cog._run.engines import _gpu_args
-from cog.doctor import gpu_findings
+from cog._container.cdi import GpuRequest, load_registry, parse_gpus, resolve_gpus, spec_dirs
+from cog._container.cdi_edits import apply_devices
+from cog._container.cdi_runc import _command_and_bundle, requested_devices
+from cog._container.engines import _gpu_args
+from cog._diagnosis.diagnose import gpu_findings
 from cog.errors import RunError
 from tests.run.cdi_standin import write_standin
 

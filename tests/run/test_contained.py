@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cog._run import _contained
-from cog._run._contained import ContainedRoot, SymlinkInPathError
+from cog._container import _contained
+from cog._container._contained import ContainedRoot, SymlinkInPathError
 
 pytestmark = pytest.mark.unit
 

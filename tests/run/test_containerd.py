@@ -9,7 +9,7 @@ CDI: containerd reads CDI specs itself only from 1.7 on (the CRI plugin's ``enab
 and ``cdi_spec_dirs``, and ``ctr run --device vendor.com/class=name``); Debian 12's 1.6.20
 has neither, and this test says so when it finds one that old. What a 1.6 node does
 instead, as the NVIDIA toolkit's nvidia-container-runtime does, is run a runc wrapper
-that applies the spec to the bundle's config.json: cog ships one (``cog._run.cdi_runc``)
+that applies the spec to the bundle's config.json: cog ships one (``cog._container.cdi_runc``)
 and the second test runs the image through it with the same stand-in spec as test_cdi.
 """
 
@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import requests
 
-from cog._run.image import load_image, resolve_tag
+from cog._container.image import load_image, resolve_tag
 from tests.run.cdi_standin import LIBRARY, PROBE, write_standin
 from tests.support.registry import Registry, free_port
 
@@ -222,7 +222,7 @@ def _init_env(containerd: Containerd, name: str) -> list[str]:
 WRAPPER = """\
 #!/bin/sh
 # What a node's containerd config names as the runc binary: runc, with CDI applied.
-CDI_SPEC_DIRS={spec_dir} exec {python} -m cog._run.cdi_runc "$@"
+CDI_SPEC_DIRS={spec_dir} exec {python} -m cog._container.cdi_runc "$@"
 """
 
 

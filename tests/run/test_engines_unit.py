@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cog._run.engines import _reference_safe, _reference_safe_directory
+from cog._container.engines import _reference_safe, _reference_safe_directory
 
 
 @pytest.mark.parametrize(

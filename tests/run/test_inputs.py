@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from cog._run.inputs import input_properties, type_inputs
+from cog._container.inputs import input_properties, type_inputs
 from cog.errors import RunError
 
 pytestmark = pytest.mark.unit

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import requests
 
-from cog._run.mounts import mounts_beneath
-from cog._run.reaper import state_root
+from cog._container.mounts import mounts_beneath
+from cog._container.reaper import state_root
 
 pytestmark = [pytest.mark.integration, pytest.mark.network]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cog._run.outputs import decode_data_url, render_prediction
+from cog._container.outputs import decode_data_url, render_prediction
 from cog.errors import RunError
 
 pytestmark = pytest.mark.unit

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cog._run.mounts import mounts_beneath
-from cog._run.reaper import Claim, process_start_time, reap_stale
+from cog._container.mounts import mounts_beneath
+from cog._container.reaper import Claim, process_start_time, reap_stale
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cog._run.image import load_image, resolve_tag
-from cog._run.rootfs import chain_id, unpacked_rootfs
+from cog._container.image import load_image, resolve_tag
+from cog._container.rootfs import chain_id, unpacked_rootfs
 from cog.errors import RunError
 from tests.run.conftest import Entry, write_layout
 

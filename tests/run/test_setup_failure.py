@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cog._run.client import RuntimeClient, setup_failed
-from cog._run.session import free_port
+from cog._container.api_client import RuntimeClient, setup_failed
+from cog._container.session import free_port
 from cog.errors import RunError
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from cog._run import _contained, _layerstream
-from cog._run.image import load_image
-from cog._run.rootfs import chain_id, unpacked_rootfs
+from cog._container import _contained, _layerstream
+from cog._container.image import load_image
+from cog._container.rootfs import chain_id, unpacked_rootfs
 from cog.errors import RunError
 from tests.support.oci_layers import Canary, Layout, make_canary, member, symlink, tar
 

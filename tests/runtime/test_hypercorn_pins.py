@@ -19,7 +19,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from cog.rules.lockfile_text import loads
-from cog.rules.pylock.runtime import runtime_data
+from cog.rules.pylock.runtime_wheels import runtime_data
 
 pytestmark = pytest.mark.unit
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 PYENV = Path("/root/.pyenv/versions")
 # Host-only parts of the package (the CLI, building, running images) need the host's Python;
 # of rules/, an image reads only the third_party tables through these two (cog.yaml checks).
-_HOST_ONLY = ("cog/cli/", "cog/_run/", "cog/rules/")
+_HOST_ONLY = ("cog/cli/", "cog/_container/", "cog/rules/")
 _IMAGE_RULES = {"cog/rules/python_standalone.py", "cog/rules/debian/targets.py"}
 _PREDICTOR = """\
 from typing import Optional

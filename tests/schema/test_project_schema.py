@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cog._signature.model import Mode
-from cog._signature.schema import (
+from cog._signature.project_schema import (
     SchemaNeedsBuildError,
     _imported_signature,
     project_schema,

@@ -30,7 +30,7 @@ def test_import_cog_does_not_import_requests() -> None:
 @pytest.mark.integration
 def test_the_probe_sees_a_module_cog_does_import() -> None:
     # Guards the test above against a probe that can only ever say False.
-    assert _imported_after_import_cog("cog._sdk.types")
+    assert _imported_after_import_cog("cog._sdk.value_types")
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):

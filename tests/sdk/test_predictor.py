@@ -10,7 +10,7 @@ import pytest
 
 import cog
 from cog import BaseModel, BasePredictor, BaseRunner, Input, concurrent, streaming
-from cog._sdk.predictor import STREAMING_ATTR
+from cog._sdk.runner import STREAMING_ATTR
 from cog._signature.model import MISSING
 
 

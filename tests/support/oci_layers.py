@@ -12,8 +12,8 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cog._run.image import load_image
-from cog._run.rootfs import unpacked_rootfs
+from cog._container.image import load_image
+from cog._container.rootfs import unpacked_rootfs
 
 
 def member(name: str, kind: bytes = tarfile.REGTYPE, **fields: object) -> tarfile.TarInfo:

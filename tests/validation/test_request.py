@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cog._sdk.types import Secret
+from cog._sdk.value_types import Secret
 from cog._signature.model import MISSING, InputSpec, Primitive
 from cog._signature.validate import (
     InputValidationError,

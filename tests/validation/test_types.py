@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from cog._sdk.types import Secret
+from cog._sdk.value_types import Secret
 from cog._signature.model import Primitive
 from cog._signature.validate import validate_input
 from tests.validation._bodies import body, detail, rejection

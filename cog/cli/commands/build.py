@@ -15,7 +15,7 @@ import click
 from cog.building import BuildResult, build_project
 from cog.cli import _options
 from cog.cli._options import BuildSecret, ProjectFile, parse_secret
-from cog.cli._progress import command_progress
+from cog.cli._progress_display import command_progress
 from cog.config import Config, load_config
 from cog.errors import CogError
 

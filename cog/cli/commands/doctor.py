@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
+from cog._diagnosis.diagnose import Finding, diagnose
 from cog.cli import _options
 from cog.cli._options import ProjectFile
-from cog.doctor import Finding, diagnose
 from cog.errors import CogError
 
 

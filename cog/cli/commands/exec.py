@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from cog._run.session import exec_command as exec_in_container
-from cog._run.session import run_options_for
+from cog._container.session import exec_command as exec_in_container
+from cog._container.session import run_options_for
 from cog.cli import _options
 from cog.cli._images import image_to_run
 from cog.cli._options import ProjectFile, parse_env

@@ -9,7 +9,7 @@ import click
 
 from cog.cli import _options
 from cog.cli._options import ProjectFile
-from cog.cli._progress import command_progress
+from cog.cli._progress_display import command_progress
 from cog.config import load_config
 from cog.errors import CogError
 from cog.locking import check_lock, lock_path, lock_project

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from cog._run.store import pull_image
+from cog._container.store import pull_image
 from cog.cli import _options
-from cog.cli._progress import command_progress
+from cog.cli._progress_display import command_progress
 from cog.errors import CogError
 from cog.rules.registry.referrers import fetch_attachments
 

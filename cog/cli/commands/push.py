@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from cog.cli import _options
-from cog.cli._progress import command_progress
+from cog.cli._progress_display import command_progress
 from cog.cli.commands.build import BuildFlags, build_image
 from cog.config import load_config
 from cog.pushing import Pushed, push_destination, push_project

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from cog._run.session import predict, run_options_for
+from cog._container.session import predict, run_options_for
 from cog.cli import _options
 from cog.cli._images import image_to_run
-from cog.cli._inputs import check_image_argument, collect_inputs, input_payload
+from cog.cli._input_flags import check_image_argument, collect_inputs, input_payload
 from cog.cli._options import ProjectFile, parse_env
 
 

@@ -32,7 +32,7 @@ def print_schema(project: ProjectFile) -> None:
             f"{project.config_path}: names no model to describe (no run, predict or train)",
             'Add the runner, for example: run: "run.py:Runner"',
         )
-    from cog._signature.schema import project_schema  # noqa: PLC0415 (only this command needs it)
+    from cog._signature.project_schema import project_schema  # noqa: PLC0415 (only this command needs it)
 
     result = project_schema(project.project_dir, config.predict, config.train)
     for note in result.notes:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from cog._run.session import run_options_for
-from cog._run.session import serve as serve_image
+from cog._container.session import run_options_for
+from cog._container.session import serve as serve_image
 from cog.cli import _options
 from cog.cli._images import image_to_run
 from cog.cli._options import ProjectFile, parse_env

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cog._run.image import Image, load_image, resolve_tag, tags
+from cog._container.image import Image, load_image, resolve_tag, tags
 from cog.errors import RunError
 from cog.progress import Progress
 from cog.rules._files import default_cache_root as cache_root

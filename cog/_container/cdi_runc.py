@@ -9,7 +9,7 @@ what the NVIDIA toolkit's nvidia-container-runtime does, with cog's CDI implemen
 A container asks for devices as the CDI convention says, with annotations
 ``cdi.k8s.io/<any name>=vendor.com/class=name[,…]``, or as the toolkit's images do, with
 ``NVIDIA_VISIBLE_DEVICES`` (``all``, ``0,1``; ``void``, ``none`` or empty: none). Run it as
-``python -m cog._run.cdi_runc``; ``COG_CDI_RUNC`` names the runc to run (default: runc).
+``python -m cog._container.cdi_runc``; ``COG_CDI_RUNC`` names the runc to run (default: runc).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from cog._run.cdi import Device, resolve_gpus, resolve_names
-from cog._run.cdi_edits import apply_devices
+from cog._container.cdi import Device, resolve_gpus, resolve_names
+from cog._container.cdi_edits import apply_devices
 from cog.errors import RunError
 
 ANNOTATION_PREFIX = "cdi.k8s.io/"

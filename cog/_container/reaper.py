@@ -26,7 +26,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cog._run.mounts import detach_mount, mounts_beneath
+from cog._container.mounts import detach_mount, mounts_beneath
 
 CONTAINER_ID = re.compile(r"cog-[0-9a-f]{12}")
 _RECORD_SUFFIX = ".json"

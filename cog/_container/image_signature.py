@@ -10,11 +10,11 @@ from __future__ import annotations
 import subprocess
 import tempfile
 
-from cog._run.image import Image
-from cog._run.runc import ContainerSpec
-from cog._run.session import make_container
+from cog._container.image import Image
+from cog._container.runc import ContainerSpec
+from cog._container.session import make_container
 from cog._signature.model import Mode, Signature
-from cog._signature.schema import FALLBACK_TIMEOUT_S, ImportModel, decode_fallback
+from cog._signature.project_schema import FALLBACK_TIMEOUT_S, ImportModel, decode_fallback
 from cog.errors import SchemaError
 from cog.progress import Progress
 

@@ -6,7 +6,7 @@ copy. An unpack happens in a temporary directory beside the cache entry and is r
 into place only when complete, so an interrupted unpack leaves nothing that looks done.
 
 Pulled images are untrusted. Every entry is written beneath the root through
-:mod:`cog._run._contained` (symlinks the layers planted resolve inside the root, never
+:mod:`cog._container._contained` (symlinks the layers planted resolve inside the root, never
 out of it); each layer's blob digest and uncompressed digest (its diff_id, which the cache
 key is made of) are recomputed while it streams, and a mismatch caches nothing.
 """
@@ -22,10 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import IO, cast
 
-from cog._run._contained import ContainedRoot
-from cog._run._layerstream import BombError, BoundedTarInfo, LayerStream, UnpackLimits
-from cog._run._unpack_entries import EntryWriter
-from cog._run.image import Image, Layer, blob_path
+from cog._container._contained import ContainedRoot
+from cog._container._layerstream import BombError, BoundedTarInfo, LayerStream, UnpackLimits
+from cog._container._unpack_entries import EntryWriter
+from cog._container.image import Image, Layer, blob_path
 from cog.errors import RunError
 from cog.progress import NullProgress, Progress, phase
 

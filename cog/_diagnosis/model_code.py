@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from cog import _doctor_fixes as fixes
-from cog._doctor_finding import Finding
+from cog._diagnosis import fixes
+from cog._diagnosis.finding import Finding
 from cog.config import Config
 
 TOP_LEVEL_PREDICT = re.compile(r"(?m)^predict\s*:")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from cog._sdk.scope import Scope, current_scope
-from cog._sdk.types import Path
+from cog._sdk.value_types import Path
 
 __all__ = ["BasePredictor", "BaseRunner", "concurrent", "streaming", "user_method_owner"]
 

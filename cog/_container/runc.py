@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from cog._run.cdi import Device, resolve_gpus
-from cog._run.cdi_edits import apply_devices
-from cog._run.mounts import mount_overlay
-from cog._run.reaper import Claim, remove_bundle, state_root
+from cog._container.cdi import Device, resolve_gpus
+from cog._container.cdi_edits import apply_devices
+from cog._container.mounts import mount_overlay
+from cog._container.reaper import Claim, remove_bundle, state_root
 from cog.errors import RunError
 from cog.rules._files import default_cache_root
 from cog.rules.host_tools import require

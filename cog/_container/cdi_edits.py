@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from cog._run.cdi import CREATE_SPEC_HINT, Device
+from cog._container.cdi import CREATE_SPEC_HINT, Device
 from cog.errors import RunError
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from cog.config._inert import INERT_BUILD_KEYS, check_inert
 from cog.config._values import Reader, describe, indent_example
 from cog.config._yaml import YEntry, YMap, YNode, YScalar, YSeq
-from cog.config.model import BuildConfig, RunCommand, SecretMount
+from cog.config.spec import BuildConfig, RunCommand, SecretMount
 
 BUILD_KEYS = (
     "python_version",

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 
 from cog.errors import LockError
 from cog.rules.debian.control import Relation, parse_depends, parse_relation
+from cog.rules.debian.deb_version import satisfies, version_key
 from cog.rules.debian.index import IndexedPackage
-from cog.rules.debian.version import satisfies, version_key
 
 
 def _provided_name(entry: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from cog.errors import LockError
-from cog.rules.pylock.config import IndexConfig
+from cog.rules.pylock.index_config import IndexConfig
 
 _NOT_FOUND = re.compile(r"Because (\S+) was not found in the package registry")
 _NO_WHEEL = re.compile(

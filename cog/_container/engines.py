@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from cog._run.cdi import parse_gpus
-from cog._run.image import Image, tags
-from cog._run.runc import ContainerSpec
+from cog._container.cdi import parse_gpus
+from cog._container.image import Image, tags
+from cog._container.runc import ContainerSpec
 from cog.errors import RunError
 from cog.rules.host_tools import require
 

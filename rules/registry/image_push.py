@@ -16,7 +16,7 @@ from cog.progress import Progress, phase
 from cog.rules._files import default_cache_root
 from cog.rules.oci import INDEX_TYPES, Descriptor, LayoutReader, manifest_media_type, referenced
 
-from ._client import RegistryClient
+from ._api import RegistryClient
 from ._parallel import run_parallel
 from ._record import PushRecord
 from ._upload import BlobPusher, Outcome, UploadSettings

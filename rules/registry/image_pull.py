@@ -27,7 +27,7 @@ from cog.rules.oci import (
     sha256_digest,
 )
 
-from ._client import RegistryClient, bounded_body
+from ._api import RegistryClient, bounded_body
 from ._parallel import run_parallel
 from .reference import DEFAULT_TAG, Reference, parse_reference
 

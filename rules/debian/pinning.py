@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cog.progress import Progress
 from cog.rules._files import atomic_write
+from cog.rules.debian.closure import Universe, closure
 from cog.rules.debian.index import (
     IndexedPackage,
     SuiteRelease,
@@ -21,7 +22,6 @@ from cog.rules.debian.index import (
     load_packages,
     read_release,
 )
-from cog.rules.debian.resolve import Universe, closure
 from cog.rules.debian.targets import Suite, debian_data
 from cog.rules.lockfile import DebPackage
 

@@ -17,8 +17,8 @@ import shutil
 import stat
 import tarfile
 
-from cog._run._contained import ContainedRoot, SymlinkInPathError
-from cog._run._layerstream import CHUNK, LayerStream
+from cog._container._contained import ContainedRoot, SymlinkInPathError
+from cog._container._layerstream import CHUNK, LayerStream
 from cog.errors import RunError
 
 WHITEOUT_PREFIX = ".wh."

@@ -17,20 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cog._run.cdi import implicit_gpus, resolve_gpus
-from cog._run.client import RuntimeClient
-from cog._run.engines import EngineContainer
-from cog._run.image import Image
-from cog._run.inputs import (
+from cog._container.api_client import RuntimeClient
+from cog._container.cdi import implicit_gpus, resolve_gpus
+from cog._container.engines import EngineContainer
+from cog._container.image import Image
+from cog._container.inputs import (
     check_input_names,
     check_required_inputs,
     input_properties,
     type_inputs,
 )
-from cog._run.outputs import Rendered, render_prediction
-from cog._run.reaper import reap_stale, state_root
-from cog._run.rootfs import unpacked_rootfs
-from cog._run.runc import BindMount, Container, ContainerSpec
+from cog._container.outputs import Rendered, render_prediction
+from cog._container.reaper import reap_stale, state_root
+from cog._container.rootfs import unpacked_rootfs
+from cog._container.runc import BindMount, Container, ContainerSpec
 from cog.errors import RunError
 from cog.progress import NullProgress, Progress
 from cog.rules._files import default_cache_root as cache_root

@@ -9,8 +9,8 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from cog._doctor_code import code_findings
-from cog._doctor_finding import Finding
+from cog._diagnosis.finding import Finding
+from cog._diagnosis.model_code import code_findings
 from cog.config import Config, load_config
 from cog.errors import CogError
 from cog.progress import NullProgress
@@ -181,7 +181,7 @@ def _cache_finding() -> Finding:
 
 def gpu_findings() -> Iterator[Finding]:
     """The NVIDIA GPUs this machine has, and the CDI devices `--gpus` can give containers."""
-    from cog._run import cdi  # noqa: PLC0415 (only this check needs it)
+    from cog._container import cdi  # noqa: PLC0415 (only this check needs it)
 
     gpus = sorted(p.name for p in Path("/dev").glob("nvidia[0-9]*"))
     registry = cdi.load_registry()
