@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from cog import _net
 from cog.errors import RunError
 
 
@@ -23,14 +24,14 @@ class Health:
 
 
 class RuntimeClient:
-    def __init__(self, base_url: str, session: requests.Session | None = None) -> None:
+    def __init__(self, base_url: str, client: _net.Client | None = None) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = session or requests.Session()
+        self.http = client or _net.Client(_net.local_server_policy())
 
     def health(self) -> Health | None:
         """The server's health, or None while it does not answer yet."""
         try:
-            response = self.session.get(f"{self.base_url}/health-check", timeout=2)
+            response = self.http.get(f"{self.base_url}/health-check", timeout=2)
         except requests.ConnectionError:
             return None
         except requests.Timeout:
@@ -67,7 +68,7 @@ class RuntimeClient:
         data = json.dumps(payload)
         deadline = time.monotonic() + setup_wait
         while True:
-            response = self.session.post(
+            response = self.http.post(
                 f"{self.base_url}/{endpoint}",
                 data=data,
                 headers={"Content-Type": "application/json"},
@@ -91,7 +92,7 @@ class RuntimeClient:
         url = f"{self.base_url}/{endpoint}/{prediction_id}/cancel"
         # The server may already be gone; stopping the container follows anyway.
         with contextlib.suppress(requests.RequestException):
-            self.session.post(url, timeout=5)
+            self.http.post(url, timeout=5)
 
 
 # The last line of a traceback: "RuntimeError: weights not found", "mod.Error: ...".

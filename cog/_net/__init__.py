@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ._policy import (
     FETCH_TIMEOUT,
     INDEX_TIMEOUT,
+    LOCAL_SERVER_TIMEOUT,
     OUTBOUND_CONNECT_TIMEOUT,
     OUTBOUND_TIMEOUT,
     REGISTRY_TIMEOUT,
@@ -32,6 +33,7 @@ from ._policy import (
     fetch_policy,
     index_policy,
     is_loopback,
+    local_server_policy,
     next_backoff,
     outbound_policy,
     pip_ca_bundle,
@@ -73,6 +75,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "FETCH_TIMEOUT",
     "INDEX_TIMEOUT",
+    "LOCAL_SERVER_TIMEOUT",
     "OUTBOUND_CONNECT_TIMEOUT",
     "OUTBOUND_TIMEOUT",
     "REGISTRY_TIMEOUT",
@@ -90,6 +93,7 @@ __all__ = [
     "file_url_path",
     "index_policy",
     "is_loopback",
+    "local_server_policy",
     "next_backoff",
     "outbound_policy",
     "pip_ca_bundle",

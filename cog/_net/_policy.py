@@ -7,6 +7,8 @@ choices can be read (and tested) side by side:
 - ``index_policy``: lock-time reads of package indexes and apt archives
   (rules/debian/index_fetch.py).
 - ``registry_policy``: one OCI registry's API (rules/registry/_api.py).
+- ``local_server_policy``: the CLI's calls to the model server it started
+  (cog/_container/api_client.py).
 - ``outbound_policy``: the in-image server's file-input downloads, uploads and webhooks
   (runtime/_outbound.py), whose per-call timeouts its callers bound further (a webhook
   attempt by WEBHOOK_ATTEMPT_TIMEOUT, a download or upload by COG's settings).
@@ -33,6 +35,7 @@ Cert = typing.Union[str, typing.Tuple[str, str]]  # noqa: UP006, UP007 a client 
 FETCH_TIMEOUT: Timeout = (10.0, 60.0)
 INDEX_TIMEOUT: Timeout = (5.0, 30.0)
 REGISTRY_TIMEOUT: Timeout = (3.0, 120.0)
+LOCAL_SERVER_TIMEOUT: Timeout = (2.0, 2.0)  # a health check of the server cog run started
 OUTBOUND_CONNECT_TIMEOUT = 10.0
 OUTBOUND_TIMEOUT: Timeout = (OUTBOUND_CONNECT_TIMEOUT, 30.0)  # a file input's socket reads
 WEBHOOK_ATTEMPT_TIMEOUT = 10.0  # one webhook POST, all of it: connect, send, the answer
@@ -154,6 +157,13 @@ def registry_policy(
         pool_size=max(pool_size, 4),
         block_size=REGISTRY_SEND_BLOCK,
     )
+
+
+def local_server_policy() -> Policy:
+    """The CLI's calls to the model server it started on this machine: never through a
+    proxy (requests would send 127.0.0.1 to HTTP_PROXY unless NO_PROXY names it), no
+    file:// URLs; callers give each call its own timeout."""
+    return Policy(LOCAL_SERVER_TIMEOUT, trust_env=False, files=False)
 
 
 def outbound_policy(user_agent: str) -> Policy:
