@@ -129,8 +129,11 @@ def registry_ca_bundle(registry: str, ca_file: Path | None, env: Mapping[str, st
 
 
 def fetch_policy(env: Mapping[str, str] | None = None) -> Policy:
+    """A pinned file is fetched with GET, so a 5xx, a 429 or a refused connection (an
+    index's CDN having a bad second) is tried twice more, 0.5 and 1 s later, before the
+    next URL or the error."""
     env = os.environ if env is None else env
-    return Policy(FETCH_TIMEOUT, verify=pip_ca_bundle(env))
+    return Policy(FETCH_TIMEOUT, verify=pip_ca_bundle(env), retries=2)
 
 
 def index_policy() -> Policy:

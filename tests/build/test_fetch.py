@@ -83,3 +83,35 @@ def test_http_fetch_streams_into_the_cache(tmp_path: Path, http_dir: tuple[str, 
     assert fetch([f"{base}/big.whl"], digest, len(payload), cache).read_bytes() == payload
     with pytest.raises(FetchError, match="bytes"):
         fetch([f"{base}/big.whl"], "f" * 64, len(payload) + 1, cache)
+
+
+@pytest.mark.integration
+def test_a_source_that_answers_503_once_is_tried_again(tmp_path: Path) -> None:
+    payload = b"wheel bytes"
+    seen: list[str] = []
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            if len(seen) == 1:
+                self.send_error(503)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/pkg.whl"
+        digest = hashlib.sha256(payload).hexdigest()
+        path = fetch([url], digest, len(payload), Cache(tmp_path / "cache"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert path.read_bytes() == payload
+    assert seen == ["/pkg.whl", "/pkg.whl"]
