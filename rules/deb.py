@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import io
-import shutil
-import subprocess
 import tarfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from cog.errors import BuildError
-from cog.rules.host_tools import require
 
 from .tree import Tree, normalise
+from .zstd import ZstdReader
 
 _AR_MAGIC = b"!<arch>\n"
 _AR_HEADER = 60
@@ -123,29 +120,12 @@ class DebFile:
 
 @contextlib.contextmanager
 def _zstd_tar(raw: BinaryIO, origin: str) -> Iterator[tarfile.TarFile]:
-    # Python 3.11 has no zstd module: stream through the zstd binary when it is there.
-    zstd = require("zstd", BuildError)
-    proc = subprocess.Popen([zstd, "-dcq"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert proc.stdin is not None
-    assert proc.stdout is not None
-
-    # A feeder thread writes the member into zstd while tarfile reads its output.
-    def feed() -> None:
-        assert proc.stdin is not None
-        try:
-            shutil.copyfileobj(raw, proc.stdin, 1 << 20)
-        finally:
-            proc.stdin.close()
-
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    try:
-        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+    what = f"{origin}: the data member"
+    with ZstdReader(raw, what, BuildError, BuildError) as reader:
+        with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
             yield tar
-    finally:
-        feeder.join()
-        if proc.wait() != 0:
-            raise BuildError(f"{origin}: zstd could not decompress the data member")
+        while reader.read():  # to its end: zstd's verdict on the whole member
+            pass
 
 
 def map_merged_usr(path: str) -> str:

@@ -44,7 +44,7 @@ TOOLS: dict[str, HostTool] = {
         HostTool("runc", "runc", "cog run, serve and exec (the OCI runtime)"),
         HostTool("bwrap", "bubblewrap", "build.run steps (the build sandbox)"),
         HostTool("gpgv", "gpgv", "cog lock (verifying Debian's signed package indexes)"),
-        HostTool("zstd", "zstd", "unpacking zstd-compressed Debian packages"),
+        HostTool("zstd", "zstd", "unpacking zstd-compressed Debian packages and image layers"),
         HostTool("podman", "podman", "--runtime podman", optional=True),
         HostTool("docker", "docker.io", "--runtime docker", optional=True),
         HostTool("skopeo", "skopeo", "--runtime docker (loading the image)", optional=True),

@@ -16,6 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cog.errors import BuildError
+
+from . import zstd
 from .cache import Cache, LayerRecord
 from .deb import DebFile
 from .oci import canonical_json
@@ -128,14 +131,28 @@ def build_files_layer(
 
 
 def extract_layer(blob: Path, dest: Path) -> None:
-    """Unpack a layer blob (to run an interpreter or commands on what is below)."""
+    """Unpack a layer blob, tar, gzip or zstd (to run commands on what is below)."""
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(blob, mode="r:*") as tar:
-        for member in tar:
-            if member.name.split("/")[-1].startswith(".wh."):
-                _apply_whiteout(dest, member.name)
-                continue
-            tar.extract(member, dest, filter="tar")
+    with blob.open("rb") as raw:
+        if raw.read(len(zstd.MAGIC)) != zstd.MAGIC:
+            raw.seek(0)
+            with tarfile.open(fileobj=raw, mode="r:*") as tar:
+                _extract_members(tar, dest)
+            return
+        raw.seek(0)
+        with zstd.ZstdReader(raw, f"layer {blob.name}", BuildError, BuildError) as reader:
+            with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
+                _extract_members(tar, dest)
+            while reader.read():
+                pass
+
+
+def _extract_members(tar: tarfile.TarFile, dest: Path) -> None:
+    for member in tar:
+        if member.name.split("/")[-1].startswith(".wh."):
+            _apply_whiteout(dest, member.name)
+            continue
+        tar.extract(member, dest, filter="tar")
 
 
 def _apply_whiteout(root: Path, name: str) -> None:

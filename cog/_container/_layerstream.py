@@ -2,8 +2,8 @@
 
 The blob's own digest and size come from the manifest, its uncompressed digest (diff_id)
 from the image config; nothing else vouches for either. Both are recomputed from the bytes
-as they stream past, and the uncompressed size is capped, so a gzip bomb is refused
-before it fills the disk (see :class:`UnpackLimits`).
+as they stream past, and the uncompressed size is capped, so a gzip or zstd bomb is
+refused before it fills the disk (see :class:`UnpackLimits`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from cog.errors import RunError
+from cog.rules import zstd
 
 GiB = 1024**3
 DEFAULT_MAX_UNPACKED_BYTES = 64 * GiB
@@ -140,11 +141,14 @@ class LayerStream:
         self.what = f"layer {digest}"
         self._digest, self._diff_id, self._limit = digest, diff_id, limit
         self._blob = _Digesting(raw, size, f"layer blob {digest}")
-        head = raw.read(2)
+        head = raw.read(len(zstd.MAGIC))
         raw.seek(0)
-        self._source: _Digesting | _Gunzip = (
-            _Gunzip(self._blob, self.what) if head == b"\x1f\x8b" else self._blob
-        )
+        self._source: _Digesting | _Gunzip | zstd.ZstdReader = self._blob
+        if head[:2] == b"\x1f\x8b":
+            self._source = _Gunzip(self._blob, self.what)
+        elif head == zstd.MAGIC:
+            # zstd reads the blob (hashed and bounded by _Digesting) in its feeder thread.
+            self._source = zstd.ZstdReader(self._blob, self.what, _invalid, RunError)
         self._hash = hashlib.sha256()
         self.count = 0  # uncompressed bytes read from the blob
         self.pos = 0  # bytes handed to the reader
@@ -198,6 +202,11 @@ class LayerStream:
                 f"(it holds a file of {nbytes})"
             )
 
+    def close(self) -> None:
+        """Stop a decompressor that is still running (a refused layer is read no further)."""
+        if isinstance(self._source, zstd.ZstdReader):
+            self._source.close()
+
     def verify(self) -> int:
         """Read to the end, check both digests; the uncompressed size."""
         self._buf, self._offset = b"", 0
@@ -220,6 +229,10 @@ class LayerStream:
                 "its publisher.",
             )
         return self.count
+
+
+def _invalid(message: str) -> RunError:
+    return RunError(message, "Pull or build it again.")
 
 
 class BombError(RunError):

@@ -112,6 +112,21 @@ def _raise_if_disk_full(err: OSError, where: Path) -> None:
     ) from err
 
 
+def _apply_entries(stream: LayerStream, writer: EntryWriter) -> None:
+    try:
+        archive = tarfile.open(  # noqa: SIM115 (closed below; it owns no file)
+            fileobj=cast("IO[bytes]", stream), mode="r:", tarinfo=BoundedTarInfo
+        )
+        while (member := archive.next()) is not None:
+            archive.members.clear()  # type: ignore[attr-defined]  # else every header stays in memory
+            writer.apply(member, archive)
+        archive.close()
+    except tarfile.TarError as err:
+        raise RunError(
+            f"{stream.what} is not a valid tar archive: {err}", "Pull or build it again."
+        ) from err
+
+
 def _apply_layer(
     root: ContainedRoot,
     image: Image,
@@ -125,29 +140,16 @@ def _apply_layer(
     path = blob_path(image.layout, layer.digest)
     if not path.is_file():
         raise RunError(f"layer {layer.digest} is missing from {image.layout}", "Pull it again.")
-    if "zstd" in layer.media_type:
-        raise RunError(
-            f"layer {layer.digest} is zstd-compressed, which this cog cannot unpack yet",
-            "Use an image with gzip layers.",
-        )
     with path.open("rb") as raw:
         stream = LayerStream(
             raw, digest=layer.digest, size=layer.size, diff_id=diff_id, limit=limit
         )
         writer = EntryWriter(root, stream)
         try:
-            archive = tarfile.open(  # noqa: SIM115 (closed below; it owns no file)
-                fileobj=cast("IO[bytes]", stream), mode="r:", tarinfo=BoundedTarInfo
-            )
-            while (member := archive.next()) is not None:
-                archive.members.clear()  # type: ignore[attr-defined]  # else every header stays in memory
-                writer.apply(member, archive)
-            archive.close()
-        except tarfile.TarError as err:
-            raise RunError(
-                f"{stream.what} is not a valid tar archive: {err}", "Pull or build it again."
-            ) from err
-        unpacked = stream.verify()
+            _apply_entries(stream, writer)
+            unpacked = stream.verify()
+        finally:
+            stream.close()
     if writer.skipped:
         progress.info(
             f"{stream.what}: skipped {len(writer.skipped)} device node(s) or fifo(s) "

@@ -40,6 +40,9 @@ _CERTS: list[Member] = [
     ("./usr/share/ca-certificates/mozilla/B.crt", "file", 0o644, 0, 0, b"B-cert"),
     ("./usr/share/ca-certificates/mozilla/a.crt", "file", 0o644, 0, 0, b"a-cert\n"),
     ("./usr/bin/python3.11", "file", 0o755, 0, 0, b"\x7fELF python"),
+    # Debian's python3.11: its standard library, and PEP 668's marker that pip would obey.
+    ("./usr/lib/python3.11/os.py", "file", 0o644, 0, 0, b"# os\n"),
+    ("./usr/lib/python3.11/EXTERNALLY-MANAGED", "file", 0o644, 0, 0, b"[externally-managed]\n"),
 ]
 
 
@@ -122,6 +125,8 @@ def test_fixups_write_what_maintainer_scripts_would(tmp_path: Path) -> None:
     assert tree.read_bytes("etc/resolv.conf") == b""
     assert b"localhost" in (tree.read_bytes("etc/hosts") or b"")
     assert tree.entries["usr/local/lib/python3.11/dist-packages"].kind == "dir"
+    assert "usr/lib/python3.11/EXTERNALLY-MANAGED" not in tree
+    assert tree.read_bytes("usr/lib/python3.11/os.py") == b"# os\n"
     assert tree.entries["usr/bin/python3"].linkname == "python3.11"
     status = (tree.read_bytes("var/lib/dpkg/status") or b"").decode()
     assert status.index("Package: ca-certificates") < status.index("Package: libc6")
