@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import lzma
+import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
@@ -30,6 +31,9 @@ def tar_bytes(members: list[Member], compress: str = "xz") -> bytes:
                 info.size = len(payload)
                 tar.addfile(info, io.BytesIO(payload))
     data = raw.getvalue()
+    if compress == "zst":
+        zstd = ["zstd", "-q", "-c"]
+        return subprocess.run(zstd, input=data, capture_output=True, check=True).stdout
     return lzma.compress(data) if compress == "xz" else data
 
 
@@ -46,7 +50,13 @@ def ar_bytes(members: list[tuple[str, bytes]]) -> bytes:
     return bytes(out)
 
 
-def make_deb(path: Path, package: str, data: list[Member], source: str | None = None) -> Path:
+def make_deb(
+    path: Path,
+    package: str,
+    data: list[Member],
+    source: str | None = None,
+    compress: str = "xz",
+) -> Path:
     control = f"Package: {package}\nVersion: 1.0-1\nArchitecture: amd64\n"
     if source:
         control += f"Source: {source}\n"
@@ -59,7 +69,7 @@ def make_deb(path: Path, package: str, data: list[Member], source: str | None = 
             [
                 ("debian-binary", b"2.0\n"),
                 ("control.tar.xz", control_tar),
-                ("data.tar.xz", tar_bytes(data)),
+                (f"data.tar.{compress}", tar_bytes(data, compress)),
             ]
         )
     )

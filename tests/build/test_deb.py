@@ -141,3 +141,17 @@ def test_dpkg_status_replaces_an_existing_status_line() -> None:
         "Package: a\nStatus: install ok installed\nVersion: 2\n\n"
         "Package: b\nStatus: install ok installed\nVersion: 1\n"
     )
+
+
+@pytest.mark.unit
+def test_a_zstd_data_member_unpacks_and_a_corrupt_one_is_named(tmp_path: Path) -> None:
+    # Ubuntu's and newer Debian tools' .debs compress data.tar with zstd.
+    deb = make_deb(tmp_path / "z.deb", "z", _CERTS, compress="zst")
+    tree = Tree(tmp_path / "root")
+    DebFile(deb).unpack_into(tree)
+    assert tree.read_bytes("usr/lib/python3.11/os.py") == b"# os\n"
+    raw = bytearray(deb.read_bytes())
+    raw[-12:-4] = bytes(8)  # inside the zstd frame: its checksum or last block
+    deb.write_bytes(bytes(raw))
+    with pytest.raises(BuildError, match=r"z.deb: the data member is not valid zstd"):
+        DebFile(deb).unpack_into(Tree(tmp_path / "other"))
