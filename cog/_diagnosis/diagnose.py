@@ -39,10 +39,11 @@ def diagnose(config_path: Path, env: Mapping[str, str] | None = None) -> Iterato
         yield from _lock_findings(project_dir, config_file)
         yield from _credential_findings(config, env)
     yield from _uv_findings(env)
+    apt = _Apt()  # one `apt-get update` for all the tools --fix installs
     if not env.get("COG_SKIP_DOCKER_CHECK"):
-        yield from _runtime_findings()
-    yield from _tool_findings(("bwrap", "gpgv", "zstd"))
-    yield from _tool_findings(("podman", "docker"), optional=True)
+        yield from _runtime_findings(apt)
+    yield from _tool_findings(("bwrap", "gpgv", "zstd"), apt)
+    yield from _tool_findings(("podman", "docker"), apt, optional=True)
     yield from gpu_findings()
     yield _cache_finding()
 
@@ -116,7 +117,9 @@ def _uv_findings(env: Mapping[str, str]) -> Iterator[Finding]:
         yield Finding("uv", True, f"{found} at {uv.path} ({uv.source})")
 
 
-def _tool_findings(names: tuple[str, ...], *, optional: bool = False) -> Iterator[Finding]:
+def _tool_findings(
+    names: tuple[str, ...], apt: _Apt, *, optional: bool = False
+) -> Iterator[Finding]:
     for name in names:
         tool = TOOLS[name]
         path = which(name)
@@ -128,7 +131,7 @@ def _tool_findings(names: tuple[str, ...], *, optional: bool = False) -> Iterato
                 False,
                 f"{name} is not installed: {tool.needed_for} needs it",
                 tool.install_hint(),
-                fix=_apt_install(tool.package) if os.geteuid() == 0 else None,
+                fix=apt.installer(tool.package) if os.geteuid() == 0 else None,
             )
         elif (found := version(path)) is None:
             yield Finding(name, False, f"{path} --version failed", tool.install_hint())
@@ -136,24 +139,33 @@ def _tool_findings(names: tuple[str, ...], *, optional: bool = False) -> Iterato
             yield Finding(name, True, f"{found} at {path}")
 
 
-def _apt_install(package: str) -> Callable[[], str]:
-    def install() -> str:
+class _Apt:
+    """apt-get for the fixes of one `cog doctor` run: the package lists are updated once,
+    before the first install, however many tools are missing."""
+
+    def __init__(self) -> None:
+        self._updated = False
+
+    def _run(self, argv: list[str]) -> None:
         env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-        for argv in (
-            ["apt-get", "update", "-qq"],
-            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
-        ):
-            done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-            if done.returncode != 0:
-                tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-                raise CogError(f"`{' '.join(argv)}` failed:\n{tail}")
-        return f"installed {package} with apt-get"
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+            raise CogError(f"`{' '.join(argv)}` failed:\n{tail}")
 
-    return install
+    def installer(self, package: str) -> Callable[[], str]:
+        def install() -> str:
+            if not self._updated:
+                self._run(["apt-get", "update", "-qq"])
+                self._updated = True
+            self._run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", package])
+            return f"installed {package} with apt-get"
+
+        return install
 
 
-def _runtime_findings() -> Iterator[Finding]:
-    yield from _tool_findings(("runc",))
+def _runtime_findings(apt: _Apt) -> Iterator[Finding]:
+    yield from _tool_findings(("runc",), apt)
     if which("runc") is not None and os.geteuid() != 0:
         yield Finding(
             "runc",
