@@ -3,7 +3,7 @@
 - ``rules/`` (cog.rules) takes from the rest of cog only ``cog.errors``, ``cog.progress``,
   ``cog.third_party`` and the HTTP seam ``cog._net``: build rules are pure functions of
   their inputs.
-- ``runtime/`` (cog.runtime) never imports ``cog.rules``: an image carries no build code.
+- ``runtime/`` (cog.runtime) never imports ``cog.rules``: the server runs no build code.
 - The worker side (what ``python -m cog.runtime.worker`` loads, the process that imports
   the model) imports only the SDK and the standard library: nothing of the supervisor
   (trio, Hypercorn, Quart, pydantic, requests, yaml, the server's modules), none of which
