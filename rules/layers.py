@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cog.errors import BuildError
 
-from . import zstd
+from . import tar_extract, zstd
 from .cache import Cache, LayerRecord
 from .deb import DebFile
 from .oci import canonical_json
@@ -137,22 +137,28 @@ def extract_layer(blob: Path, dest: Path) -> None:
         if raw.read(len(zstd.MAGIC)) != zstd.MAGIC:
             raw.seek(0)
             with tarfile.open(fileobj=raw, mode="r:*") as tar:
-                _extract_members(tar, dest)
+                _extract_members(tar, dest, blob.name)
             return
         raw.seek(0)
         with zstd.ZstdReader(raw, f"layer {blob.name}", BuildError, BuildError) as reader:
             with tarfile.open(fileobj=reader, mode="r|") as tar:  # type: ignore[call-overload]
-                _extract_members(tar, dest)
+                _extract_members(tar, dest, blob.name)
             while reader.read():
                 pass
 
 
-def _extract_members(tar: tarfile.TarFile, dest: Path) -> None:
+def _extract_members(tar: tarfile.TarFile, dest: Path, layer: str) -> None:
     for member in tar:
         if member.name.split("/")[-1].startswith(".wh."):
             _apply_whiteout(dest, member.name)
             continue
-        tar.extract(member, dest, filter="tar")
+        try:
+            tar_extract.extract(tar, member, dest, "tar")
+        except tar_extract.UnsafeMember as e:
+            raise BuildError(
+                f"layer {layer} has an unsafe member: {e}",
+                "The base image is malformed or hostile; build on another image.",
+            ) from e
 
 
 def _apply_whiteout(root: Path, name: str) -> None:

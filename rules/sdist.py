@@ -32,6 +32,7 @@ from cog.rules.pylock.simple import normalize
 from cog.rules.python_standalone import StandaloneBuild, archive_urls
 from cog.rules.sdist_rootfs import debian_rootfs
 from cog.rules.sources import deb_urls
+from cog.rules.tar_extract import extract_all
 
 # PEP 517's fallback for a source tree without [build-system] (what pip assumes).
 DEFAULT_REQUIRES = ("setuptools>=40.8.0", "wheel")
@@ -272,7 +273,7 @@ def standalone_sandbox(
                     archive = fetch(urls, build.sha256, None, cache)
                     staged = cache.temp_dir("python-standalone")
                     with tarfile.open(archive) as tar:
-                        tar.extractall(staged, filter="data")
+                        extract_all(tar, staged, "data")
                     root = cache.put_rootfs(key, staged)
                 made.append(str(root / "python" / "bin" / f"python{python_version}"))
         return isolated(argv, work, made[0])

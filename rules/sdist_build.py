@@ -39,6 +39,7 @@ from .lockfile import DebPackage, Lock, Sdist, Wheel
 from .oci import ARCHITECTURES
 from .sdist import parse_build_system, sdist_files
 from .sdist_rootfs import debian_rootfs
+from .tar_extract import UnsafeMember, extract_all
 from .tree import Tree
 from .wheel import PythonLayout, install_wheel
 
@@ -214,8 +215,15 @@ def _unpack_sdist(archive: Path, sdist: Sdist, dest: Path) -> Path:
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(dest)  # noqa: S202  (zipfile drops absolute and .. parts)
     else:
-        with tarfile.open(archive) as tar:
-            tar.extractall(dest, filter="data")
+        try:
+            with tarfile.open(archive) as tar:
+                extract_all(tar, dest, "data")
+        except UnsafeMember as e:
+            raise BuildError(
+                f"sdist {sdist.filename} has an unsafe member: {e}",
+                "cog does not unpack archives that write outside their directory; "
+                "pin another version of the package.",
+            ) from e
     return dest / top
 
 
